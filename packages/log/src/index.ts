@@ -1,0 +1,45 @@
+/**
+ * One logger set-up for both daemons. Library code takes a `Logger` as an argument; only a
+ * daemon's `main.ts` calls `createLogger`.
+ */
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  /** Daemon name, on every line. */
+  service: string;
+  /** winston level: error, warn, info, debug. */
+  level?: string;
+  /** JSON lines (for log collectors) instead of readable lines. Default: JSON unless the stream is a terminal. */
+  json?: boolean;
+  /** Where lines go; default stderr, so stdout stays free for media. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const stream = options.stream ?? process.stderr;
+  const json = options.json ?? !stream.isTTY;
+  const format = json
+    ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+    : winston.format.combine(
+        winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
+        winston.format.printf(({ timestamp, level, message, service: _service, ...meta }) => {
+          const extra = Object.entries(meta)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ');
+          return `${timestamp} ${level.padEnd(5)} ${message}${extra ? ' ' + extra : ''}`;
+        }),
+      );
+  return winston.createLogger({
+    level: options.level ?? 'info',
+    defaultMeta: { service: options.service },
+    format,
+    transports: [new winston.transports.Stream({ stream })],
+  });
+}
+
+/** A logger that drops everything: for tests and library callers that do not care. */
+export function silentLogger(): Logger {
+  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+}

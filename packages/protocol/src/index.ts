@@ -1,0 +1,3 @@
+export * from './index-message';
+export * from './framing';
+export * from './address';
