@@ -1,0 +1,61 @@
+/**
+ * An S3-compatible store on loopback, for the demo, the tests and the benchmarks.
+ *
+ * s3rver accepts any signature but only the access key `S3RVER`; it ignores ACLs. Clients
+ * must send `requestChecksumCalculation: 'WHEN_REQUIRED'` or streamed bodies are stored with
+ * their aws-chunked framing inside.
+ */
+import S3rver from 's3rver';
+
+/** Credentials s3rver accepts. Only for the embedded store: real S3 takes the standard AWS chain. */
+export const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const EMBEDDED_REGION = 'us-east-1';
+
+export interface EmbeddedStoreOptions {
+  /** Folder for the objects; created if missing. */
+  directory: string;
+  /** Buckets to create at start. */
+  buckets: string[];
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Allow GETs from any origin (web players on another origin). Default true. */
+  cors?: boolean;
+}
+
+export interface EmbeddedStore {
+  /** `http://127.0.0.1:PORT`, for `--s3-endpoint` and for players. */
+  endpoint: string;
+  port: number;
+  /** Public URL of an object, path-style: `<endpoint>/<bucket>/<key>`. */
+  url(bucket: string, key: string): string;
+  close(): Promise<void>;
+}
+
+const ALLOW_ALL_CORS = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>*</AllowedOrigin>
+    <AllowedMethod>GET</AllowedMethod>
+    <AllowedMethod>HEAD</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <MaxAgeSeconds>3000</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`;
+
+export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+  const cors = options.cors ?? true;
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory: options.directory,
+    configureBuckets: options.buckets.map((name) => ({ name, configs: cors ? [ALLOW_ALL_CORS] : [] })),
+  });
+  const address = (await server.run()) as { address: string; port: number };
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  return {
+    endpoint,
+    port: address.port,
+    url: (bucket, key) => `${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+    close: () => server.close(),
+  };
+}
