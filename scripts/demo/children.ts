@@ -1,0 +1,67 @@
+/** Child processes of the demo: started with a name, stopped with a deadline, never left behind. */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  /** Resolves with the exit code (or signal name) when the process has exited. */
+  exited: Promise<number | string>;
+}
+
+/** Every child carries this variable, so a leftover process of a demo run can be found. */
+export const DEMO_MARK_VARIABLE = 'HLSRELAY_DEMO_RUN';
+
+export function startChild(name: string, command: string, args: string[], options: SpawnOptions & { mark: string }): Child {
+  const proc = spawn(command, args, { ...options, env: { ...(options.env ?? process.env), [DEMO_MARK_VARIABLE]: options.mark } });
+  const exited = new Promise<number | string>((resolve) => {
+    proc.once('error', (err) => {
+      process.stderr.write(`${name}: could not start ${command}: ${err.message}\n`);
+      resolve('error');
+    });
+    proc.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return { name, process: proc, exited };
+}
+
+/** Sends `signal`, then SIGKILL if the child is still there after `graceMs`. */
+export async function stopChild(child: Child, signal: NodeJS.Signals, graceMs: number): Promise<number | string> {
+  if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
+  try {
+    return await child.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Waits until something accepts TCP connections on host:port. */
+export async function waitForPort(host: string, port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (!alive()) throw new Error(`the process meant to listen on ${host}:${port} has exited`);
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

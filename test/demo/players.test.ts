@@ -1,0 +1,124 @@
+/**
+ * Real players against the live demo: ffmpeg as an HLS client, and hls.js in headless
+ * Chromium. The demo runs as a user runs it and is stopped with Ctrl-C at the end.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { startDemo, waitForBody, ROOT, type RunningDemo } from './demo-process';
+
+const ffmpegPath: string = require('@ffmpeg-installer/ffmpeg').path;
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const FPS = 25;
+
+describe('live demo with real players', { timeout: 240_000 }, () => {
+  let demo: RunningDemo;
+
+  before(async () => {
+    demo = await startDemo(['--renditions', '640x360@700k,320x180@250k', '--fps', String(FPS), '--segment-seconds', '2', '--duration', '200']);
+    // Players start three target durations from the live edge: wait for a playlist that long.
+    await Promise.all(demo.playlistUrls.map((u) => waitForBody(u, (b) => (b.match(/#EXTINF/g) ?? []).length >= 3, 60_000)));
+  });
+
+  after(async () => {
+    if (demo && demo.process.exitCode === null) await demo.interrupt();
+  });
+
+  test('prints the player page and one playlist per rendition, all on 127.0.0.1', () => {
+    assert.match(demo.pageUrl, /^http:\/\/127\.0\.0\.1:\d+\/hlsrelay\/stream0001\/index\.html$/);
+    assert.equal(demo.playlistUrls.length, 2);
+    for (const u of demo.playlistUrls) assert.match(u, /^http:\/\/127\.0\.0\.1:\d+\/.+\.m3u8$/);
+  });
+
+  test('ffmpeg as an HLS client decodes ≥ 10 s of the live stream without a single error', async () => {
+    const url = demo.playlistUrls[0];
+    const ff = spawn(ffmpegPath, ['-hide_banner', '-nostats', '-v', 'error', '-i', url, '-t', '12', '-map', '0:v', '-map', '0:a', '-f', 'null', '-', '-progress', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let progress = '';
+    let errors = '';
+    ff.stdout.on('data', (c: Buffer) => (progress += c.toString()));
+    ff.stderr.on('data', (c: Buffer) => (errors += c.toString()));
+    const code = await new Promise<number | null>((resolve) => ff.once('exit', resolve));
+    assert.equal(errors.trim(), '', `ffmpeg reported errors while playing ${url}`);
+    assert.equal(code, 0);
+    const frames = Math.max(...[...progress.matchAll(/^frame=(\d+)/gm)].map((m) => Number(m[1])));
+    const seconds = Math.max(...[...progress.matchAll(/^out_time_ms=(\d+)/gm)].map((m) => Number(m[1]) / 1e6));
+    assert.ok(seconds >= 10, `decoded ${seconds} s, want ≥ 10`);
+    assert.ok(frames >= 10 * FPS, `decoded ${frames} frames, want ≥ ${10 * FPS}`);
+  });
+
+  test('hls.js in headless Chromium plays, advances ≥ 5 s and follows the live edge', async (t) => {
+    if (!fs.existsSync(CHROMIUM)) {
+      const msg = `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
+      if (process.env.CI) assert.fail(msg);
+      process.stderr.write(`\n*** SKIPPED: ${msg} ***\n\n`);
+      t.skip(msg);
+      return;
+    }
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+      const consoleErrors: string[] = [];
+      page.on('pageerror', (e) => consoleErrors.push(e.message));
+      await page.goto(demo.pageUrl);
+      type PlayerState = { engine: string; errors: unknown[]; fatal: string | null; playlistLoads: number; lastMediaSequence?: number };
+      const read = () =>
+        page.evaluate(() => {
+          const s = (window as unknown as { hlsrelayPlayer: PlayerState }).hlsrelayPlayer;
+          const v = document.querySelector('video')!;
+          return { ...s, hls: undefined, currentTime: v.currentTime, paused: v.paused };
+        });
+      await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
+      const start = await read();
+      assert.match(start.engine, /^hls\.js/);
+      // Watch for 8 s of wall time: playback must advance ≥ 5 s while new playlists arrive.
+      await new Promise((r) => setTimeout(r, 8000));
+      const end = await read();
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'demo-player.png') });
+      assert.equal(end.fatal, null, `hls.js fatal error: ${JSON.stringify(end.errors)}`);
+      assert.deepEqual(consoleErrors, []);
+      assert.ok(end.currentTime - start.currentTime >= 5, `played ${end.currentTime - start.currentTime} s in 8 s`);
+      assert.ok(end.playlistLoads > start.playlistLoads + 1, 'hls.js kept reloading the live playlist');
+      assert.ok((end.lastMediaSequence ?? 0) > (start.lastMediaSequence ?? 0), 'the window moved on and the player followed it');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('Ctrl-C stops everything: playlists end, nothing left listening or running', async () => {
+    const port = Number(new URL(demo.pageUrl).port);
+    const code = await demo.interrupt();
+    assert.equal(code, 0, demo.output());
+    const stillListening = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    assert.equal(stillListening, false, 'the embedded store still listens after Ctrl-C');
+    const leftovers = fs.readdirSync('/proc').filter((pid) => {
+      try {
+        return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`HLSRELAY_DEMO_RUN=${demo.dataDir}`);
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    });
+    assert.deepEqual(leftovers, [], 'child processes of the demo left running');
+    // Each segmenter finished its last segment and said end=1, so the stored playlists are closed.
+    const storeDir = path.join(demo.dataDir, 'store');
+    assert.ok(fs.existsSync(storeDir));
+    assert.match(demo.output(), /stopped, nothing left running/);
+  });
+});
