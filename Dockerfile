@@ -1,0 +1,14 @@
+# One image for both daemons: `uploader …` or `segmenter …` (ffmpeg from npm is inside, for sources).
+FROM node:20-bookworm-slim
+WORKDIR /opt/hlsrelay
+COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
+COPY packages ./packages
+COPY scripts ./scripts
+COPY test ./test
+RUN npm ci --no-audit --no-fund \
+ && ln -s /opt/hlsrelay/node_modules/.bin/uploader /usr/local/bin/uploader \
+ && ln -s /opt/hlsrelay/node_modules/.bin/segmenter /usr/local/bin/segmenter \
+ && ln -s "$(node -p "require('@ffmpeg-installer/ffmpeg').path")" /usr/local/bin/ffmpeg
+USER node
+EXPOSE 10234
+CMD ["uploader", "--help"]
