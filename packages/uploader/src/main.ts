@@ -1,1 +1,118 @@
-export {};
+/**
+ * `uploader`: the long-running daemon. The only file that touches argv, the environment,
+ * signals and the exit code.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { createLogger } from '@hlsrelay/log';
+import { DEFAULT_PORT, parseHostPort } from '@hlsrelay/protocol';
+import { DEFAULT_RETRY_POLICY } from './retry-policy';
+import { S3Target, type CannedAcl } from './s3-target';
+import { startUploaderService } from './service';
+import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('uploader')
+    .usage(
+      '$0 [options]\n\n' +
+        "Accepts index messages from segmenters on a TCP port, keeps each stream's live sliding-window " +
+        'playlist and uploads every segment, then the playlist that lists it, to S3. Credentials come ' +
+        'only from the standard AWS chain (environment, AWS_PROFILE and shared config, instance or ' +
+        'container roles), never from flags.',
+    )
+    .wrap(100)
+    .option('listen', {
+      type: 'string',
+      default: `127.0.0.1:${DEFAULT_PORT}`,
+      describe: 'HOST:PORT to accept segmenters on (0.0.0.0:10234 for transcode machines elsewhere)',
+    })
+    .option('window', { type: 'number', default: DEFAULT_WINDOW, describe: 'segments listed in each live playlist' })
+    .option('concurrency', {
+      type: 'number',
+      default: DEFAULT_CONCURRENCY,
+      describe: 'uploads in flight at once, all streams together (each stream stays in order)',
+    })
+    .option('acl', {
+      choices: ['public-read', 'none'] as const,
+      default: 'public-read' as const,
+      describe: 'canned ACL on every object; "none" for buckets that reject ACLs (use a bucket policy or CloudFront)',
+    })
+    .option('s3-endpoint', { type: 'string', describe: 'S3-compatible endpoint URL (MinIO, R2, s3rver)' })
+    .option('s3-region', { type: 'string', describe: 'region (default: $AWS_REGION, else us-east-1)' })
+    .option('s3-path-style', { type: 'boolean', default: false, describe: 'path-style URLs (<endpoint>/<bucket>/<key>)' })
+    .option('retry-max-delay', {
+      type: 'number',
+      default: DEFAULT_RETRY_POLICY.maxDelayMs / 1000,
+      describe: 'longest wait between retries of a failed upload, seconds (retries never stop)',
+    })
+    .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const })
+    .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: when stderr is not a terminal)' })
+    .example('$0', 'listen on 127.0.0.1:10234 and upload to AWS S3 with public-read objects')
+    .example('$0 --listen 0.0.0.0:10234 --acl none', 'accept remote segmenters; the bucket policy grants reads')
+    .example('$0 --s3-endpoint http://127.0.0.1:9000 --s3-path-style', 'upload to a local MinIO')
+    .example('AWS_PROFILE=live $0 --window 6 --log-level debug', 'a named credentials profile, 6-segment playlists')
+    .check((a) => {
+      parseHostPort(a.listen, '--listen');
+      if (!Number.isInteger(a.window) || a.window < 1) throw new Error(`--window must be an integer ≥ 1, got ${a.window}`);
+      if (!Number.isInteger(a.concurrency) || a.concurrency < 1) {
+        throw new Error(`--concurrency must be an integer ≥ 1, got ${a.concurrency}`);
+      }
+      if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
+      if (a['s3-endpoint'] !== undefined && !/^https?:\/\/[^/]+/.test(a['s3-endpoint'])) {
+        throw new Error(`--s3-endpoint must be an http(s) URL, got "${a['s3-endpoint']}"`);
+      }
+      return true;
+    })
+    .strict()
+    .help()
+    .parse();
+
+  const logger = createLogger({ service: 'uploader', level: argv['log-level'], json: argv['log-json'] });
+  const { host, port } = parseHostPort(argv.listen, '--listen');
+  const target = new S3Target({
+    acl: argv.acl as CannedAcl,
+    endpoint: argv['s3-endpoint'],
+    region: argv['s3-region'] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    forcePathStyle: argv['s3-path-style'],
+    maxSockets: argv.concurrency,
+  });
+  const service = await startUploaderService({
+    target,
+    logger,
+    host,
+    port,
+    window: argv.window,
+    concurrency: argv.concurrency,
+    retry: { initialDelayMs: DEFAULT_RETRY_POLICY.initialDelayMs, maxDelayMs: argv['retry-max-delay'] * 1000 },
+  });
+  logger.info('listening for segmenters', { address: `${service.address.host}:${service.address.port}`, target: target.name });
+
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      logger.error('second signal: exiting with uploads still queued', { signal, queued: service.uploader.stats.queued });
+      process.exit(1);
+    }
+    logger.info('stopping: no new connections; finishing queued uploads', { signal, queued: service.uploader.stats.queued });
+    service.close().then(
+      () => {
+        logger.info('all uploads done; bye', { ...service.uploader.stats });
+        // Let winston flush before leaving.
+        setImmediate(() => process.exit(0));
+      },
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`uploader: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+/**
+ * The whole uploader wired together — index server, upload queue, transfer target — for main.ts,
+ * the demo and the benchmarks (which run it in-process).
+ */
+import type { Logger } from '@hlsrelay/log';
+import { IndexServer, type ListenAddress } from './server';
+import type { TransferTarget } from './transfer-target';
+import { Uploader, type UploaderOptions } from './uploader';
+
+export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' | 'target'> {
+  target: TransferTarget;
+  logger: Logger;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  maxLineBytes?: number;
+}
+
+export interface UploaderService {
+  address: ListenAddress;
+  uploader: Uploader;
+  server: IndexServer;
+  /** Stops accepting, uploads everything queued, then closes the target. */
+  close(): Promise<void>;
+}
+
+export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
+  const { host, port, maxLineBytes, ...uploaderOptions } = options;
+  const uploader = new Uploader(uploaderOptions);
+  const server = new IndexServer({
+    logger: options.logger,
+    maxLineBytes,
+    onMessage: (message, peer) => uploader.accept(message, peer),
+  });
+  const address = await server.listen(host, port);
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    uploader,
+    server,
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        await uploader.close();
+        await options.target.close();
+      })();
+      return closing;
+    },
+  };
+}

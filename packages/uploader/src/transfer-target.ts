@@ -1,0 +1,42 @@
+/**
+ * Where segments and playlists go. S3 today (`s3-target.ts`); a local directory, FTP and SFTP
+ * implement the same three operations later, so the queue and the playlist logic never change.
+ */
+
+export interface SegmentUpload {
+  bucket: string;
+  key: string;
+  /** Local path of the finished segment file. */
+  file: string;
+}
+
+export interface PlaylistUpload {
+  bucket: string;
+  key: string;
+  text: string;
+  /**
+   * How long caches may keep it, in seconds (at most half the target duration, RFC 8216 §6.2.2);
+   * 0 means "revalidate every time".
+   */
+  maxAgeSeconds: number;
+}
+
+export interface TransferTarget {
+  /** For logs: `s3`, `file:///srv/hls`, … */
+  readonly name: string;
+  /** Stores a finished segment. Resolves only once it is fully stored and readable. */
+  putSegment(upload: SegmentUpload): Promise<void>;
+  /** Replaces a playlist atomically: a reader sees the old text or the new, never a mix. */
+  putPlaylist(upload: PlaylistUpload): Promise<void>;
+  delete(bucket: string, key: string): Promise<void>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * An error that retrying cannot fix for this upload (e.g. the segment file does not exist).
+ * Everything else is assumed transient and retried.
+ */
+export class PermanentTransferError extends Error {
+  override readonly name = 'PermanentTransferError';
+}
