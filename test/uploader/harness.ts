@@ -24,6 +24,10 @@ export interface Harness {
   storeDir: string;
   service: UploaderService;
   requests: SentRequest[];
+  /** `PUT <path>` of every request the store answered with success, in the order the answers came. */
+  stored: string[];
+  /** Each stored playlist's text, with its index in `stored`. */
+  storedPlaylists: Array<{ at: number; text: string }>;
   /** Restarts the store on the same port and directory (after `store.close()`). */
   restartStore(): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +41,8 @@ export async function startHarness(
   const buckets = options.buckets ?? ['mybucket'];
   let store = await startEmbeddedStore({ directory: storeDir, buckets });
   const requests: SentRequest[] = [];
+  const stored: string[] = [];
+  const storedPlaylists: Array<{ at: number; text: string }> = [];
   const target = new S3Target({
     acl: options.acl ?? 'public-read',
     endpoint: store.endpoint,
@@ -47,9 +53,12 @@ export async function startHarness(
   });
   target.client.middlewareStack.add(
     (next) => async (args) => {
-      const req = args.request as { method: string; path: string; headers: Record<string, string> };
+      const req = args.request as { method: string; path: string; headers: Record<string, string>; body?: unknown };
       requests.push({ method: req.method, path: req.path, headers: { ...req.headers } });
-      return next(args);
+      const result = await next(args);
+      if (typeof req.body === 'string') storedPlaylists.push({ at: stored.length, text: req.body });
+      stored.push(`${req.method} ${decodeURIComponent(req.path)}`);
+      return result;
     },
     { step: 'finalizeRequest', name: 'recordRequests' },
   );
@@ -70,6 +79,8 @@ export async function startHarness(
     storeDir,
     service,
     requests,
+    stored,
+    storedPlaylists,
     async restartStore() {
       store = await startEmbeddedStore({ directory: storeDir, buckets, port: h.store.port });
     },
