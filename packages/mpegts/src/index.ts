@@ -1,1 +1,12 @@
-export {};
+export * from './packet';
+export * from './timestamp';
+export * from './stream-type';
+export * from './psi';
+export * from './pes';
+export * from './bit-reader';
+export * from './nal';
+export * from './h264';
+export * from './h265';
+export * from './aac';
+export * from './mp3';
+export * from './keyframe';

@@ -1,1 +1,115 @@
-export {};
+/**
+ * The segmenter daemon's entry: the only file that touches argv, stdin, signals and exit.
+ */
+import fs from 'node:fs';
+import { hideBin } from 'yargs/helpers';
+import { createLogger } from '@hlsrelay/log';
+import { buildParser, settingsFrom, type SegmenterSettings } from './cli';
+import { fileChunks } from './file-source';
+import { LiveSegmenter } from './live-segmenter';
+import { Notifier } from './notifier';
+import { StatusLine } from './status-line';
+
+async function main(): Promise<number> {
+  let settings: SegmenterSettings;
+  try {
+    const args = await buildParser(hideBin(process.argv))
+      .fail((message, error) => {
+        throw error ?? new TypeError(message);
+      })
+      .parseAsync();
+    settings = settingsFrom(args);
+  } catch (e) {
+    process.stderr.write(`segmenter: ${(e as Error).message}\nRun "segmenter --help" for usage.\n`);
+    return 2;
+  }
+
+  const logger = createLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
+  try {
+    fs.mkdirSync(settings.outputDirectory, { recursive: true });
+  } catch (e) {
+    logger.error('cannot create the output directory', { dir: settings.outputDirectory, error: (e as Error).message });
+    return 1;
+  }
+
+  const notifier = new Notifier({ uploader: settings.uploader, logger });
+  const segmenter = new LiveSegmenter({
+    ...settings,
+    notify: (message) => {
+      logger.debug('index message', { message });
+      notifier.send(message);
+    },
+    logger,
+  });
+
+  const stop = new AbortController();
+  let stopSignals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++stopSignals > 1) {
+      logger.warn(`second ${signal}: exiting without finishing`, { queued: notifier.pending });
+      process.exit(130);
+    }
+    logger.info(`${signal}: finishing the current segment`);
+    stop.abort();
+    if (settings.input === '-') process.stdin.destroy();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const showStatus = settings.status === 'always' || (settings.status === 'auto' && process.stderr.isTTY);
+  const status = new StatusLine(Date.now());
+  const statusTimer = showStatus
+    ? setInterval(() => process.stderr.write(status.render(segmenter.stats, Date.now(), notifier.pending) + '\n'), 2000)
+    : undefined;
+
+  let code = 0;
+  logger.info('segmenting', {
+    input: settings.input === '-' ? 'stdin' : settings.input,
+    target: settings.segmentDuration,
+    dir: settings.outputDirectory,
+    prefix: settings.outputPrefix,
+    first: settings.startNumber,
+    uploader: `${settings.uploader.host}:${settings.uploader.port}`,
+  });
+  try {
+    const chunks = settings.input === '-' ? process.stdin : fileChunks(settings.input, settings.readSize, stop.signal);
+    for await (const chunk of chunks) {
+      segmenter.push(chunk as Uint8Array);
+      if (stop.signal.aborted) break;
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (!stop.signal.aborted) {
+      logger.error('input failed', { input: settings.input, code: err.code, error: err.message });
+      code = 1;
+    }
+  }
+  segmenter.finish();
+  if (statusTimer) clearInterval(statusTimer);
+
+  const stats = segmenter.stats;
+  logger.info('input ended', { ...stats, queuedMessages: notifier.pending });
+  if (notifier.pending > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      notifier.onIdle(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, settings.drainTimeout * 1000))),
+      new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true })),
+    ]);
+    clearTimeout(timer);
+  }
+  const undelivered = notifier.close();
+  if (undelivered.length > 0) {
+    logger.error('index messages never delivered: the uploader was unreachable', { count: undelivered.length, first: undelivered[0] });
+    code = code || 1;
+  }
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`segmenter: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

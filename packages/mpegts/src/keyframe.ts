@@ -1,0 +1,47 @@
+/**
+ * Is this video access unit a keyframe? Decided from its NAL units, not from the
+ * random_access_indicator, which encoders set inconsistently. x264 writes a long SEI before
+ * the first IDR, so the answer can need several TS packets of the PES.
+ */
+import { h264NalType, H264Nal, isH264Vcl } from './h264';
+import { h265NalType, isH265Irap, isH265Vcl, H265Nal } from './h265';
+import { findNalUnits, type NalUnit } from './nal';
+
+export type AccessUnitKind = 'key' | 'delta' | 'unknown';
+
+export interface AccessUnitProbe {
+  /** 'unknown' when no slice has been seen yet in the bytes given. */
+  kind: AccessUnitKind;
+  /** The SPS NAL unit (header included) when the bytes hold a complete one. */
+  sps?: Uint8Array;
+}
+
+/**
+ * Classifies the elementary-stream bytes at the start of a video PES. `complete` says whether
+ * more bytes of the unit may still come (a truncated last NAL unit is not trusted for the SPS).
+ */
+export function probeAccessUnit(codec: 'h264' | 'h265', es: Uint8Array, complete: boolean): AccessUnitProbe {
+  const units = findNalUnits(es);
+  const probe: AccessUnitProbe = { kind: 'unknown' };
+  for (let i = 0; i < units.length; i++) {
+    const u: NalUnit = units[i];
+    if (u.start >= u.end) continue;
+    const isLast = i === units.length - 1;
+    if (codec === 'h264') {
+      const type = h264NalType(es, u.start);
+      if (type === H264Nal.SPS && (!isLast || complete)) probe.sps = es.subarray(u.start, u.end);
+      if (isH264Vcl(type)) {
+        probe.kind = type === H264Nal.IDR ? 'key' : 'delta';
+        return probe;
+      }
+    } else {
+      const type = h265NalType(es, u.start);
+      if (type === H265Nal.SPS && (!isLast || complete)) probe.sps = es.subarray(u.start, u.end);
+      if (isH265Vcl(type)) {
+        probe.kind = isH265Irap(type) ? 'key' : 'delta';
+        return probe;
+      }
+    }
+  }
+  return probe;
+}

@@ -1,0 +1,122 @@
+/**
+ * Segment files on disk: `<dir>/<prefix>-%05u.ts`, written under a temporary name and renamed
+ * when complete, so an uploader never reads half a segment.
+ *
+ * Writes are synchronous on purpose: the bytes arrive as views of the input chunk, which is
+ * reused as soon as the segmenter returns, and a blocking write of one run is cheaper than
+ * copying it for an asynchronous one. A failed write is logged and the segment dropped; the
+ * stream goes on with the next one.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '@hlsrelay/log';
+import { segmentFileName } from '@hlsrelay/protocol';
+
+export interface WrittenSegment {
+  number: number;
+  path: string;
+  size: number;
+}
+
+export class SegmentWriter {
+  readonly #dir: string;
+  readonly #prefix: string;
+  readonly #logger?: Logger;
+  #fd = -1;
+  #number = 0;
+  #size = 0;
+  #failed: Error | null = null;
+
+  constructor(options: { outputDirectory: string; outputPrefix: string; logger?: Logger }) {
+    this.#dir = options.outputDirectory;
+    this.#prefix = options.outputPrefix;
+    this.#logger = options.logger;
+  }
+
+  finalPath(n: number): string {
+    return path.join(this.#dir, segmentFileName(this.#prefix, n));
+  }
+
+  tempPath(n: number): string {
+    return path.join(this.#dir, `.${segmentFileName(this.#prefix, n)}.tmp`);
+  }
+
+  open(n: number): void {
+    if (this.#fd >= 0) this.abort();
+    this.#number = n;
+    this.#size = 0;
+    this.#failed = null;
+    try {
+      this.#fd = fs.openSync(this.tempPath(n), 'w');
+    } catch (e) {
+      this.#fail(e as Error, 'open');
+    }
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#fd < 0 || this.#failed) return;
+    try {
+      let done = 0;
+      while (done < bytes.length) done += fs.writeSync(this.#fd, bytes, done, bytes.length - done);
+      this.#size += bytes.length;
+    } catch (e) {
+      this.#fail(e as Error, 'write');
+    }
+  }
+
+  /** Closes and renames the segment into place; null when it could not be written. */
+  commit(): WrittenSegment | null {
+    const n = this.#number;
+    if (this.#failed || this.#fd < 0) {
+      this.abort();
+      return null;
+    }
+    try {
+      fs.closeSync(this.#fd);
+      this.#fd = -1;
+      fs.renameSync(this.tempPath(n), this.finalPath(n));
+      return { number: n, path: this.finalPath(n), size: this.#size };
+    } catch (e) {
+      this.#fail(e as Error, 'rename');
+      this.abort();
+      return null;
+    }
+  }
+
+  /** Drops the segment being written (a failure, or shutdown without a keyframe). */
+  abort(): void {
+    if (this.#fd >= 0) {
+      try {
+        fs.closeSync(this.#fd);
+      } catch {
+        // already unusable; the unlink below is what matters
+      }
+      this.#fd = -1;
+    }
+    try {
+      fs.rmSync(this.tempPath(this.#number), { force: true });
+    } catch {
+      // a temp file we cannot remove is harmless: uploaders only read final names
+    }
+  }
+
+  #fail(e: Error, op: string): void {
+    this.#failed = e;
+    const err = e as NodeJS.ErrnoException;
+    this.#logger?.error('segment write failed; dropping this segment, the stream goes on', {
+      segment: this.#number,
+      file: this.tempPath(this.#number),
+      op,
+      code: err.code,
+      error: err.message,
+    });
+    if (this.#fd >= 0) {
+      try {
+        fs.closeSync(this.#fd);
+      } catch {
+        // nothing more to do with a broken descriptor
+      }
+      this.#fd = -1;
+    }
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * The segmenter core: MPEG-TS chunks in, keyframe-aligned segments out through a SegmentSink.
+ * It never touches files, sockets or the process, so it can be driven by tests byte by byte.
+ *
+ * Bytes are passed on as views of the input chunk in runs of contiguous packets: a run is only
+ * split where a segment ends, so a 1 MB chunk usually leaves as one write. The only copies are
+ * PSI packets (kept to start each segment), packets split across chunks, and the packets of a
+ * video access unit whose keyframe status is still open when a chunk ends.
+ */
+import {
+  isAudioKind,
+  isVideoKind,
+  mediaKind,
+  PacketReader,
+  parsePat,
+  parsePesHeader,
+  parsePmt,
+  payloadOffset,
+  payloadUnitStart,
+  PAT_PID,
+  PesAssembler,
+  type PesHead,
+  probeAccessUnit,
+  ptsDelta,
+  randomAccessIndicator,
+  pid as packetPid,
+  SectionAssembler,
+  secondsToTicks,
+  TS_PACKET_SIZE,
+  ticksToSeconds,
+  transportError,
+  type MediaKind,
+  type Pmt,
+} from '@hlsrelay/mpegts';
+import type { Logger } from '@hlsrelay/log';
+import { shouldCut } from './cut-rule';
+import { StreamFactsCollector, type StreamFacts } from './stream-facts';
+
+export interface SegmentStart {
+  /** PTS (90 kHz, 33-bit) of the segment's first keyframe or audio PES. */
+  startPts: number;
+  /** Wall-clock time of the first frame: start-up wall time plus PTS elapsed since. */
+  programDateTime: Date;
+  /** Timestamps jumped (or went back) before this segment: players need EXT-X-DISCONTINUITY. */
+  discontinuity: boolean;
+}
+
+export interface CompletedSegment extends SegmentStart {
+  /** Seconds, from PTS: up to the next segment's first keyframe, or estimated for the last one. */
+  duration: number;
+  /** Bytes handed to the sink for this segment. */
+  bytes: number;
+  stream: StreamFacts;
+  /** The input ended with this segment. */
+  final: boolean;
+}
+
+/** Where segments go. `write` views are only valid during the call. */
+export interface SegmentSink {
+  begin(segment: SegmentStart): void;
+  write(bytes: Uint8Array): void;
+  end(segment: CompletedSegment): void;
+}
+
+export interface TsSegmenterOptions {
+  /** Target segment duration in seconds (cut at the first keyframe at or after it). */
+  targetDuration: number;
+  /** A PTS step (forward or back) larger than this, in seconds, is a discontinuity. Default 10. */
+  discontinuityThreshold?: number;
+  /** Wall clock in ms (injected so tests control program date-time). Default Date.now. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+// What a PID is to the segmenter. A typed array indexed by PID keeps the per-packet test cheap.
+const ROLE_NONE = 0;
+const ROLE_PAT = 1;
+const ROLE_PMT = 2;
+const ROLE_VIDEO = 3;
+const ROLE_AUDIO = 4;
+
+/** Bytes of each PES head kept while looking for its first slice and SPS. */
+const PROBE_LIMIT = 32 * 1024;
+
+interface PsiCopy {
+  assembler: SectionAssembler;
+  /** Packets of the section being collected (copies). */
+  collecting: Uint8Array[];
+  /** Packets of the last complete section, written at the start of every segment. */
+  packets: Uint8Array[];
+  /** CRC bytes of the last section parsed, to skip re-parsing a repeated table. */
+  crc: number;
+}
+
+export class TsSegmenter {
+  readonly #sink: SegmentSink;
+  readonly #targetTicks: number;
+  readonly #discontinuityTicks: number;
+  readonly #now: () => number;
+  readonly #logger?: Logger;
+
+  readonly #reader = new PacketReader();
+  readonly #roles = new Uint8Array(8192);
+  readonly #kinds = new Map<number, MediaKind>();
+  readonly #psi = new Map<number, PsiCopy>();
+  readonly #pes = new PesAssembler(PROBE_LIMIT);
+  readonly #facts = new StreamFactsCollector();
+  #pmtPid = -1;
+  #pmt: Pmt | null = null;
+  #videoPid = -1;
+  #videoKind: 'h264' | 'h265' = 'h264';
+  /** PID whose PTS drives cuts and durations: the video, else the first audio stream. */
+  #clockPid = -1;
+
+  // The current run: packets [#runStart, #runEnd) of #runBuf not yet handed to the sink.
+  #runBuf: Uint8Array | null = null;
+  #runStart = 0;
+  #runEnd = 0;
+  /**
+   * While a video access unit is being probed, its bytes are held back: from #pendingAt in the
+   * run, preceded by #held (copies from earlier chunks). Invariant: #held is non-empty only
+   * when #pendingAt === #runStart (everything in the run is pending too).
+   */
+  #probing = false;
+  #pendingAt = 0;
+  #held: Uint8Array[] = [];
+  #probePts = -1;
+  #probeHint = false;
+
+  #inSegment = false;
+  #segStartPts = 0;
+  #segMaxPts = 0;
+  #segBytes = 0;
+  #segDiscontinuity = false;
+  #segPdt = new Date(0);
+  #segFrames = 0;
+  /** The clock jumped inside this segment: its duration is estimated from before the jump. */
+  #segBroken = false;
+  #discontinuityPending = false;
+
+  #lastClockPts = -1;
+  /** Smallest positive step between consecutive clock PTS: one frame (or audio PES). */
+  #frameTicks = 0;
+  #anchorPts = -1;
+  #anchorWallMs = 0;
+
+  /** Input bytes seen. */
+  inputBytes = 0;
+  #finished = false;
+
+  constructor(sink: SegmentSink, options: TsSegmenterOptions) {
+    if (!(options.targetDuration > 0) || !Number.isFinite(options.targetDuration)) {
+      throw new TypeError(`targetDuration must be seconds > 0, got ${options.targetDuration}`);
+    }
+    const threshold = options.discontinuityThreshold ?? 10;
+    if (!(threshold > 0)) throw new TypeError(`discontinuityThreshold must be seconds > 0, got ${threshold}`);
+    this.#sink = sink;
+    this.#targetTicks = secondsToTicks(options.targetDuration);
+    this.#discontinuityTicks = secondsToTicks(threshold);
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+    this.#roles[PAT_PID] = ROLE_PAT;
+  }
+
+  /** Bytes skipped to regain sync so far. */
+  get skippedBytes(): number {
+    return this.#reader.skippedBytes;
+  }
+
+  /** Feeds a chunk cut anywhere. Every byte destined for output is handed to the sink before it returns. */
+  push(chunk: Uint8Array): void {
+    if (this.#finished) throw new Error('push() after finish()');
+    this.inputBytes += chunk.length;
+    this.#reader.push(chunk, this.#onPacket);
+    this.#flushRun();
+  }
+
+  /** Input ended: the open segment is completed and marked final. */
+  finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#probing) this.#resolve(false);
+    this.#flushRun();
+    if (this.#inSegment) this.#endSegment(-1, true);
+  }
+
+  readonly #onPacket = (buf: Uint8Array, off: number): void => {
+    if (buf === this.#runBuf && off === this.#runEnd) {
+      this.#runEnd += TS_PACKET_SIZE;
+    } else {
+      this.#flushRun();
+      this.#runBuf = buf;
+      this.#runStart = off;
+      this.#runEnd = off + TS_PACKET_SIZE;
+      if (this.#probing) this.#pendingAt = off;
+    }
+    const p = packetPid(buf, off);
+    const role = this.#roles[p];
+    if (role === ROLE_NONE || transportError(buf, off)) return;
+    switch (role) {
+      case ROLE_VIDEO:
+        if (payloadUnitStart(buf, off)) this.#onVideoStart(buf, off, p);
+        else if (this.#probing) this.#probe(this.#pes.push(p, buf, off));
+        return;
+      case ROLE_AUDIO:
+        if (payloadUnitStart(buf, off)) this.#onAudioStart(buf, off, p);
+        return;
+      default:
+        this.#onPsi(buf, off, p, role);
+    }
+  };
+
+  // ---- output runs ----
+
+  #emit(bytes: Uint8Array): void {
+    if (!this.#inSegment || bytes.length === 0) return; // before the first keyframe: dropped
+    this.#segBytes += bytes.length;
+    this.#sink.write(bytes);
+  }
+
+  /** Hands the run to the sink; pending bytes are copied aside instead (the chunk may be reused). */
+  #flushRun(): void {
+    const buf = this.#runBuf;
+    if (!buf) return;
+    if (this.#probing) {
+      this.#emit(buf.subarray(this.#runStart, this.#pendingAt));
+      if (this.#runEnd > this.#pendingAt) this.#held.push(buf.slice(this.#pendingAt, this.#runEnd));
+    } else {
+      this.#emit(buf.subarray(this.#runStart, this.#runEnd));
+    }
+    this.#runBuf = null;
+  }
+
+  // ---- video ----
+
+  #onVideoStart(buf: Uint8Array, off: number, p: number): void {
+    if (this.#probing) this.#resolve(false); // the previous unit never showed a slice
+    const head = this.#pes.push(p, buf, off);
+    const pts = head?.header?.pts ?? -1;
+    this.#segFrames++;
+    this.#probing = true;
+    this.#pendingAt = off;
+    this.#probePts = pts >= 0 ? pts : this.#lastClockPts;
+    this.#probeHint = randomAccessIndicator(buf, off);
+    if (pts >= 0 && p === this.#clockPid) this.#observeClock(pts);
+    this.#probe(head);
+  }
+
+  #probe(head: PesHead | null): void {
+    if (!head || !head.header) {
+      this.#resolve(this.#probeHint);
+      return;
+    }
+    const result = probeAccessUnit(this.#videoKind, head.bytes.subarray(head.header.dataOffset, head.length), false);
+    if (result.sps && this.#facts.observeSps(this.#videoKind, result.sps)) {
+      this.#logger?.info('video parameters', this.#facts.snapshot());
+    }
+    if (result.kind !== 'unknown') this.#resolve(result.kind === 'key');
+    else if (head.truncated) this.#resolve(this.#probeHint); // no slice in the first PROBE_LIMIT bytes: trust the flag
+  }
+
+  /** The held-back access unit is (or is not) a keyframe: cut before it or let it through. */
+  #resolve(keyframe: boolean): void {
+    this.#probing = false;
+    const pts = this.#probePts;
+    const cut = keyframe && pts >= 0 && this.#wantsCut(pts);
+    if (cut && this.#held.length === 0 && this.#runBuf) {
+      // Bytes before the unit still belong to the segment that ends here.
+      this.#emit(this.#runBuf!.subarray(this.#runStart, this.#pendingAt));
+      this.#runStart = this.#pendingAt;
+    }
+    if (cut) this.#cut(pts);
+    for (const bytes of this.#held) this.#emit(bytes);
+    this.#held = [];
+  }
+
+  // ---- audio ----
+
+  #onAudioStart(buf: Uint8Array, off: number, p: number): void {
+    const start = payloadOffset(buf, off);
+    if (start < 0) return;
+    const end = off + TS_PACKET_SIZE;
+    const header = parsePesHeader(buf, start, end);
+    if (!header) return;
+    if (!this.#facts.hasAudioCodec) {
+      const kind = this.#kinds.get(p);
+      if (kind === 'aac' || kind === 'mp3') this.#facts.observeAudio(kind, buf.subarray(start + header.dataOffset, end));
+    }
+    if (p !== this.#clockPid || header.pts < 0) return;
+    this.#observeClock(header.pts);
+    // Audio-only: every PES start is a random access point.
+    if (this.#wantsCut(header.pts)) {
+      this.#emit(this.#runBuf!.subarray(this.#runStart, off));
+      this.#runStart = off;
+      this.#cut(header.pts);
+    }
+  }
+
+  // ---- timing and cuts ----
+
+  #wantsCut(pts: number): boolean {
+    if (!this.#inSegment || this.#discontinuityPending) return true;
+    return shouldCut(true, ptsDelta(this.#segStartPts, pts), this.#targetTicks);
+  }
+
+  #observeClock(pts: number): void {
+    if (this.#lastClockPts >= 0) {
+      const step = ptsDelta(this.#lastClockPts, pts);
+      if (step > this.#discontinuityTicks || step < -this.#discontinuityTicks) {
+        this.#logger?.warn('timestamp discontinuity', {
+          pid: this.#clockPid,
+          from: this.#lastClockPts,
+          to: pts,
+          seconds: ticksToSeconds(step),
+        });
+        this.#discontinuityPending = true;
+        if (this.#inSegment) this.#segBroken = true;
+      } else if (step > 0 && (this.#frameTicks === 0 || step < this.#frameTicks)) {
+        this.#frameTicks = step;
+      }
+    }
+    this.#lastClockPts = pts;
+    if (this.#inSegment && !this.#segBroken && ptsDelta(this.#segMaxPts, pts) > 0) this.#segMaxPts = pts;
+  }
+
+  #cut(pts: number): void {
+    if (this.#inSegment) this.#endSegment(pts, false);
+    const discontinuity = this.#discontinuityPending;
+    if (this.#anchorPts < 0 || discontinuity) {
+      this.#anchorPts = pts;
+      this.#anchorWallMs = this.#now();
+    }
+    this.#discontinuityPending = false;
+    this.#inSegment = true;
+    this.#segStartPts = pts;
+    this.#segMaxPts = pts;
+    this.#segBytes = 0;
+    this.#segBroken = false;
+    this.#segFrames = 1; // the unit that opens the segment
+    this.#segDiscontinuity = discontinuity;
+    this.#segPdt = new Date(this.#anchorWallMs + ticksToSeconds(ptsDelta(this.#anchorPts, pts)) * 1000);
+    this.#sink.begin({ startPts: pts, programDateTime: this.#segPdt, discontinuity });
+    // Every segment opens with the current PAT and PMT so it decodes on its own.
+    for (const pkt of this.#psi.get(PAT_PID)?.packets ?? []) this.#emit(pkt);
+    for (const pkt of this.#psi.get(this.#pmtPid)?.packets ?? []) this.#emit(pkt);
+  }
+
+  /** nextPts < 0: no next segment (input ended), so the end is estimated from the last frame. */
+  #endSegment(nextPts: number, final: boolean): void {
+    const ticks =
+      nextPts >= 0 && !this.#segBroken
+        ? ptsDelta(this.#segStartPts, nextPts)
+        : ptsDelta(this.#segStartPts, this.#segMaxPts) + this.#frameTicks;
+    const duration = Math.max(0, ticksToSeconds(ticks));
+    const frames = this.#clockPid === this.#videoPid ? this.#segFrames - (nextPts >= 0 ? 1 : 0) : 0;
+    const measuredFps = frames > 1 && duration > 0 ? Math.round((frames / duration) * 1000) / 1000 : undefined;
+    this.#inSegment = false;
+    this.#sink.end({
+      startPts: this.#segStartPts,
+      programDateTime: this.#segPdt,
+      discontinuity: this.#segDiscontinuity,
+      duration,
+      bytes: this.#segBytes,
+      stream: this.#facts.snapshot(measuredFps),
+      final,
+    });
+  }
+
+  // ---- PSI ----
+
+  #onPsi(buf: Uint8Array, off: number, p: number, role: number): void {
+    let psi = this.#psi.get(p);
+    if (!psi) {
+      psi = { assembler: new SectionAssembler(), collecting: [], packets: [], crc: -1 };
+      this.#psi.set(p, psi);
+    }
+    if (payloadUnitStart(buf, off)) psi.collecting = [];
+    else if (psi.collecting.length === 0 || psi.collecting.length > 8) return; // no start, or longer than any table
+    psi.collecting.push(buf.slice(off, off + TS_PACKET_SIZE));
+    const section = psi.assembler.push(buf, off);
+    if (!section) return;
+    psi.packets = psi.collecting;
+    psi.collecting = [];
+    const n = section.length;
+    const crc = ((section[n - 4] << 24) | (section[n - 3] << 16) | (section[n - 2] << 8) | section[n - 1]) >>> 0;
+    if (crc === psi.crc) return; // the same table repeated
+    if (role === ROLE_PAT) {
+      const programs = parsePat(section);
+      if (!programs || programs.length === 0) return;
+      psi.crc = crc;
+      const pmtPid = programs[0].pmtPid;
+      if (pmtPid !== this.#pmtPid) {
+        if (this.#pmtPid >= 0) this.#roles[this.#pmtPid] = ROLE_NONE;
+        this.#pmtPid = pmtPid;
+        this.#roles[pmtPid] = ROLE_PMT;
+      }
+    } else {
+      const pmt = parsePmt(section);
+      if (!pmt) {
+        this.#logger?.warn('unusable PMT skipped', { pid: p });
+        return;
+      }
+      psi.crc = crc;
+      this.#applyPmt(pmt, p);
+    }
+  }
+
+  #applyPmt(pmt: Pmt, p: number): void {
+    const previous = this.#pmt;
+    this.#pmt = pmt;
+    for (const pidOf of this.#kinds.keys()) {
+      this.#roles[pidOf] = ROLE_NONE;
+      this.#pes.drop(pidOf);
+    }
+    this.#kinds.clear();
+    let videoPid = -1;
+    let audioPid = -1;
+    for (const s of pmt.streams) {
+      const kind = mediaKind(s.streamType);
+      if (isVideoKind(kind) && videoPid < 0) {
+        videoPid = s.pid;
+        this.#videoKind = kind;
+        this.#roles[s.pid] = ROLE_VIDEO;
+        this.#kinds.set(s.pid, kind);
+      } else if (isAudioKind(kind)) {
+        if (audioPid < 0) audioPid = s.pid;
+        this.#roles[s.pid] = ROLE_AUDIO;
+        this.#kinds.set(s.pid, kind);
+      }
+    }
+    if (this.#probing && videoPid !== this.#videoPid) this.#resolve(false);
+    this.#videoPid = videoPid;
+    this.#clockPid = videoPid >= 0 ? videoPid : audioPid;
+    const streams = pmt.streams.map((s) => `${s.pid}:0x${s.streamType.toString(16)}`).join(' ');
+    if (previous) {
+      this.#facts.reset();
+      this.#lastClockPts = -1;
+      this.#logger?.info('program changed (new PMT)', { pid: p, version: pmt.version, streams });
+    } else {
+      this.#logger?.info('program found', { pid: p, version: pmt.version, streams });
+    }
+    if (this.#clockPid < 0) this.#logger?.warn('no H.264, H.265, AAC or MP3 stream in the program: nothing to cut on', { streams });
+  }
+}
