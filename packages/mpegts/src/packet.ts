@@ -41,14 +41,17 @@ export function payloadOffset(p: Uint8Array, o: number): number {
 }
 
 export type PacketHandler = (buffer: Uint8Array, offset: number) => void;
+/** Packets [start, end) of `buffer`, back to back, each beginning with the sync byte. */
+export type RunHandler = (buffer: Uint8Array, start: number, end: number) => void;
 
 /**
  * Cuts a byte stream arriving in chunks of any size into packets.
  *
- * A packet split across two chunks is completed in a 188-byte carry buffer (the only copy);
- * every other packet is handed over as (chunk, offset). Lost sync is regained by looking for
- * a sync byte that is followed by another one a packet later, so a stray 0x47 in garbage is
- * not taken for a packet start.
+ * Whole packets are handed over as runs of contiguous packets of the chunk (usually one run
+ * per chunk), so callers can pass them on without copying or a call per packet. A packet
+ * split across two chunks is completed in a 188-byte carry buffer, the only copy.
+ * Once sync is lost it is regained at a sync byte followed by another one a packet later, so a
+ * stray 0x47 in garbage is not taken for a packet start.
  */
 export class PacketReader {
   /** Bytes of a packet started at the end of the previous chunk; #carryLength < 188. */
@@ -59,8 +62,8 @@ export class PacketReader {
   /** Times sync was lost and found again. */
   resyncs = 0;
 
-  /** Calls `onPacket` for every whole packet in `chunk` (after the remainder of earlier chunks). */
-  push(chunk: Uint8Array, onPacket: PacketHandler): void {
+  /** Calls `onRun` for the whole packets in `chunk` (after the remainder of earlier chunks). */
+  pushRuns(chunk: Uint8Array, onRun: RunHandler): void {
     const length = chunk.length;
     let i = 0;
     if (this.#carryLength > 0) {
@@ -72,29 +75,22 @@ export class PacketReader {
       }
       this.#carry.set(chunk.subarray(0, need), this.#carryLength);
       this.#carryLength = 0;
+      onRun(this.#carry, 0, TS_PACKET_SIZE);
       i = need;
-      if (i >= length || chunk[i] === SYNC_BYTE) {
-        onPacket(this.#carry, 0);
-      } else {
-        // The carried start was not a real packet start: count it as garbage and resync below.
-        this.skippedBytes += TS_PACKET_SIZE;
-        this.resyncs++;
-      }
     }
     while (i + TS_PACKET_SIZE <= length) {
-      const next = i + TS_PACKET_SIZE;
-      if (chunk[i] === SYNC_BYTE && (next >= length || chunk[next] === SYNC_BYTE)) {
-        onPacket(chunk, i);
-        i = next;
-        continue;
-      }
+      const runStart = i;
+      while (i + TS_PACKET_SIZE <= length && chunk[i] === SYNC_BYTE) i += TS_PACKET_SIZE;
+      if (i > runStart) onRun(chunk, runStart, i);
+      if (i + TS_PACKET_SIZE > length) break;
+      // Sync lost at i.
       const found = this.#findSync(chunk, i + 1);
       this.skippedBytes += found - i;
       this.resyncs++;
       i = found;
     }
     if (i < length) {
-      // Keep the tail only if it can start a packet; garbage before a sync byte is dropped.
+      // Keep the tail only from a sync byte; garbage before it is dropped.
       let start = i;
       while (start < length && chunk[start] !== SYNC_BYTE) start++;
       this.skippedBytes += start - i;
@@ -103,18 +99,28 @@ export class PacketReader {
     }
   }
 
+  /** Calls `onPacket` for every whole packet (a convenience over pushRuns). */
+  push(chunk: Uint8Array, onPacket: PacketHandler): void {
+    this.pushRuns(chunk, (b, start, end) => {
+      for (let o = start; o < end; o += TS_PACKET_SIZE) onPacket(b, o);
+    });
+  }
+
   /** Bytes held for a packet not yet complete. */
   get pendingBytes(): number {
     return this.#carryLength;
   }
 
-  /** First offset ≥ from that looks like a packet start, or the offset where the tail begins. */
+  /**
+   * First offset ≥ from holding a sync byte that is followed by another one a packet later (or
+   * whose successor is beyond the chunk, where it is the best guess), else the chunk length.
+   */
   #findSync(chunk: Uint8Array, from: number): number {
     const length = chunk.length;
     for (let j = from; j < length; j++) {
       if (chunk[j] !== SYNC_BYTE) continue;
       const next = j + TS_PACKET_SIZE;
-      if (next >= length || chunk[next] === SYNC_BYTE) return Math.min(j, length);
+      if (next >= length || chunk[next] === SYNC_BYTE) return j;
     }
     return length;
   }

@@ -8,12 +8,18 @@ import fs from 'node:fs/promises';
 export async function* fileChunks(path: string, readSize: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const handle = await fs.open(path, 'r');
   try {
-    const buffer = new Uint8Array(readSize);
+    // Two buffers: the next read runs while the caller works on the current chunk.
+    const buffers = [new Uint8Array(readSize), new Uint8Array(readSize)];
+    let turn = 0;
+    let next = handle.read(buffers[turn], 0, readSize, null);
     while (!signal?.aborted) {
-      const { bytesRead } = await handle.read(buffer, 0, readSize, null);
+      const { bytesRead, buffer } = await next;
       if (bytesRead === 0) return;
+      turn ^= 1;
+      next = handle.read(buffers[turn], 0, readSize, null);
       yield buffer.subarray(0, bytesRead);
     }
+    await next.catch(() => undefined);
   } finally {
     await handle.close();
   }

@@ -8,6 +8,9 @@
  * video access unit whose keyframe status is still open when a chunk ends.
  */
 import {
+  payloadUnitStart as readPayloadUnitStart,
+  pid as readPid,
+  transportError as readTransportError,
   isAudioKind,
   isVideoKind,
   mediaKind,
@@ -16,19 +19,16 @@ import {
   parsePesHeader,
   parsePmt,
   payloadOffset,
-  payloadUnitStart,
   PAT_PID,
   PesAssembler,
   type PesHead,
   probeAccessUnit,
   ptsDelta,
   randomAccessIndicator,
-  pid as packetPid,
   SectionAssembler,
   secondsToTicks,
   TS_PACKET_SIZE,
   ticksToSeconds,
-  transportError,
   type MediaKind,
   type Pmt,
 } from '@hlsrelay/mpegts';
@@ -71,6 +71,11 @@ export interface TsSegmenterOptions {
   now?: () => number;
   logger?: Logger;
 }
+
+// Bound once: calls through the package's re-export getters cost a lookup per packet.
+const packetPid = readPid;
+const payloadUnitStart = readPayloadUnitStart;
+const transportError = readTransportError;
 
 // What a PID is to the segmenter. A typed array indexed by PID keeps the per-packet test cheap.
 const ROLE_NONE = 0;
@@ -171,7 +176,7 @@ export class TsSegmenter {
   push(chunk: Uint8Array): void {
     if (this.#finished) throw new Error('push() after finish()');
     this.inputBytes += chunk.length;
-    this.#reader.push(chunk, this.#onPacket);
+    this.#reader.pushRuns(chunk, this.#onRun);
     this.#flushRun();
   }
 
@@ -184,29 +189,32 @@ export class TsSegmenter {
     if (this.#inSegment) this.#endSegment(-1, true);
   }
 
-  readonly #onPacket = (buf: Uint8Array, off: number): void => {
-    if (buf === this.#runBuf && off === this.#runEnd) {
-      this.#runEnd += TS_PACKET_SIZE;
+  readonly #onRun = (buf: Uint8Array, start: number, end: number): void => {
+    if (buf === this.#runBuf && start === this.#runEnd) {
+      this.#runEnd = end;
     } else {
       this.#flushRun();
       this.#runBuf = buf;
-      this.#runStart = off;
-      this.#runEnd = off + TS_PACKET_SIZE;
-      if (this.#probing) this.#pendingAt = off;
+      this.#runStart = start;
+      this.#runEnd = end;
+      if (this.#probing) this.#pendingAt = start;
     }
-    const p = packetPid(buf, off);
-    const role = this.#roles[p];
-    if (role === ROLE_NONE || transportError(buf, off)) return;
-    switch (role) {
-      case ROLE_VIDEO:
+    // The hot loop: most packets belong to a PID with nothing to do beyond passing them on.
+    const roles = this.#roles;
+    for (let off = start; off < end; off += TS_PACKET_SIZE) {
+      const p = packetPid(buf, off);
+      const role = roles[p];
+      if (role === ROLE_NONE) continue;
+      if (role === ROLE_VIDEO) {
         if (payloadUnitStart(buf, off)) this.#onVideoStart(buf, off, p);
         else if (this.#probing) this.#probe(this.#pes.push(p, buf, off));
-        return;
-      case ROLE_AUDIO:
+      } else if (transportError(buf, off)) {
+        continue;
+      } else if (role === ROLE_AUDIO) {
         if (payloadUnitStart(buf, off)) this.#onAudioStart(buf, off, p);
-        return;
-      default:
+      } else {
         this.#onPsi(buf, off, p, role);
+      }
     }
   };
 
@@ -374,6 +382,8 @@ export class TsSegmenter {
       psi = { assembler: new SectionAssembler(), collecting: [], packets: [], crc: -1 };
       this.#psi.set(p, psi);
     }
+    // Tables repeat every few packets: a copy of the last one (bar its counter) needs no work.
+    if (psi.packets.length === 1 && psi.collecting.length === 0 && sameExceptCounter(psi.packets[0], buf, off)) return;
     if (payloadUnitStart(buf, off)) psi.collecting = [];
     else if (psi.collecting.length === 0 || psi.collecting.length > 8) return; // no start, or longer than any table
     psi.collecting.push(buf.slice(off, off + TS_PACKET_SIZE));
@@ -441,4 +451,11 @@ export class TsSegmenter {
     }
     if (this.#clockPid < 0) this.#logger?.warn('no H.264, H.265, AAC or MP3 stream in the program: nothing to cut on', { streams });
   }
+}
+
+/** True when the packet at buf[off] equals `stored` in every byte but the continuity counter. */
+function sameExceptCounter(stored: Uint8Array, buf: Uint8Array, off: number): boolean {
+  if (stored[1] !== buf[off + 1] || stored[2] !== buf[off + 2] || (stored[3] & 0xf0) !== (buf[off + 3] & 0xf0)) return false;
+  for (let i = TS_PACKET_SIZE - 1; i >= 4; i--) if (stored[i] !== buf[off + i]) return false;
+  return true;
 }
