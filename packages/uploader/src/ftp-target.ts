@@ -55,8 +55,8 @@ export class FtpTarget implements TransferTarget {
   #root: string | undefined;
   /** Directories created or seen, so each segment does not cost a walk of CWD/MKD commands. */
   readonly #knownDirs = new Set<string>();
-  /** undefined until a playlist was first replaced; false when the server refuses rename onto a file. */
-  #renameReplaces: boolean | undefined;
+  /** False once the server was seen refusing to rename onto an existing file. */
+  #renameReplaces = true;
 
   constructor(options: FtpTargetOptions) {
     this.#options = options;
@@ -151,19 +151,22 @@ export class FtpTarget implements TransferTarget {
   }
 
   async #replace(client: Client, temp: string, final: string): Promise<void> {
-    if (this.#renameReplaces !== false) {
+    if (this.#renameReplaces) {
       try {
         await client.rename(temp, final);
-        this.#renameReplaces = true;
         return;
       } catch (err) {
-        // Only a refusal on a server that never replaced before means "cannot rename onto a file".
-        if (!(err instanceof FTPError) || this.#renameReplaces === true) throw err;
+        // 4xx is transient; 5xx on a rename onto an existing file is how refusing servers answer.
+        if (!(err instanceof FTPError && err.code >= 500)) throw err;
+        await client.remove(final, true);
+        await client.rename(temp, final);
+        // Only now is it known that replacing was the problem: remember it and say so once.
         this.#renameReplaces = false;
-        this.#logger.warn('ftp server refuses to rename onto an existing file; playlists are deleted then renamed, so players may briefly miss them', {
-          target: this.name,
-          error: err.message,
-        });
+        this.#logger.warn(
+          'ftp server refuses to rename onto an existing file; playlists are deleted then renamed, so players may briefly miss them',
+          { target: this.name, error: err.message },
+        );
+        return;
       }
     }
     await client.remove(final, true);

@@ -55,8 +55,8 @@ export class SftpTarget implements TransferTarget {
   readonly #pool: ConnectionPool<Session>;
   #root: string | undefined;
   readonly #knownDirs = new Set<string>();
-  /** undefined until known; false when the server's plain rename refuses an existing destination. */
-  #renameReplaces: boolean | undefined;
+  /** False once the server's plain rename was seen refusing an existing destination. */
+  #renameReplaces = true;
 
   constructor(options: SftpTargetOptions) {
     if (options.password === undefined && options.privateKey === undefined) {
@@ -170,18 +170,21 @@ export class SftpTarget implements TransferTarget {
       await session.posixRename(temp, final);
       return;
     }
-    if (this.#renameReplaces !== false) {
+    if (this.#renameReplaces) {
       try {
         await session.rename(temp, final);
-        this.#renameReplaces = true;
         return;
       } catch (err) {
-        if (!isServerRefusal(err) || this.#renameReplaces === true) throw err;
+        if (!isServerRefusal(err)) throw err;
+        await session.delete(final, true);
+        await session.rename(temp, final);
+        // Only now is it known that replacing was the problem: remember it and say so once.
         this.#renameReplaces = false;
         this.#logger.warn(
           'sftp server has no posix-rename and refuses to rename onto an existing file; playlists are deleted then renamed, so players may briefly miss them',
           { target: this.name, error: err instanceof Error ? err.message : String(err) },
         );
+        return;
       }
     }
     await session.delete(final, true);
