@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
 
 const { STATUS_CODE } = utils.sftp;
@@ -78,7 +78,9 @@ export async function startSftpServer(options: SftpServerOptions): Promise<TestS
         });
       });
     });
-    server.on('connection', (socket: Socket) => {
+    // The raw sockets, so stop() can drop sessions abruptly as a crash would (ssh2 keeps its
+    // net.Server private).
+    (server as unknown as { _srv: NetServer })._srv.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });

@@ -100,6 +100,8 @@ export function startPlaylistReader(file: string, published: Set<string>, delete
     }
     return report;
   })();
+  // Its failure is reported by stop(); until then it must not count as unhandled.
+  done.catch(() => undefined);
   return {
     async stop(): Promise<ReaderReport> {
       stop = true;
