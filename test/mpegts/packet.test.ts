@@ -43,9 +43,11 @@ test('field readers work at an offset inside a larger buffer', () => {
   assert.equal(continuityCounter(b, 5), 3);
 });
 
-function collect(reader: PacketReader, chunks: Uint8Array[]): number[][] {
+function collect(reader: PacketReader, chunks: Uint8Array[], end = true): number[][] {
   const seen: number[][] = [];
-  for (const c of chunks) reader.push(c, (b, o) => seen.push([pid(b, o), continuityCounter(b, o)]));
+  const onPacket = (b: Uint8Array, o: number) => seen.push([pid(b, o), continuityCounter(b, o)]);
+  for (const c of chunks) reader.push(c, onPacket);
+  if (end) reader.end(onPacket);
   return seen;
 }
 
@@ -69,24 +71,31 @@ test('a real capture gives the same packets whatever the chunk sizes', () => {
   assert.deepEqual(collect(new PacketReader(), chunks), whole);
 });
 
-test('sync is regained after garbage, and a stray 0x47 in the garbage is not a packet', () => {
+test('sync is regained after a truncated packet and garbage; a stray 0x47 in the garbage is not a packet', () => {
+  const truncated = tsPacket({ pid: 9, cc: 9 }).subarray(0, 100); // a packet cut short: starts with a sync byte
   const garbage = Uint8Array.from({ length: 301 }, (_, i) => (i === 50 ? 0x47 : (i * 13) & 0x3f));
-  const stream = concat([tsPacket({ pid: 1, cc: 1 }), garbage, tsPacket({ pid: 2, cc: 2 }), tsPacket({ pid: 3, cc: 3 })]);
-  const reader = new PacketReader();
-  assert.deepEqual(collect(reader, [stream]), [[1, 1], [2, 2], [3, 3]]);
-  assert.equal(reader.skippedBytes, 301);
-  assert.equal(reader.resyncs, 1);
+  const stream = concat([tsPacket({ pid: 1, cc: 1 }), truncated, garbage, tsPacket({ pid: 2, cc: 2 }), tsPacket({ pid: 3, cc: 3 })]);
+  for (const size of [stream.length, 333, 64, 1]) {
+    const reader = new PacketReader();
+    const chunks: Uint8Array[] = [];
+    for (let o = 0; o < stream.length; o += size) chunks.push(stream.subarray(o, o + size));
+    assert.deepEqual(collect(reader, chunks), [[1, 1], [2, 2], [3, 3]], `chunks of ${size}`);
+    assert.equal(reader.skippedBytes, 401, `chunks of ${size}`);
+  }
 });
 
-test('garbage at a chunk boundary: the reader still resyncs in the next chunk', () => {
-  const stream = concat([tsPacket({ pid: 1 }), Uint8Array.from([1, 2, 3, 4, 5]), tsPacket({ pid: 2 }), tsPacket({ pid: 3 })]);
+test('the last packet of a chunk waits for the next chunk to confirm it, or for the end', () => {
   const reader = new PacketReader();
-  assert.deepEqual(collect(reader, [stream.subarray(0, 190), stream.subarray(190)]).map((x) => x[0]), [1, 2, 3]);
+  const seen = collect(reader, [concat([tsPacket({ pid: 1 }), tsPacket({ pid: 2 })])], false);
+  assert.deepEqual(seen.map((x) => x[0]), [1]);
+  assert.equal(reader.pendingBytes, 188);
+  reader.end((b, o) => seen.push([pid(b, o), 0]));
+  assert.deepEqual(seen.map((x) => x[0]), [1, 2]);
 });
 
 test('a partial packet at the end is held, not emitted', () => {
   const reader = new PacketReader();
-  const seen = collect(reader, [tsPacket({ pid: 7 }).subarray(0, 100)]);
+  const seen = collect(reader, [tsPacket({ pid: 7 }).subarray(0, 100)], false);
   assert.deepEqual(seen, []);
   assert.equal(reader.pendingBytes, 100);
 });

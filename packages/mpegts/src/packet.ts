@@ -54,49 +54,108 @@ export type RunHandler = (buffer: Uint8Array, start: number, end: number) => voi
  * stray 0x47 in garbage is not taken for a packet start.
  */
 export class PacketReader {
-  /** Bytes of a packet started at the end of the previous chunk; #carryLength < 188. */
-  readonly #carry = new Uint8Array(TS_PACKET_SIZE);
+  /**
+   * Bytes of a packet started at the end of the previous chunk; #carryLength < 188. Two
+   * buffers take turns, so the packet completed in one is still intact while the tail of the
+   * same chunk is kept in the other: runs stay valid until push returns.
+   */
+  readonly #carries = [new Uint8Array(TS_PACKET_SIZE), new Uint8Array(TS_PACKET_SIZE)];
+  #carry = this.#carries[0];
   #carryLength = 0;
   /** Bytes skipped while looking for sync since the reader was created. */
   skippedBytes = 0;
   /** Times sync was lost and found again. */
   resyncs = 0;
 
-  /** Calls `onRun` for the whole packets in `chunk` (after the remainder of earlier chunks). */
-  pushRuns(chunk: Uint8Array, onRun: RunHandler): void {
-    const length = chunk.length;
+  /**
+   * Bytes after lost sync that may hold a packet start but could not be confirmed yet (the
+   * confirming sync byte a packet later is in the next chunk). Rare, so simply prepended.
+   */
+  #unconfirmed: Uint8Array | null = null;
+
+  /**
+   * Calls `onRun` for the whole packets in `chunk` (after the remainder of earlier chunks).
+   * The views are valid until push returns; copy what must live longer.
+   */
+  pushRuns(input: Uint8Array, onRun: RunHandler): void {
+    let chunk = input;
+    if (this.#unconfirmed) {
+      chunk = new Uint8Array(this.#unconfirmed.length + input.length);
+      chunk.set(this.#unconfirmed, 0);
+      chunk.set(input, this.#unconfirmed.length);
+      this.#unconfirmed = null;
+    }
+    let length = chunk.length;
     let i = 0;
     if (this.#carryLength > 0) {
+      // The carry began right after a good packet; it counts if the next packet follows it.
       const need = TS_PACKET_SIZE - this.#carryLength;
-      if (length < need) {
+      if (length <= need) {
+        // Still incomplete, or complete with nothing after it yet to confirm it.
         this.#carry.set(chunk, this.#carryLength);
         this.#carryLength += length;
         return;
       }
       this.#carry.set(chunk.subarray(0, need), this.#carryLength);
       this.#carryLength = 0;
-      onRun(this.#carry, 0, TS_PACKET_SIZE);
+      const complete = this.#carry;
+      this.#carry = complete === this.#carries[0] ? this.#carries[1] : this.#carries[0];
       i = need;
+      if (chunk[i] === SYNC_BYTE) {
+        onRun(complete, 0, TS_PACKET_SIZE);
+      } else {
+        // Not a packet after all: a real start may hide in its bytes, so search them too.
+        const joined = new Uint8Array(TS_PACKET_SIZE - 1 + length - i);
+        joined.set(complete.subarray(1), 0);
+        joined.set(chunk.subarray(i), TS_PACKET_SIZE - 1);
+        chunk = joined;
+        length = joined.length;
+        i = 0;
+        this.skippedBytes++;
+      }
     }
-    while (i + TS_PACKET_SIZE <= length) {
+    while (i < length) {
       const runStart = i;
-      while (i + TS_PACKET_SIZE <= length && chunk[i] === SYNC_BYTE) i += TS_PACKET_SIZE;
+      // A packet counts when its sync byte is followed by the next one (or the chunk ends):
+      // garbage that happens to begin with 0x47 is not taken for a packet.
+      // The last packet of a chunk waits in the carry until the next chunk confirms it.
+      while (i + TS_PACKET_SIZE < length && chunk[i] === SYNC_BYTE && chunk[i + TS_PACKET_SIZE] === SYNC_BYTE) {
+        i += TS_PACKET_SIZE;
+      }
       if (i > runStart) onRun(chunk, runStart, i);
-      if (i + TS_PACKET_SIZE > length) break;
-      // Sync lost at i.
+      if (i >= length) return;
+      if (chunk[i] === SYNC_BYTE && i + TS_PACKET_SIZE >= length) {
+        // In sync; the chunk ends inside (or right after) this packet.
+        this.#carry.set(chunk.subarray(i), 0);
+        this.#carryLength = length - i;
+        return;
+      }
+      // Sync lost at i: look for a sync byte confirmed by another one a packet later.
       const found = this.#findSync(chunk, i + 1);
+      if (found < 0) {
+        // Not confirmable in this chunk: keep what could still hold a packet start.
+        const keepFrom = Math.max(i, this.#firstSync(chunk, i, length - TS_PACKET_SIZE));
+        this.skippedBytes += keepFrom - i;
+        this.#unconfirmed = chunk.slice(keepFrom);
+        return;
+      }
       this.skippedBytes += found - i;
       this.resyncs++;
       i = found;
     }
-    if (i < length) {
-      // Keep the tail only from a sync byte; garbage before it is dropped.
-      let start = i;
-      while (start < length && chunk[start] !== SYNC_BYTE) start++;
-      this.skippedBytes += start - i;
-      this.#carry.set(chunk.subarray(start), 0);
-      this.#carryLength = length - start;
-    }
+  }
+
+  /** Input ended: hands over a last whole packet that nothing came after to confirm. */
+  endRuns(onRun: RunHandler): void {
+    if (this.#carryLength === TS_PACKET_SIZE) onRun(this.#carry, 0, TS_PACKET_SIZE);
+    else this.skippedBytes += this.#carryLength + (this.#unconfirmed?.length ?? 0);
+    this.#carryLength = 0;
+    this.#unconfirmed = null;
+  }
+
+  /** Input ended (packet form of endRuns). */
+  end(onPacket: PacketHandler): void {
+    this.endRuns((b, start) => onPacket(b, start));
   }
 
   /** Calls `onPacket` for every whole packet (a convenience over pushRuns). */
@@ -106,22 +165,22 @@ export class PacketReader {
     });
   }
 
-  /** Bytes held for a packet not yet complete. */
+  /** Bytes held for a packet not yet complete (or not yet confirmed after lost sync). */
   get pendingBytes(): number {
-    return this.#carryLength;
+    return this.#carryLength + (this.#unconfirmed?.length ?? 0);
   }
 
-  /**
-   * First offset ≥ from holding a sync byte that is followed by another one a packet later (or
-   * whose successor is beyond the chunk, where it is the best guess), else the chunk length.
-   */
+  /** First offset ≥ from with a sync byte followed by another one a packet later; -1 if none is confirmable. */
   #findSync(chunk: Uint8Array, from: number): number {
-    const length = chunk.length;
-    for (let j = from; j < length; j++) {
-      if (chunk[j] !== SYNC_BYTE) continue;
-      const next = j + TS_PACKET_SIZE;
-      if (next >= length || chunk[next] === SYNC_BYTE) return j;
+    for (let j = from; j + TS_PACKET_SIZE < chunk.length; j++) {
+      if (chunk[j] === SYNC_BYTE && chunk[j + TS_PACKET_SIZE] === SYNC_BYTE) return j;
     }
-    return length;
+    return -1;
+  }
+
+  /** First sync byte at or after max(from, floor), else the chunk length. */
+  #firstSync(chunk: Uint8Array, from: number, floor: number): number {
+    for (let j = Math.max(from, floor); j < chunk.length; j++) if (chunk[j] === SYNC_BYTE) return j;
+    return chunk.length;
   }
 }

@@ -84,6 +84,9 @@ const ROLE_PMT = 2;
 const ROLE_VIDEO = 3;
 const ROLE_AUDIO = 4;
 
+/** B-frame reordering moves PTS back by a few frames, never by this much. */
+const REORDER_TOLERANCE_TICKS = 90_000;
+
 /** Bytes of each PES head kept while looking for its first slice and SPS. */
 const PROBE_LIMIT = 32 * 1024;
 
@@ -142,10 +145,15 @@ export class TsSegmenter {
   /** The clock jumped inside this segment: its duration is estimated from before the jump. */
   #segBroken = false;
   #discontinuityPending = false;
+  /** The program changed: the stream facts are reset when the old segment has been closed. */
+  #factsStale = false;
 
   #lastClockPts = -1;
-  /** Smallest positive step between consecutive clock PTS: one frame (or audio PES). */
+  /** Smallest step between consecutive clock PTS: one video frame (or the shortest audio PES). */
   #frameTicks = 0;
+  /** Payload bytes of the current audio PES on the clock PID, and the ticks one byte lasted before. */
+  #clockPesBytes = 0;
+  #ticksPerByte = 0;
   #anchorPts = -1;
   #anchorWallMs = 0;
 
@@ -184,6 +192,7 @@ export class TsSegmenter {
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#reader.endRuns(this.#onRun);
     if (this.#probing) this.#resolve(false);
     this.#flushRun();
     if (this.#inSegment) this.#endSegment(-1, true);
@@ -212,6 +221,7 @@ export class TsSegmenter {
         continue;
       } else if (role === ROLE_AUDIO) {
         if (payloadUnitStart(buf, off)) this.#onAudioStart(buf, off, p);
+        else if (p === this.#clockPid) this.#countClockPayload(buf, off);
       } else {
         this.#onPsi(buf, off, p, role);
       }
@@ -260,11 +270,13 @@ export class TsSegmenter {
       return;
     }
     const result = probeAccessUnit(this.#videoKind, head.bytes.subarray(head.header.dataOffset, head.length), false);
+    if (result.kind === 'unknown' && !head.truncated) return; // wait for the next packet of the unit
+    // No slice in the first PROBE_LIMIT bytes: trust the random-access flag.
+    this.#resolve(result.kind === 'unknown' ? this.#probeHint : result.kind === 'key');
+    // After the cut: new parameters describe the segment this unit opens, not the one it closed.
     if (result.sps && this.#facts.observeSps(this.#videoKind, result.sps)) {
       this.#logger?.info('video parameters', this.#facts.snapshot());
     }
-    if (result.kind !== 'unknown') this.#resolve(result.kind === 'key');
-    else if (head.truncated) this.#resolve(this.#probeHint); // no slice in the first PROBE_LIMIT bytes: trust the flag
   }
 
   /** The held-back access unit is (or is not) a keyframe: cut before it or let it through. */
@@ -295,6 +307,12 @@ export class TsSegmenter {
       if (kind === 'aac' || kind === 'mp3') this.#facts.observeAudio(kind, buf.subarray(start + header.dataOffset, end));
     }
     if (p !== this.#clockPid || header.pts < 0) return;
+    // Audio PES carry a varying number of frames: remember ticks per byte to size the last one.
+    if (this.#lastClockPts >= 0 && this.#clockPesBytes > 0) {
+      const step = ptsDelta(this.#lastClockPts, header.pts);
+      if (step > 0 && step <= this.#discontinuityTicks) this.#ticksPerByte = step / this.#clockPesBytes;
+    }
+    this.#clockPesBytes = end - start - header.dataOffset;
     this.#observeClock(header.pts);
     // Audio-only: every PES start is a random access point.
     if (this.#wantsCut(header.pts)) {
@@ -302,6 +320,11 @@ export class TsSegmenter {
       this.#runStart = off;
       this.#cut(header.pts);
     }
+  }
+
+  #countClockPayload(buf: Uint8Array, off: number): void {
+    const start = payloadOffset(buf, off);
+    if (start >= 0) this.#clockPesBytes += off + TS_PACKET_SIZE - start;
   }
 
   // ---- timing and cuts ----
@@ -314,7 +337,8 @@ export class TsSegmenter {
   #observeClock(pts: number): void {
     if (this.#lastClockPts >= 0) {
       const step = ptsDelta(this.#lastClockPts, pts);
-      if (step > this.#discontinuityTicks || step < -this.#discontinuityTicks) {
+      // Forward beyond the threshold, or backward beyond what frame reordering can explain.
+      if (step > this.#discontinuityTicks || step < -Math.min(this.#discontinuityTicks, REORDER_TOLERANCE_TICKS)) {
         this.#logger?.warn('timestamp discontinuity', {
           pid: this.#clockPid,
           from: this.#lastClockPts,
@@ -323,16 +347,29 @@ export class TsSegmenter {
         });
         this.#discontinuityPending = true;
         if (this.#inSegment) this.#segBroken = true;
-      } else if (step > 0 && (this.#frameTicks === 0 || step < this.#frameTicks)) {
-        this.#frameTicks = step;
+      } else if (step !== 0 && (this.#frameTicks === 0 || Math.abs(step) < this.#frameTicks)) {
+        // Smallest step either way: with B-frames, decode order moves PTS back by single frames.
+        this.#frameTicks = Math.abs(step);
       }
     }
     this.#lastClockPts = pts;
     if (this.#inSegment && !this.#segBroken && ptsDelta(this.#segMaxPts, pts) > 0) this.#segMaxPts = pts;
   }
 
+  /** How long the last unit seen lasts: a frame for video, bytes × ticks-per-byte for audio. */
+  #lastUnitTicks(): number {
+    if (this.#clockPid !== this.#videoPid && this.#ticksPerByte > 0 && this.#clockPesBytes > 0) {
+      return Math.round(this.#clockPesBytes * this.#ticksPerByte);
+    }
+    return this.#frameTicks;
+  }
+
   #cut(pts: number): void {
     if (this.#inSegment) this.#endSegment(pts, false);
+    if (this.#factsStale) {
+      this.#facts.reset();
+      this.#factsStale = false;
+    }
     const discontinuity = this.#discontinuityPending;
     if (this.#anchorPts < 0 || discontinuity) {
       this.#anchorPts = pts;
@@ -358,7 +395,7 @@ export class TsSegmenter {
     const ticks =
       nextPts >= 0 && !this.#segBroken
         ? ptsDelta(this.#segStartPts, nextPts)
-        : ptsDelta(this.#segStartPts, this.#segMaxPts) + this.#frameTicks;
+        : ptsDelta(this.#segStartPts, this.#segMaxPts) + this.#lastUnitTicks();
     const duration = Math.max(0, ticksToSeconds(ticks));
     const frames = this.#clockPid === this.#videoPid ? this.#segFrames - (nextPts >= 0 ? 1 : 0) : 0;
     const measuredFps = frames > 1 && duration > 0 ? Math.round((frames / duration) * 1000) / 1000 : undefined;
@@ -443,8 +480,10 @@ export class TsSegmenter {
     this.#clockPid = videoPid >= 0 ? videoPid : audioPid;
     const streams = pmt.streams.map((s) => `${s.pid}:0x${s.streamType.toString(16)}`).join(' ');
     if (previous) {
-      this.#facts.reset();
-      this.#lastClockPts = -1;
+      // New streams may mean a new encoder or codec: players need a discontinuity, and the
+      // next segment must start at the new program's first keyframe.
+      this.#factsStale = true;
+      this.#discontinuityPending = true;
       this.#logger?.info('program changed (new PMT)', { pid: p, version: pmt.version, streams });
     } else {
       this.#logger?.info('program found', { pid: p, version: pmt.version, streams });
