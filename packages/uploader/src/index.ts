@@ -14,3 +14,6 @@ export * from './connection-pool';
 export * from './file-target';
 export * from './ftp-target';
 export * from './sftp-target';
+export * from './target-url';
+export * from './create-target';
+export * from './mirror-target';
