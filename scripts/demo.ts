@@ -20,6 +20,8 @@ const BUCKET = 'hlsrelay';
 const KEY_PREFIX = 'stream0001';
 
 async function main(): Promise<void> {
+  // The SDK's notice about future Node versions is for operators of real deployments, not the demo.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const argv = await yargs(hideBin(process.argv))
     .scriptName('npm run demo --')
     .usage('$0 [options]\n\nA live HLS stream on this machine: test picture (or your input) → ffmpeg → segmenters → uploader → embedded S3 store → your browser.')
@@ -62,7 +64,8 @@ async function main(): Promise<void> {
       // then the uploader drains its queue; then the store.
       const [ffmpeg, uploader, ...segmenters] = [byName('ffmpeg'), byName('uploader'), ...children.filter((c) => c.name.startsWith('segmenter'))];
       if (ffmpeg) await stopChild(ffmpeg, 'SIGINT', 5000);
-      await Promise.all(segmenters.map((s) => stopChild(s, 'SIGTERM', 10_000)));
+      // A segmenter whose input ended finishes by itself; SIGTERM only one that does not.
+      await Promise.all(segmenters.map((s) => stopChild(s, 'SIGTERM', 10_000, 10_000)));
       if (uploader) await stopChild(uploader, 'SIGTERM', 15_000);
       await store.close();
       process.stderr.write('demo: stopped, nothing left running.\n');
@@ -70,6 +73,8 @@ async function main(): Promise<void> {
   const byName = (name: string) => children.find((c) => c.name === name);
   const status = new StatusLine(process.stdout, playlists.map((p) => ({ name: p.rendition.name, url: p.url })));
 
+  // Should the demo itself fail, no child outlives it.
+  process.once('exit', () => children.forEach((c) => c.process.exitCode === null && c.process.kill('SIGKILL')));
   process.once('SIGINT', () => void stop('Ctrl-C').then(() => process.exit(0)));
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 

@@ -14,7 +14,9 @@ export interface Child {
 export const DEMO_MARK_VARIABLE = 'HLSRELAY_DEMO_RUN';
 
 export function startChild(name: string, command: string, args: string[], options: SpawnOptions & { mark: string }): Child {
-  const proc = spawn(command, args, { ...options, env: { ...(options.env ?? process.env), [DEMO_MARK_VARIABLE]: options.mark } });
+  // Each child in its own process group: Ctrl-C in the terminal reaches only the demo, which
+  // stops the children in order (source, segmenters, uploader) so the last segment is published.
+  const proc = spawn(command, args, { ...options, detached: true, env: { ...(options.env ?? process.env), [DEMO_MARK_VARIABLE]: options.mark } });
   const exited = new Promise<number | string>((resolve) => {
     proc.once('error', (err) => {
       process.stderr.write(`${name}: could not start ${command}: ${err.message}\n`);
@@ -25,14 +27,19 @@ export function startChild(name: string, command: string, args: string[], option
   return { name, process: proc, exited };
 }
 
-/** Sends `signal`, then SIGKILL if the child is still there after `graceMs`. */
-export async function stopChild(child: Child, signal: NodeJS.Signals, graceMs: number): Promise<number | string> {
-  if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
+/**
+ * Sends `signal` (at once, or after `waitMs` if the child has not exited by itself by then),
+ * then SIGKILL if the child is still there `graceMs` later.
+ */
+export async function stopChild(child: Child, signal: NodeJS.Signals, graceMs: number, waitMs = 0): Promise<number | string> {
+  const running = () => child.process.exitCode === null && child.process.signalCode === null;
+  const signalTimer = setTimeout(() => running() && child.process.kill(signal), waitMs);
+  const killTimer = setTimeout(() => child.process.kill('SIGKILL'), waitMs + graceMs);
   try {
     return await child.exited;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(signalTimer);
+    clearTimeout(killTimer);
   }
 }
 

@@ -12,7 +12,7 @@ export interface RunningDemo {
   pageUrl: string;
   playlistUrls: string[];
   output: () => string;
-  /** Ctrl-C, then the exit code. */
+  /** Ctrl-C (SIGINT to the process group), then the exit code. */
   interrupt(): Promise<number | null>;
 }
 
@@ -22,6 +22,7 @@ export async function startDemo(extraArgs: string[] = []): Promise<RunningDemo> 
   const child = spawn(tsNode, ['--transpile-only', 'scripts/demo.ts', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, like a terminal's foreground job
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -44,7 +45,8 @@ export async function startDemo(extraArgs: string[] = []): Promise<RunningDemo> 
     playlistUrls: [...out.matchAll(/Playlist:\s+(\S+)/g)].map((m) => m[1]),
     output: () => out,
     async interrupt() {
-      child.kill('SIGINT');
+      // Ctrl-C in a terminal signals the whole foreground process group.
+      process.kill(-child.pid!, 'SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const code = await exited;
       clearTimeout(timer);

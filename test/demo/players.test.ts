@@ -116,9 +116,17 @@ describe('live demo with real players', { timeout: 240_000 }, () => {
       }
     });
     assert.deepEqual(leftovers, [], 'child processes of the demo left running');
-    // Each segmenter finished its last segment and said end=1, so the stored playlists are closed.
-    const storeDir = path.join(demo.dataDir, 'store');
-    assert.ok(fs.existsSync(storeDir));
+    // Each segmenter finished its last segment and said end=1, so the stored playlists are closed
+    // and every segment they list was stored.
+    const stored = path.join(demo.dataDir, 'store/hlsrelay/stream0001');
+    for (const url of demo.playlistUrls) {
+      const text = fs.readFileSync(path.join(stored, `${path.basename(url)}._S3rver_object`), 'utf8');
+      assert.match(text, /#EXT-X-ENDLIST\n$/, `${url} ends with EXT-X-ENDLIST`);
+      for (const uri of text.split('\n').filter((l) => l.endsWith('.ts'))) {
+        assert.ok(fs.existsSync(path.join(stored, `${path.basename(uri)}._S3rver_object`)), `${uri} is stored`);
+      }
+    }
+    assert.doesNotMatch(demo.output(), /never delivered|error/i);
     assert.match(demo.output(), /stopped, nothing left running/);
   });
 });
