@@ -2,6 +2,9 @@
  * npm run bench:segmenter — how fast does the installed segmenter cut a large file, against
  * `cp` (the floor: the same bytes read and written) and `ffmpeg -f hls` (the usual tool), all
  * measured in the same run on the same file. Prints MB/s, ratios and the segmenter's peak RSS.
+ * `cat FILE > OUT` is printed too: GNU cp may copy inside the kernel (copy_file_range), which no
+ * program that looks at the bytes can match, while cat moves them through user space.
+ * The machine should be otherwise idle: each contender's best of BENCH_RUNS (default 3) counts.
  *
  * The ≥ 300 MB H.264/AAC input is generated once into .bench/ (git-ignored): a short
  * high-bitrate clip, looped with -c copy so generation stays quick.
@@ -110,6 +113,10 @@ async function main(): Promise<void> {
     keep('cp', await timed('cp', [INPUT, cpOut]));
     fs.rmSync(cpOut);
 
+    // cat reads and writes through user space like the segmenter must; cp may copy in the kernel.
+    keep('cat', await timed('sh', ['-c', `cat '${INPUT}' > '${cpOut}'`]));
+    fs.rmSync(cpOut);
+
     const segDir = fresh(path.join(BENCH, 'segmenter'));
     messages = 0;
     keep('segmenter', await timed(SEGMENTER, [INPUT, String(SEGMENT_SECONDS), segDir, 'bench', 'bench.m3u8', 'http://cdn.invalid/', 'bench', 'bench', '--uploader', `127.0.0.1:${port}`, '--log-level', 'warn']));
@@ -126,13 +133,14 @@ async function main(): Promise<void> {
 
   const rate = (t: Timing) => (mb / t.seconds).toFixed(0).padStart(6);
   console.log(`\ninput ${mb.toFixed(0)} MB, best of ${RUNS} runs each (page cache warm)`);
-  for (const name of ['cp', 'segmenter', 'ffmpeg']) {
+  for (const name of ['cp', 'cat', 'segmenter', 'ffmpeg']) {
     const t = best[name];
     const rss = t.peakRssKb ? `  peak RSS ${(t.peakRssKb / 1024).toFixed(1)} MB` : '';
     console.log(`${name.padEnd(10)} ${t.seconds.toFixed(3).padStart(7)} s ${rate(t)} MB/s${rss}`);
   }
   const seg = best.segmenter.seconds;
   console.log(`\nsegmenter time / cp time:      ${(seg / best.cp.seconds).toFixed(2)}x  (target ≤ 1.30x)`);
+  console.log(`segmenter time / cat time:     ${(seg / best.cat.seconds).toFixed(2)}x  (cat: the same bytes through user space)`);
   console.log(`ffmpeg time / segmenter time:  ${(best.ffmpeg.seconds / seg).toFixed(2)}x faster than ffmpeg -f hls`);
   const rss = (best.segmenter.peakRssKb ?? 0) / 1024;
   console.log(`segmenter peak RSS:            ${rss.toFixed(1)} MB  (target < 64 MB)`);

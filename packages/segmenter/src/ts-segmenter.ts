@@ -98,6 +98,8 @@ interface PsiCopy {
   packets: Uint8Array[];
   /** CRC bytes of the last section parsed, to skip re-parsing a repeated table. */
   crc: number;
+  /** Offset of the CRC inside the single packet of the last section; -1 when it spans packets. */
+  crcAt: number;
 }
 
 export class TsSegmenter {
@@ -416,11 +418,11 @@ export class TsSegmenter {
   #onPsi(buf: Uint8Array, off: number, p: number, role: number): void {
     let psi = this.#psi.get(p);
     if (!psi) {
-      psi = { assembler: new SectionAssembler(), collecting: [], packets: [], crc: -1 };
+      psi = { assembler: new SectionAssembler(), collecting: [], packets: [], crc: -1, crcAt: -1 };
       this.#psi.set(p, psi);
     }
     // Tables repeat every few packets: a copy of the last one (bar its counter) needs no work.
-    if (psi.packets.length === 1 && psi.collecting.length === 0 && sameExceptCounter(psi.packets[0], buf, off)) return;
+    if (psi.crcAt > 0 && psi.collecting.length === 0 && sameTable(psi.packets[0], psi.crcAt, buf, off)) return;
     if (payloadUnitStart(buf, off)) psi.collecting = [];
     else if (psi.collecting.length === 0 || psi.collecting.length > 8) return; // no start, or longer than any table
     psi.collecting.push(buf.slice(off, off + TS_PACKET_SIZE));
@@ -428,6 +430,7 @@ export class TsSegmenter {
     if (!section) return;
     psi.packets = psi.collecting;
     psi.collecting = [];
+    psi.crcAt = psi.packets.length === 1 ? crcOffset(psi.packets[0]) : -1;
     const n = section.length;
     const crc = ((section[n - 4] << 24) | (section[n - 3] << 16) | (section[n - 2] << 8) | section[n - 1]) >>> 0;
     if (crc === psi.crc) return; // the same table repeated
@@ -492,9 +495,24 @@ export class TsSegmenter {
   }
 }
 
-/** True when the packet at buf[off] equals `stored` in every byte but the continuity counter. */
-function sameExceptCounter(stored: Uint8Array, buf: Uint8Array, off: number): boolean {
+/**
+ * The packet at buf[off] repeats the single-packet table `stored`: same header bar the
+ * continuity counter, same pointer and section header, same CRC-32 — a cheaper test than
+ * comparing all 188 bytes on every repetition.
+ */
+function sameTable(stored: Uint8Array, crcAt: number, buf: Uint8Array, off: number): boolean {
   if (stored[1] !== buf[off + 1] || stored[2] !== buf[off + 2] || (stored[3] & 0xf0) !== (buf[off + 3] & 0xf0)) return false;
-  for (let i = TS_PACKET_SIZE - 1; i >= 4; i--) if (stored[i] !== buf[off + i]) return false;
+  for (let i = 4; i < 12; i++) if (stored[i] !== buf[off + i]) return false;
+  for (let i = crcAt; i < crcAt + 4; i++) if (stored[i] !== buf[off + i]) return false;
   return true;
+}
+
+/** Where the CRC-32 of the section in this single PSI packet sits, or -1 if it does not fit. */
+function crcOffset(packet: Uint8Array): number {
+  const start = payloadOffset(packet, 0);
+  if (start < 0) return -1;
+  const section = start + 1 + packet[start]; // after pointer_field
+  if (section + 3 > TS_PACKET_SIZE) return -1;
+  const end = section + 3 + (((packet[section + 1] & 0x0f) << 8) | packet[section + 2]);
+  return end <= TS_PACKET_SIZE && end - 4 >= 12 ? end - 4 : -1;
 }
