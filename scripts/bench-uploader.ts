@@ -337,11 +337,17 @@ async function main(): Promise<void> {
 
   try {
     const body = randomBytes(SEGMENT_BYTES);
-    const bareMs = await bareLoop(options.burst, options, body, root);
-    const burstMs = await uploaderBurst(options.burst, options, source, root);
+    // Alternated and best of two each: the machine is shared, and a busy moment should not
+    // decide the ratio.
+    let bareMs = Infinity;
+    let burstMs = Infinity;
+    for (let round = 0; round < 2; round++) {
+      bareMs = Math.min(bareMs, await bareLoop(options.burst, options, body, root));
+      burstMs = Math.min(burstMs, await uploaderBurst(options.burst, options, source, root));
+    }
     const bareRate = options.burst / (bareMs / 1000);
     const upRate = options.burst / (burstMs / 1000);
-    console.log('Throughput at saturation (each message = one 600 KB segment PUT + one playlist PUT):');
+    console.log('Throughput at saturation, best of 2 alternated runs (each message = one 600 KB segment PUT + one playlist PUT):');
     console.log(`  bare PutObject loop : ${options.burst} pairs in ${fmt(bareMs)} ms = ${fmt(bareRate, 1)} segments/s (${fmt((bareRate * SEGMENT_BYTES) / 1e6, 1)} MB/s)  [ceiling]`);
     console.log(`  uploader (TCP in)   : ${options.burst} messages in ${fmt(burstMs)} ms = ${fmt(upRate, 1)} segments/s (${fmt((upRate * SEGMENT_BYTES) / 1e6, 1)} MB/s)`);
     console.log(`  uploader / ceiling  : ${fmt((100 * upRate) / bareRate, 1)} %`);
