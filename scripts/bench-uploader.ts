@@ -262,6 +262,10 @@ async function liveStep(renditions: number, options: Options, source: string, ro
 // ---------------------------------------------------------------------------------------------
 // Saturation: the same objects through a bare PutObject loop and through the uploader.
 
+/** CPU time this process spent in the last saturation run (user + system), ms. */
+let lastCpuMs = 0;
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
 const PLAYLIST_TEXT = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n' +
   '#EXT-X-INDEPENDENT-SEGMENTS\n' + '#EXTINF:2.000,\nr0-00001.ts\n'.repeat(5);
 
@@ -273,6 +277,7 @@ async function bareLoop(count: number, options: Options, body: Buffer, root: str
     requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1, requestHandler: { httpAgent: agent },
   });
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
@@ -283,6 +288,7 @@ async function bareLoop(count: number, options: Options, body: Buffer, root: str
     }),
   );
   const elapsed = performance.now() - started;
+  lastCpuMs = cpuMs(process.cpuUsage(cpu0));
   client.destroy();
   agent.destroy();
   await stopChildStore(store);
@@ -305,10 +311,12 @@ async function uploaderBurst(count: number, options: Options, source: string, ro
   ).join('');
   let stored = 0;
   const done = new Promise<void>((resolve) => service.uploader.on('playlist-stored', () => ++stored === count && resolve()));
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   socket.write(lines);
   await done;
   const elapsed = performance.now() - started;
+  lastCpuMs = cpuMs(process.cpuUsage(cpu0));
   socket.destroy();
   await service.close();
   await stopChildStore(store);
@@ -341,9 +349,13 @@ async function main(): Promise<void> {
     // decide the ratio.
     let bareMs = Infinity;
     let burstMs = Infinity;
+    let bareCpu = 0;
+    let burstCpu = 0;
     for (let round = 0; round < 2; round++) {
-      bareMs = Math.min(bareMs, await bareLoop(options.burst, options, body, root));
-      burstMs = Math.min(burstMs, await uploaderBurst(options.burst, options, source, root));
+      const b = await bareLoop(options.burst, options, body, root);
+      if (b < bareMs) [bareMs, bareCpu] = [b, lastCpuMs];
+      const u = await uploaderBurst(options.burst, options, source, root);
+      if (u < burstMs) [burstMs, burstCpu] = [u, lastCpuMs];
     }
     const bareRate = options.burst / (bareMs / 1000);
     const upRate = options.burst / (burstMs / 1000);
@@ -351,6 +363,7 @@ async function main(): Promise<void> {
     console.log(`  bare PutObject loop : ${options.burst} pairs in ${fmt(bareMs)} ms = ${fmt(bareRate, 1)} segments/s (${fmt((bareRate * SEGMENT_BYTES) / 1e6, 1)} MB/s)  [ceiling]`);
     console.log(`  uploader (TCP in)   : ${options.burst} messages in ${fmt(burstMs)} ms = ${fmt(upRate, 1)} segments/s (${fmt((upRate * SEGMENT_BYTES) / 1e6, 1)} MB/s)`);
     console.log(`  uploader / ceiling  : ${fmt((100 * upRate) / bareRate, 1)} %`);
+    console.log(`  client CPU per message: bare ${fmt(bareCpu / options.burst, 2)} ms, uploader ${fmt(burstCpu / options.burst, 2)} ms (this process; the store has its own)`);
     console.log(`  renditions the ceiling could carry at 1 segment / 2 s: ~${fmt(bareRate * SEGMENT_SECONDS)}\n`);
 
     const results: StepResult[] = [];

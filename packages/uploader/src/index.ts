@@ -17,3 +17,4 @@ export * from './sftp-target';
 export * from './target-url';
 export * from './create-target';
 export * from './mirror-target';
+export * from './buffer-pool';

@@ -6,9 +6,10 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { BufferPool } from './buffer-pool';
 import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 
 export type CannedAcl = 'public-read' | 'none';
@@ -42,6 +43,7 @@ export class S3Target implements TransferTarget {
   readonly client: S3Client;
   readonly #acl: CannedAcl;
   readonly #agents: { http: HttpAgent; https: HttpsAgent };
+  readonly #buffers: BufferPool;
 
   constructor(options: S3TargetOptions) {
     if (options.acl !== 'public-read' && options.acl !== 'none') {
@@ -51,6 +53,7 @@ export class S3Target implements TransferTarget {
       throw new TypeError(`maxSockets must be an integer ≥ 1, got ${options.maxSockets}`);
     }
     this.#acl = options.acl;
+    this.#buffers = new BufferPool(options.maxSockets);
     this.name = options.endpoint ? `s3 (${options.endpoint})` : 's3';
     // Keep-alive sockets: a new TCP (and TLS) handshake per object would cost more than a small PUT.
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets };
@@ -93,8 +96,11 @@ export class S3Target implements TransferTarget {
       };
       if (size <= MULTIPART_THRESHOLD) {
         // One PUT with a known length from memory: the cheapest request for typical segments.
-        const body = await handle.readFile();
+        const buffer = this.#buffers.acquire(size);
+        const body = buffer.subarray(0, await readFully(handle, buffer, size, upload.file));
         await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
+        // Only after success: after a failure the socket could, in principle, still hold it.
+        this.#buffers.release(buffer);
       } else {
         const upload = new Upload({
           client: this.client,
@@ -135,6 +141,17 @@ export class S3Target implements TransferTarget {
   #aclParam(): { ACL?: 'public-read' } {
     return this.#acl === 'public-read' ? { ACL: 'public-read' } : {};
   }
+}
+
+/** Reads `size` bytes from the start of the file; a file that shrank meanwhile is an error worth retrying. */
+async function readFully(handle: FileHandle, buffer: Buffer, size: number, file: string): Promise<number> {
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await handle.read(buffer, done, size - done, done);
+    if (bytesRead === 0) throw new Error(`segment file ${file} ended after ${done} of ${size} bytes`);
+    done += bytesRead;
+  }
+  return done;
 }
 
 /** `max-age=N`, or `no-cache` when N would be 0 (targets of 1 s). */
