@@ -82,13 +82,14 @@ export class UploadQueue {
   }
 
   /**
-   * Runs one transfer in a concurrency slot, retrying with backoff until it succeeds. Only a
+   * Runs one transfer in a concurrency slot, retrying with backoff until it succeeds; a higher
+   * `priority` takes a free slot before lower ones waiting. Only a
    * PermanentTransferError ends the attempts (it is rethrown); nothing is dropped silently.
    */
-  async transfer<T>(what: string, context: Record<string, unknown>, op: () => Promise<T>): Promise<T> {
+  async transfer<T>(what: string, context: Record<string, unknown>, op: () => Promise<T>, priority = 0): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await (this.#slots.add(op) as Promise<T>);
+        return await (this.#slots.add(op, { priority }) as Promise<T>);
       } catch (err) {
         if (err instanceof PermanentTransferError) throw err;
         const delay = backoffDelay(attempt, this.#retry, this.#random);

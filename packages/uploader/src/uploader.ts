@@ -176,7 +176,9 @@ export class Uploader extends EventEmitter {
     const arrivals = record.arrivals;
     record.arrivals = [];
     record.dirty = false;
-    await this.#queue.transfer('playlist upload', { stream: id, key: upload.key }, () => this.#target.putPlaylist(upload));
+    // A playlist PUT is small and the last step before viewers see the segment: it goes ahead
+    // of segment uploads waiting for a slot.
+    await this.#queue.transfer('playlist upload', { stream: id, key: upload.key }, () => this.#target.putPlaylist(upload), 1);
     this.#stats.playlistsStored += 1;
     const event: PlaylistStored = {
       stream: id,
