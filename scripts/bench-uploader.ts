@@ -386,8 +386,13 @@ async function main(): Promise<void> {
       );
       if (r.measured !== r.sent) console.log(`  (measured ${r.measured} of ${r.sent})`);
     }
-    const knee = results.find((r) => r.p99 > 1000);
-    console.log(`\nknee (first count with p99 > 1 s): ${knee ? knee.renditions : `none up to ${options.counts.at(-1)}`}`);
+    const kneeAt = results.findIndex((r) => r.p99 > 1000);
+    const below = kneeAt > 0 ? results[kneeAt - 1].renditions : undefined;
+    console.log(
+      `\nknee (p99 passes 1 s): ${
+        kneeAt < 0 ? `not reached up to ${options.counts.at(-1)}` : `between ${below ?? 0} and ${results[kneeAt].renditions} renditions`
+      }`,
+    );
     console.log(`memory at end: rss ${fmt(process.memoryUsage().rss / 2 ** 20)} MB, heap ${fmt(heapMB(), 1)} MB (start ${fmt(heapStart, 1)} MB)`);
   } finally {
     await rm(root, { recursive: true, force: true });
