@@ -8,6 +8,10 @@ import { createLogger } from '@hlsrelay/log';
 import { DEFAULT_PORT, parseHostPort } from '@hlsrelay/protocol';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
 import { S3Target, type CannedAcl } from './s3-target';
+import { createTransferTarget } from './create-target';
+import { MirrorTarget } from './mirror-target';
+import { parseTargetUrl } from './target-url';
+import type { TransferTarget } from './transfer-target';
 import { startUploaderService } from './service';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
 
@@ -38,6 +42,16 @@ async function main(): Promise<void> {
       default: 'public-read' as const,
       describe: 'canned ACL on every object; "none" for buckets that reject ACLs (use a bucket policy or CloudFront)',
     })
+    .option('target', {
+      type: 'string',
+      array: true,
+      default: ['s3:'],
+      describe: 's3: | file:///dir | ftp(s)://user@host/path | sftp://user@host/path; repeat to mirror',
+    })
+    .option('mirror-drain-timeout', {
+      type: 'number',
+      describe: 'with several --target: seconds to let lagging mirrors catch up at shutdown (default: as long as it takes)',
+    })
     .option('s3-endpoint', { type: 'string', describe: 'S3-compatible endpoint URL (MinIO, R2, s3rver)' })
     .option('s3-region', { type: 'string', describe: 'region (default: $AWS_REGION, else us-east-1)' })
     .option('s3-path-style', { type: 'boolean', default: false, describe: 'path-style URLs (<endpoint>/<bucket>/<key>)' })
@@ -59,6 +73,9 @@ async function main(): Promise<void> {
         throw new Error(`--concurrency must be an integer ≥ 1, got ${a.concurrency}`);
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
+      a.target.forEach((v) => parseTargetUrl(v, process.env));
+      const drain = a['mirror-drain-timeout'];
+      if (drain !== undefined && !(drain >= 0)) throw new Error(`--mirror-drain-timeout must be seconds ≥ 0, got ${drain}`);
       if (a['s3-endpoint'] !== undefined && !/^https?:\/\/[^/]+/.test(a['s3-endpoint'])) {
         throw new Error(`--s3-endpoint must be an http(s) URL, got "${a['s3-endpoint']}"`);
       }
@@ -70,13 +87,28 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ service: 'uploader', level: argv['log-level'], json: argv['log-json'] });
   const { host, port } = parseHostPort(argv.listen, '--listen');
-  const target = new S3Target({
-    acl: argv.acl as CannedAcl,
-    endpoint: argv['s3-endpoint'],
-    region: argv['s3-region'] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
-    forcePathStyle: argv['s3-path-style'],
-    maxSockets: argv.concurrency,
-  });
+  const retry = { initialDelayMs: DEFAULT_RETRY_POLICY.initialDelayMs, maxDelayMs: argv['retry-max-delay'] * 1000 };
+  const specs = argv.target.map((v) => parseTargetUrl(v, process.env));
+  const makeS3 = () =>
+    new S3Target({
+      acl: argv.acl as CannedAcl,
+      endpoint: argv['s3-endpoint'],
+      region: argv['s3-region'] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+      forcePathStyle: argv['s3-path-style'],
+      maxSockets: argv.concurrency,
+    });
+  const targets = await Promise.all(specs.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
+  const drainSeconds = argv['mirror-drain-timeout'];
+  const target: TransferTarget =
+    targets.length === 1
+      ? targets[0]
+      : new MirrorTarget({
+          targets,
+          logger,
+          concurrency: argv.concurrency,
+          retry,
+          drainTimeoutMs: drainSeconds === undefined ? undefined : drainSeconds * 1000,
+        });
   const service = await startUploaderService({
     target,
     logger,
@@ -84,7 +116,7 @@ async function main(): Promise<void> {
     port,
     window: argv.window,
     concurrency: argv.concurrency,
-    retry: { initialDelayMs: DEFAULT_RETRY_POLICY.initialDelayMs, maxDelayMs: argv['retry-max-delay'] * 1000 },
+    retry,
   });
   logger.info('listening for segmenters', { address: `${service.address.host}:${service.address.port}`, target: target.name });
 
@@ -98,6 +130,9 @@ async function main(): Promise<void> {
     logger.info('stopping: no new connections; finishing queued uploads', { signal, queued: service.uploader.stats.queued });
     service.close().then(
       () => {
+        if (target instanceof MirrorTarget) {
+          for (const { name, ...totals } of target.stats()) logger.info('mirror totals', { target: name, ...totals });
+        }
         logger.info('all uploads done; bye', { ...service.uploader.stats });
         // Let winston flush before leaving.
         setImmediate(() => process.exit(0));
