@@ -68,7 +68,8 @@ test('an uploader that splits on commas still finds the ten original fields firs
 
 test('unknown extension fields are kept, not rejected', () => {
   const m = parseMessage(`${ORIGINAL}, master=index.m3u8, future_flag=x%2Cy`);
-  assert.deepEqual(m.ext.unknown, { master: 'index.m3u8', future_flag: 'x,y' });
+  assert.equal(m.ext.master, 'index.m3u8');
+  assert.deepEqual(m.ext.unknown, { future_flag: 'x,y' });
   assert.equal(formatMessage(m), `${ORIGINAL}, master=index.m3u8, future_flag=x%2Cy`);
 });
 
@@ -89,6 +90,7 @@ const malformed: Array<[string, string, RegExp]> = [
   ['bad duration', `${ORIGINAL}, duration=-1`, /duration must be seconds/],
   ['bad pdt', `${ORIGINAL}, pdt=yesterday`, /pdt must be an ISO 8601/],
   ['bad codecs', `${ORIGINAL}, codecs=avc1%3Bx`, /RFC 6381/],
+  ['master with a slash', `${ORIGINAL}, master=..%2Fother%2Fmaster.m3u8`, /master must be a file name/],
   ['bad resolution', `${ORIGINAL}, resolution=wide`, /WIDTHxHEIGHT/],
   ['bad escape', `${ORIGINAL}, codecs=%ZZ`, /percent-encoding/],
   ['huge number', ORIGINAL.replace(', 1, 3,', ', 1, 99999999999999999999,'), /last_segment/],
@@ -136,8 +138,9 @@ test('round trip: any message survives format → parse (property)', () => {
             codecs: fc.constantFrom('avc1.64001f,mp4a.40.2', 'hvc1.1.6.L93.B0', 'mp4a.40.2'),
             resolution: fc.constantFrom('1920x1080', '320x240'),
             frameRate: fc.constantFrom(25, 29.97, 59.94),
+            master: fc.constantFrom('master.m3u8', 'event_1-all.m3u8'),
             unknown: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), fc.string({ maxLength: 20 })).map((d) => ({ ...d })).filter(
-              (d) => !Object.keys(d).some((k) => ['duration', 'pdt', 'discontinuity', 'size', 'codecs', 'resolution', 'frame_rate'].includes(k)),
+              (d) => !Object.keys(d).some((k) => ['duration', 'pdt', 'discontinuity', 'size', 'codecs', 'resolution', 'frame_rate', 'master'].includes(k)),
             ),
           },
           { requiredKeys: [] },

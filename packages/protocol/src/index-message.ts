@@ -23,6 +23,11 @@ export interface SegmentExtensions {
   resolution?: string;
   /** Video frame rate in frames per second. Wire name `frame_rate`. */
   frameRate?: number;
+  /**
+   * Name of the master (multivariant) playlist this rendition belongs to, stored as
+   * `<key prefix>/<master>` beside the rendition's own playlist. Wire name `master`.
+   */
+  master?: string;
   /** Extension fields this version does not know, kept so they can be relayed or logged. */
   unknown?: Record<string, string>;
 }
@@ -139,6 +144,7 @@ function extensionEntries(ext: SegmentExtensions): Array<[string, string]> {
   if (ext.codecs !== undefined) out.push(['codecs', ext.codecs]);
   if (ext.resolution !== undefined) out.push(['resolution', ext.resolution]);
   if (ext.frameRate !== undefined) out.push(['frame_rate', String(Math.round(ext.frameRate * 1000) / 1000)]);
+  if (ext.master !== undefined) out.push(['master', checkMasterName(ext.master)]);
   for (const [name, value] of Object.entries(ext.unknown ?? {})) {
     if (!EXTENSION_NAME.test(name)) throw new ProtocolError(`extension name "${name}" must match ${EXTENSION_NAME}`);
     out.push([name, value]);
@@ -215,9 +221,22 @@ function applyExtension(ext: SegmentExtensions, name: string, value: string): vo
       ext.frameRate = f;
       return;
     }
+    case 'master':
+      ext.master = checkMasterName(value);
+      return;
     default:
       ext.unknown = { ...ext.unknown, [name]: value };
   }
+}
+
+const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** A master playlist name is one path segment: it lives beside the renditions' playlists. */
+export function checkMasterName(value: string): string {
+  if (!MASTER_NAME.test(value) || value.includes('..')) {
+    throw new ProtocolError(`master must be a file name of letters, digits, ".", "_" and "-" (no "/"), got "${value}"`);
+  }
+  return value;
 }
 
 function required(name: string, value: string): string {
