@@ -77,10 +77,11 @@ test('ffmpeg | segmenter: decodable keyframe-first segments, one message each, e
   await listener.close();
 });
 
-test('uploader down at start and up later: segmenting goes on and every message arrives, in order', async () => {
+test('uploader down at start and up later: segmenting goes on and every message arrives, in order', async (t) => {
   const dir = tempDir('down');
   const port = await freePort();
   const listener = new MessageListener();
+  t.after(() => listener.close());
   const run = pipeline([...SOURCE, '-t', '3', ...ENCODE], segArgs(dir, port, ['--drain-timeout', '30']));
   // Wait until segments exist while nobody listens, then bring the uploader up.
   while (fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.startsWith('.')).length < 2) await new Promise((r) => setTimeout(r, 50));
@@ -89,9 +90,10 @@ test('uploader down at start and up later: segmenting goes on and every message 
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /uploader unreachable/);
   assert.match(result.stderr, /reachable again/);
+  // The segmenter may exit before the listener has read the last connections to their end.
+  await listener.waitFor(fs.readdirSync(dir).length);
   const total = await checkSegments(dir, listener.messages);
   assert.ok(Math.abs(total - 3) < 0.05, `durations sum to ${total}`);
-  await listener.close();
 });
 
 test('SIGTERM on a live pipe: the current segment is finished and announced with end=1', async () => {
