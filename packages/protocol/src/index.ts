@@ -1,3 +1,5 @@
 export * from './index-message';
 export * from './framing';
 export * from './address';
+export * from './session';
+export * from './record-framing';
