@@ -9,6 +9,7 @@ import { DEFAULT_PORT, parseHostPort } from '@hlsrelay/protocol';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
 import { S3Target, type CannedAcl } from './s3-target';
 import { createTransferTarget } from './create-target';
+import { buildCostParser, costReport } from './cost-command';
 import { MirrorTarget } from './mirror-target';
 import { parseTargetUrl } from './target-url';
 import type { TransferTarget } from './transfer-target';
@@ -16,6 +17,11 @@ import { startUploaderService } from './service';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
 
 async function main(): Promise<void> {
+  if (hideBin(process.argv)[0] === 'cost') {
+    const args = await buildCostParser(hideBin(process.argv).slice(1)).parseAsync();
+    process.stdout.write(costReport(args) + '\n');
+    return;
+  }
   const argv = await yargs(hideBin(process.argv))
     .scriptName('uploader')
     .usage(
@@ -26,6 +32,7 @@ async function main(): Promise<void> {
         'container roles), never from flags.',
     )
     .wrap(100)
+    .command('cost', 'what-if: what a live stream costs on S3 + CloudFront ("uploader cost --help")')
     .option('listen', {
       type: 'string',
       default: `127.0.0.1:${DEFAULT_PORT}`,
