@@ -43,6 +43,35 @@ export interface PlaylistStored {
   storedAt: number;
 }
 
+/** Emitted as `message-accepted` for every message taken into a stream's queue. */
+export interface MessageAccepted {
+  stream: string;
+  peer: string;
+  segment: number;
+  arrivedAt: number;
+}
+
+/** Emitted as `segment-stored` once a segment is in the store (before the playlist lists it). */
+export interface SegmentStored {
+  stream: string;
+  segment: number;
+  key: string;
+  storedAt: number;
+}
+
+/** One stream as `/status` shows it. */
+export interface StreamSummary {
+  stream: string;
+  bucket: string;
+  keyPrefix: string;
+  index: string;
+  lastSegment: number | undefined;
+  mediaSequence: number;
+  ended: boolean;
+  /** Messages of this stream waiting behind the one being handled. */
+  queued: number;
+}
+
 export interface UploaderStats {
   messages: number;
   segmentsStored: number;
@@ -105,6 +134,7 @@ export class Uploader extends EventEmitter {
       this.#logger.info('new stream', { stream: id, peer });
     }
     this.#stats.messages += 1;
+    this.emit('message-accepted', { stream: id, peer, segment: message.lastSegment, arrivedAt } satisfies MessageAccepted);
     const r = record;
     this.#queue.enqueue(id, () => this.#handle(id, r, message, arrivedAt, peer));
   }
@@ -118,6 +148,20 @@ export class Uploader extends EventEmitter {
   async close(): Promise<void> {
     this.#closing = true;
     await this.#queue.onIdle();
+  }
+
+  /** Every stream seen since start, in order of first message. */
+  streams(): StreamSummary[] {
+    return [...this.#streams].map(([stream, { state }]) => ({
+      stream,
+      bucket: state.key.bucket,
+      keyPrefix: state.key.keyPrefix,
+      index: state.key.index,
+      lastSegment: state.lastSegment,
+      mediaSequence: state.mediaSequence,
+      ended: state.ended,
+      queued: this.#queue.waiting(stream),
+    }));
   }
 
   get stats(): UploaderStats {
@@ -134,6 +178,7 @@ export class Uploader extends EventEmitter {
       try {
         await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload));
         this.#stats.segmentsStored += 1;
+        this.emit('segment-stored', { stream: id, segment: m.lastSegment, key: upload.key, storedAt: this.#clock() } satisfies SegmentStored);
         for (const warning of state.append(m)) this.#logger.warn(warning, log);
         this.#logger.debug('segment stored', { ...log, key: upload.key });
       } catch (err) {
