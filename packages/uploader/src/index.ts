@@ -18,3 +18,7 @@ export * from './target-url';
 export * from './create-target';
 export * from './mirror-target';
 export * from './buffer-pool';
+export * from './allowed-keys';
+export * from './allowed-paths';
+export * from './message-policy';
+export * from './confined-target';

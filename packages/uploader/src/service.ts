@@ -3,6 +3,8 @@
  * the demo and the benchmarks (which run it in-process).
  */
 import type { Logger } from '@hlsrelay/log';
+import { ConfinedTarget } from './confined-target';
+import type { MessagePolicy } from './message-policy';
 import { IndexServer, type ListenAddress } from './server';
 import type { TransferTarget } from './transfer-target';
 import { Uploader, type UploaderOptions } from './uploader';
@@ -14,6 +16,11 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
   /** 0 picks a free port. */
   port: number;
   maxLineBytes?: number;
+  /**
+   * What messages may touch (allowed directories, buckets and keys, sane values). Without one,
+   * every message the parser accepts is served, as in 2009; main.ts always passes one.
+   */
+  policy?: MessagePolicy;
 }
 
 export interface UploaderService {
@@ -25,12 +32,16 @@ export interface UploaderService {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, ...uploaderOptions } = options;
+  const { host, port, maxLineBytes, policy, ...uploaderOptions } = options;
+  if (policy) uploaderOptions.target = new ConfinedTarget(options.target, policy.paths, policy.keys);
   const uploader = new Uploader(uploaderOptions);
   const server = new IndexServer({
     logger: options.logger,
     maxLineBytes,
-    onMessage: (message, peer) => uploader.accept(message, peer),
+    onMessage: (message, peer) => {
+      policy?.check(message);
+      uploader.accept(message, peer);
+    },
   });
   const address = await server.listen(host, port);
   let closing: Promise<void> | undefined;
