@@ -5,6 +5,7 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
+import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
 import type { StreamNames } from './live-segmenter';
 
 export interface SegmenterSettings extends StreamNames {
@@ -34,6 +35,7 @@ export function buildParser(argv: string[]) {
       default: `${DEFAULT_HOST}:${DEFAULT_PORT}`,
       describe: 'HOST:PORT of the uploader that receives index messages',
     })
+    .option('master', { type: 'string', describe: 'join the master playlist <key prefix>/NAME that the uploader keeps for every rendition naming it' })
     .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment (use a higher one after a restart so keys are never reused)' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
@@ -48,6 +50,15 @@ export function buildParser(argv: string[]) {
     .help()
     .version(false)
     .wrap(Math.min(120, process.stdout.columns || 100));
+}
+
+/** A master playlist name as the wire allows it, with the option named in the error. */
+export function checkMasterName(value: string, option: string): string {
+  try {
+    return checkMasterWireName(value);
+  } catch (e) {
+    throw new TypeError(`${option} ${(e as Error).message.replace(/^master /, '')}`);
+  }
 }
 
 /** Validates a parsed command line; throws TypeError with what was expected and what came. */
@@ -77,6 +88,8 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
   if (!Number.isSafeInteger(readSize) || readSize < 188 * 16 || readSize > 64 * 1024 * 1024) {
     throw new TypeError(`--read-size must be bytes between ${188 * 16} and ${64 * 1024 * 1024}, got ${readSize}`);
   }
+  const master = args.master === undefined ? undefined : String(args.master);
+  if (master !== undefined) checkMasterName(master, '--master');
   const settings: SegmenterSettings = {
     input,
     segmentDuration,
@@ -87,6 +100,7 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     bucketName,
     keyPrefix,
     startNumber,
+    ...(master !== undefined ? { master } : {}),
     uploader: parseHostPort(String(args.uploader), '--uploader'),
     logLevel: String(args['log-level']),
     logJson: args['log-json'] as boolean | undefined,

@@ -19,6 +19,8 @@ export interface StreamNames {
   keyPrefix: string;
   /** Number of the first segment of this run (default 1). */
   startNumber: number;
+  /** Master playlist this rendition joins (`--master`). */
+  master?: string;
 }
 
 export interface LiveSegmenterOptions extends StreamNames {
@@ -133,6 +135,7 @@ export class LiveSegmenter implements SegmentSink {
         discontinuity,
         size: written.size,
         ...segment.stream,
+        ...(n.master !== undefined ? { master: n.master } : {}),
       },
     };
     this.#logger?.info('segment complete', {

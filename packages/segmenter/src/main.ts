@@ -9,8 +9,12 @@ import { fileChunks } from './file-source';
 import { LiveSegmenter } from './live-segmenter';
 import { Notifier } from './notifier';
 import { StatusLine } from './status-line';
+import { defaultFfmpegPath } from './ffmpeg-path';
+import { buildLadderParser, ladderSettingsFrom, type LadderSettings } from './ladder-cli';
+import { ladderArgs, runLadder } from './ladder';
 
 async function main(): Promise<number> {
+  if (hideBin(process.argv)[0] === 'ladder') return ladderMain(hideBin(process.argv).slice(1));
   let settings: SegmenterSettings;
   try {
     const args = await buildParser(hideBin(process.argv))
@@ -104,6 +108,46 @@ async function main(): Promise<number> {
     code = code || 1;
   }
   return code;
+}
+
+/** `segmenter ladder …`: one source, one ffmpeg, a segmenter per rendition (ladder.ts). */
+async function ladderMain(argv: string[]): Promise<number> {
+  let settings: LadderSettings;
+  try {
+    const args = await buildLadderParser(argv)
+      .fail((message, error) => {
+        throw error ?? new TypeError(message);
+      })
+      .parseAsync();
+    settings = ladderSettingsFrom(args, (file) => fs.readFileSync(file, 'utf8'), defaultFfmpegPath);
+  } catch (e) {
+    process.stderr.write(`segmenter ladder: ${(e as Error).message}\nRun "segmenter ladder --help" for usage.\n`);
+    return 2;
+  }
+  if (settings.printFfmpeg) {
+    process.stdout.write([settings.ffmpegPath, ...ladderArgs(settings)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') + '\n');
+    return 0;
+  }
+  const logger = createLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
+  try {
+    fs.mkdirSync(settings.outputDirectory, { recursive: true });
+  } catch (e) {
+    logger.error('cannot create the output directory', { dir: settings.outputDirectory, error: (e as Error).message });
+    return 1;
+  }
+  const stop = new AbortController();
+  let stopSignals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (++stopSignals > 1) {
+      logger.warn(`second ${signal}: exiting without finishing`);
+      process.exit(130);
+    }
+    logger.info(`${signal}: ffmpeg finishes, then every rendition's last segment is sent with end=1`);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal });
 }
 
 main().then(

@@ -1,0 +1,131 @@
+/**
+ * `segmenter ladder`: the command line of one source transcoded into a ladder of renditions.
+ * Pure: takes argv (after the word `ladder`) and a file reader, returns validated settings or
+ * throws with a message that names the argument, what was expected and what came.
+ */
+import yargs from 'yargs';
+import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
+import { checkMasterName } from './cli';
+import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
+
+export interface LadderSettings {
+  /** File, URL ffmpeg reads, or `-` for stdin. */
+  input: string;
+  segmentDuration: number;
+  outputDirectory: string;
+  /** Files are `<name>-<profile>-%05u.ts`, playlists `<name>-<profile>.m3u8`. */
+  name: string;
+  httpPrefix: string;
+  bucketName: string;
+  keyPrefix: string;
+  master: string;
+  config: LadderConfig;
+  /** The profiles this machine runs. */
+  profiles: LadderProfile[];
+  ffmpegPath: string;
+  realtime: boolean;
+  printFfmpeg: boolean;
+  uploader: HostPort;
+  startNumber: number;
+  logLevel: string;
+  logJson?: boolean;
+  discontinuityThreshold: number;
+  drainTimeout: number;
+}
+
+const USAGE = `$0 ladder <input|-> <segment seconds> <output dir> <name> <http prefix> <bucket> <key prefix> [options]
+
+Transcodes one source into a ladder of renditions with one ffmpeg (decoded once, split, scaled,
+encoded with keyframes at the same instants) and cuts each rendition into segments
+<output dir>/<name>-<profile>-%05u.ts, announced to the uploader as playlist <name>-<profile>.m3u8,
+all joined in the master playlist <key prefix>/<name>.m3u8.`;
+
+export function buildLadderParser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('segmenter')
+    .usage(USAGE)
+    .option('config', { type: 'string', describe: `ladder file (JSON: fps, preset, profiles[{name, resolution, videoBitrate, audioBitrate, extraArgs}]); default ${DEFAULT_LADDER.profiles.map((p) => p.name).join('/')}` })
+    .option('profiles', { type: 'string', describe: 'run only these profiles, comma-separated (the rest run on other machines against the same uploader)' })
+    .option('master', { type: 'string', describe: 'master playlist name (default <name>.m3u8)' })
+    .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: the @ffmpeg-installer/ffmpeg binary if installed, else ffmpeg on PATH)' })
+    .option('realtime', { type: 'boolean', default: false, describe: 'read a file input at its own pace, as a live source (ffmpeg -re)' })
+    .option('print-ffmpeg', { type: 'boolean', default: false, describe: 'print the ffmpeg command line and exit' })
+    .option('uploader', { type: 'string', default: `${DEFAULT_HOST}:${DEFAULT_PORT}`, describe: 'HOST:PORT of the uploader that receives index messages' })
+    .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment of every rendition' })
+    .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
+    .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
+    .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })
+    .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
+    .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
+    .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.json --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
+    .strictOptions()
+    .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 100));
+}
+
+export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (path: string) => string, defaultFfmpeg: () => string): LadderSettings {
+  const positional = (args._ as Array<string | number>).map(String);
+  if (positional.length !== 7) {
+    throw new TypeError(
+      `ladder expects 7 arguments <input|-> <segment seconds> <output dir> <name> <http prefix> <bucket> <key prefix>, got ${positional.length}${positional.length ? `: ${positional.join(' ')}` : ''}`,
+    );
+  }
+  const [input, seconds, outputDirectory, name, httpPrefix, bucketName, keyPrefix] = positional;
+  const segmentDuration = Number(seconds);
+  if (!/^\d+$/.test(seconds) || segmentDuration < 1) throw new TypeError(`<segment seconds> must be a whole number of seconds ≥ 1, got "${seconds}"`);
+  if (outputDirectory.trim() === '') throw new TypeError('<output dir> must not be empty');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) throw new TypeError(`<name> must be letters, digits, "_" or "-" (it names files and playlists), got "${name}"`);
+  if (bucketName.trim() === '') throw new TypeError('<bucket> must not be empty');
+  let config = DEFAULT_LADDER;
+  if (args.config !== undefined) {
+    const file = String(args.config);
+    let text: string;
+    try {
+      text = readFile(file);
+    } catch (e) {
+      throw new TypeError(`--config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    config = parseLadderConfig(text, `--config ${file}`);
+  }
+  const profiles = selectProfiles(config, args.profiles === undefined ? undefined : String(args.profiles));
+  const master = checkMasterName(args.master === undefined ? `${name}.m3u8` : String(args.master), '--master');
+  if (profiles.some((p) => `${name}-${p.name}.m3u8` === master)) throw new TypeError(`--master "${master}" is also a rendition's playlist name`);
+  const startNumber = args['start-number'] as number;
+  if (!Number.isSafeInteger(startNumber) || startNumber < 0) throw new TypeError(`--start-number must be a whole number ≥ 0, got ${startNumber}`);
+  const threshold = args['discontinuity-threshold'] as number;
+  if (!(threshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${threshold}`);
+  const drainTimeout = args['drain-timeout'] as number;
+  if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
+  const ffmpegPath = args.ffmpeg === undefined ? defaultFfmpeg() : String(args.ffmpeg);
+  if (ffmpegPath.trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');
+  const settings: LadderSettings = {
+    input,
+    segmentDuration,
+    outputDirectory,
+    name,
+    httpPrefix,
+    bucketName,
+    keyPrefix,
+    master,
+    config,
+    profiles,
+    ffmpegPath,
+    realtime: Boolean(args.realtime),
+    printFfmpeg: Boolean(args['print-ffmpeg']),
+    uploader: parseHostPort(String(args.uploader), '--uploader'),
+    startNumber,
+    logLevel: String(args['log-level']),
+    logJson: args['log-json'] as boolean | undefined,
+    discontinuityThreshold: threshold,
+    drainTimeout,
+  };
+  // The original fields travel unescaped: refuse now what could not be sent later.
+  for (const p of profiles) formatMessage({ ...renditionNames(settings, p), segmentDuration, httpPrefix, bucketName, keyPrefix, outputDirectory, firstSegment: startNumber, lastSegment: startNumber, end: false, ext: {} });
+  return settings;
+}
+
+/** A rendition's file prefix and playlist name. */
+export function renditionNames(s: Pick<LadderSettings, 'name'>, p: LadderProfile): { outputPrefix: string; index: string } {
+  return { outputPrefix: `${s.name}-${p.name}`, index: `${s.name}-${p.name}.m3u8` };
+}

@@ -1,0 +1,115 @@
+/**
+ * A ladder run: one ffmpeg, one in-process LiveSegmenter per rendition reading its pipe, one
+ * notifier per rendition towards the uploader. In-process segmenters cost one Node process for
+ * the whole ladder instead of one per rendition; each keeps its own files, numbering and
+ * message order exactly as a separate `segmenter` would.
+ */
+import type { Logger } from '@hlsrelay/log';
+import { renditionNames, type LadderSettings } from './ladder-cli';
+import { LiveSegmenter } from './live-segmenter';
+import { Notifier } from './notifier';
+import { ladderFfmpegArgs } from './transcode-args';
+import { TranscodeProcess } from './transcode-process';
+
+export interface LadderIo {
+  logger: Logger;
+  /** The source when the input is `-`. */
+  stdin?: NodeJS.ReadableStream;
+  /** Aborted on SIGINT/SIGTERM: ffmpeg is asked to finish and every rendition ends with end=1. */
+  stop: AbortSignal;
+  /** Builds the notifier of one rendition (tests and later transports); default a plain Notifier. */
+  createNotifier?: (rendition: string) => Pick<Notifier, 'send' | 'pending' | 'onIdle' | 'close'>;
+}
+
+export function ladderArgs(settings: LadderSettings): string[] {
+  return ladderFfmpegArgs(
+    {
+      input: settings.input,
+      fps: settings.config.fps,
+      segmentSeconds: settings.segmentDuration,
+      preset: settings.config.preset,
+      realtime: settings.realtime,
+    },
+    settings.profiles,
+  );
+}
+
+/** Runs the ladder to the end of the input (or a stop); resolves with the exit code. */
+export async function runLadder(settings: LadderSettings, io: LadderIo): Promise<number> {
+  const { logger } = io;
+  const renditions = settings.profiles.map((profile) => {
+    const names = renditionNames(settings, profile);
+    const log = logger.child({ rendition: profile.name });
+    const notifier = io.createNotifier?.(profile.name) ?? new Notifier({ uploader: settings.uploader, logger: log });
+    const segmenter = new LiveSegmenter({
+      segmentDuration: settings.segmentDuration,
+      outputDirectory: settings.outputDirectory,
+      outputPrefix: names.outputPrefix,
+      index: names.index,
+      httpPrefix: settings.httpPrefix,
+      bucketName: settings.bucketName,
+      keyPrefix: settings.keyPrefix,
+      startNumber: settings.startNumber,
+      master: settings.master,
+      discontinuityThreshold: settings.discontinuityThreshold,
+      notify: (message) => {
+        log.debug('index message', { message });
+        notifier.send(message);
+      },
+      logger: log,
+    });
+    return { profile, notifier, segmenter };
+  });
+
+  const args = ladderArgs(settings);
+  logger.info('transcoding ladder', {
+    input: settings.input === '-' ? 'stdin' : settings.input,
+    profiles: settings.profiles.map((p) => p.name).join(','),
+    master: settings.master,
+    ffmpeg: settings.ffmpegPath,
+    uploader: `${settings.uploader.host}:${settings.uploader.port}`,
+  });
+  const ffmpeg = new TranscodeProcess({
+    ffmpegPath: settings.ffmpegPath,
+    args,
+    outputs: renditions.length,
+    onOutput: (i, chunk) => renditions[i].segmenter.push(chunk),
+    stdin: settings.input === '-' ? io.stdin : undefined,
+    logger,
+  });
+  const onStop = () => ffmpeg.stop();
+  io.stop.addEventListener('abort', onStop, { once: true });
+  if (io.stop.aborted) onStop();
+  const exit = await ffmpeg.done;
+  io.stop.removeEventListener('abort', onStop);
+  // Every pipe is at its end: close each rendition's last segment, announced with end=1.
+  for (const r of renditions) r.segmenter.finish();
+
+  let code = 0;
+  if (exit.error) {
+    logger.error('cannot run ffmpeg (give its path with --ffmpeg)', { ffmpeg: settings.ffmpegPath, error: exit.error.message });
+    code = 1;
+  } else if (exit.code !== 0 && !ffmpeg.stopped) {
+    logger.error('ffmpeg failed', { code: exit.code, signal: exit.signal, stderr: exit.stderrTail.join('\n') });
+    code = 1;
+  }
+  for (const r of renditions) logger.info('rendition ended', { rendition: r.profile.name, ...r.segmenter.stats, queuedMessages: r.notifier.pending });
+
+  const pending = renditions.filter((r) => r.notifier.pending > 0);
+  if (pending.length > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending.map((r) => r.notifier.onIdle())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, settings.drainTimeout * 1000))),
+    ]);
+    clearTimeout(timer);
+  }
+  for (const r of renditions) {
+    const undelivered = r.notifier.close();
+    if (undelivered.length > 0) {
+      logger.error('index messages never delivered: the uploader was unreachable', { rendition: r.profile.name, count: undelivered.length });
+      code = code || 1;
+    }
+  }
+  return code;
+}
