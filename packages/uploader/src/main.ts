@@ -7,9 +7,13 @@ import { hideBin } from 'yargs/helpers';
 import { createLogger } from '@hlsrelay/log';
 import { DEFAULT_PORT, parseHostPort } from '@hlsrelay/protocol';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
+import { PRICES_2009 } from './cost';
 import { S3Target, type CannedAcl } from './s3-target';
 import { createTransferTarget } from './create-target';
 import { buildCostParser, costReport } from './cost-command';
+import { MeteredTarget } from './metered-target';
+import { parseStatusListen, startStatusServer } from './status-server';
+import { UploaderMetrics, type SpendPrices } from './uploader-metrics';
 import { MirrorTarget } from './mirror-target';
 import { parseTargetUrl } from './target-url';
 import type { TransferTarget } from './transfer-target';
@@ -67,6 +71,13 @@ async function main(): Promise<void> {
       default: DEFAULT_RETRY_POLICY.maxDelayMs / 1000,
       describe: 'longest wait between retries of a failed upload, seconds (retries never stop)',
     })
+    .option('status-listen', {
+      type: 'string',
+      describe: 'HOST:PORT (or PORT, on 127.0.0.1) serving /healthz, /metrics (Prometheus) and /status (JSON); off when not given',
+    })
+    .option('price-put-per-1000', { type: 'number', default: PRICES_2009.putPer1000, describe: 'S3 PUT requests, $ per 1,000 (for the spend estimate in /metrics)' })
+    .option('price-transfer-in-per-gb', { type: 'number', default: PRICES_2009.transferInPerGb, describe: 'data into S3, $ per GB (spend estimate)' })
+    .option('price-storage-per-gb-month', { type: 'number', default: PRICES_2009.storagePerGbMonth, describe: 'S3 storage, $ per GB-month (spend estimate)' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const })
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: when stderr is not a terminal)' })
     .example('$0', 'listen on 127.0.0.1:10234 and upload to AWS S3 with public-read objects')
@@ -81,6 +92,10 @@ async function main(): Promise<void> {
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
       a.target.forEach((v) => parseTargetUrl(v, process.env));
+      if (a['status-listen'] !== undefined) parseStatusListen(a['status-listen']);
+      for (const option of ['price-put-per-1000', 'price-transfer-in-per-gb', 'price-storage-per-gb-month'] as const) {
+        if (!(a[option] >= 0)) throw new Error(`--${option} must be a price ≥ 0, got ${a[option]}`);
+      }
       const drain = a['mirror-drain-timeout'];
       if (drain !== undefined && !(drain >= 0)) throw new Error(`--mirror-drain-timeout must be seconds ≥ 0, got ${drain}`);
       if (a['s3-endpoint'] !== undefined && !/^https?:\/\/[^/]+/.test(a['s3-endpoint'])) {
@@ -104,7 +119,16 @@ async function main(): Promise<void> {
       forcePathStyle: argv['s3-path-style'],
       maxSockets: argv.concurrency,
     });
-  const targets = await Promise.all(specs.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
+  const statusListen = argv['status-listen'] === undefined ? undefined : parseStatusListen(argv['status-listen']);
+  const prices: SpendPrices = {
+    putPer1000: argv['price-put-per-1000'],
+    transferInPerGb: argv['price-transfer-in-per-gb'],
+    storagePerGbMonth: argv['price-storage-per-gb-month'],
+  };
+  const metrics = statusListen && new UploaderMetrics({ prices });
+  const bare = await Promise.all(specs.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
+  // Each target counted on its own, inside a mirror.
+  const targets = metrics ? bare.map((t) => new MeteredTarget(t, metrics)) : bare;
   const drainSeconds = argv['mirror-drain-timeout'];
   const target: TransferTarget =
     targets.length === 1
@@ -126,6 +150,14 @@ async function main(): Promise<void> {
     retry,
   });
   logger.info('listening for segmenters', { address: `${service.address.host}:${service.address.port}`, target: target.name });
+  metrics?.watch(service.uploader);
+  // Unhealthy from the first stop signal on: load balancers stop sending while the queue drains.
+  let stopping = false;
+  const status =
+    statusListen && metrics
+      ? await startStatusServer(statusListen.host, statusListen.port, { metrics, logger, healthy: () => !stopping })
+      : undefined;
+  if (status) logger.info('status listening', { address: `${status.address.host}:${status.address.port}`, paths: '/healthz /metrics /status' });
 
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
@@ -134,6 +166,7 @@ async function main(): Promise<void> {
       logger.error('second signal: exiting with uploads still queued', { signal, queued: service.uploader.stats.queued });
       process.exit(1);
     }
+    stopping = true;
     logger.info('stopping: no new connections; finishing queued uploads', { signal, queued: service.uploader.stats.queued });
     service.close().then(
       () => {
@@ -141,6 +174,7 @@ async function main(): Promise<void> {
           for (const { name, ...totals } of target.stats()) logger.info('mirror totals', { target: name, ...totals });
         }
         logger.info('all uploads done; bye', { ...service.uploader.stats });
+        void status?.close();
         // Let winston flush before leaving.
         setImmediate(() => process.exit(0));
       },
