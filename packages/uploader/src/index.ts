@@ -29,3 +29,6 @@ export * from './cost-command';
 export * from './master-playlist';
 export * from './master-state';
 export * from './master-publisher';
+export * from './master-playlist';
+export * from './master-state';
+export * from './master-publisher';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import { ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { renderMediaPlaylist } from './media-playlist';
+import { MasterPublisher } from './master-publisher';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
 import { StreamState } from './stream-state';
 import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
@@ -97,6 +98,8 @@ export class Uploader extends EventEmitter {
   readonly #clock: () => number;
   readonly #queue: UploadQueue;
   readonly #streams = new Map<string, StreamRecord>();
+  /** Master playlists named by renditions (`master=`), measured and uploaded beside them. */
+  readonly #masters: MasterPublisher;
   #closing = false;
   #stats = { messages: 0, segmentsStored: 0, segmentsSkipped: 0, playlistsStored: 0 };
 
@@ -115,6 +118,12 @@ export class Uploader extends EventEmitter {
       logger: options.logger,
       sleep: options.sleep,
       random: options.random,
+    });
+    this.#masters = new MasterPublisher({
+      target: this.#target,
+      queue: this.#queue,
+      logger: this.#logger,
+      onStored: (stored) => this.emit('master-stored', stored),
     });
   }
 
@@ -178,6 +187,7 @@ export class Uploader extends EventEmitter {
       try {
         await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload));
         this.#stats.segmentsStored += 1;
+        this.#masters.segmentStored(m);
         this.emit('segment-stored', { stream: id, segment: m.lastSegment, key: upload.key, storedAt: this.#clock() } satisfies SegmentStored);
         for (const warning of state.append(m)) this.#logger.warn(warning, log);
         this.#logger.debug('segment stored', { ...log, key: upload.key });
@@ -237,5 +247,6 @@ export class Uploader extends EventEmitter {
     this.#logger.debug('playlist stored', { stream: id, mediaSequence: model.mediaSequence, ended: model.endList });
     if (model.endList) this.#logger.info('stream ended', { stream: id, lastSegment: state.lastSegment });
     this.emit('playlist-stored', event);
+    this.#masters.playlistStored(state.key, model.endList);
   }
 }
