@@ -3,3 +3,4 @@ export * from './framing';
 export * from './address';
 export * from './session';
 export * from './record-framing';
+export * from './settings-sources';

@@ -25,6 +25,9 @@ const USAGE = `$0 <input|-> <segment seconds> <output dir> <output prefix> <inde
 Cuts a live MPEG-TS stream into keyframe-aligned HLS segments <output dir>/<output prefix>-%05u.ts
 and sends one index message per finished segment to the uploader over TCP.`;
 
+/** Environment variables `HLSRELAY_SEGMENTER_<FLAG NAME>` set any option. */
+export const SEGMENTER_ENV_PREFIX = 'HLSRELAY_SEGMENTER';
+
 export function buildParser(argv: string[]) {
   return yargs(argv)
     .scriptName('segmenter')
@@ -39,6 +42,12 @@ export function buildParser(argv: string[]) {
     .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment (use a higher one after a restart so keys are never reused)' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
+    .option('config', {
+      type: 'string',
+      describe: `JSON file of option settings named like the flags (not the 8 arguments), e.g. {"uploader": "10.0.0.5:10234"}; also $${SEGMENTER_ENV_PREFIX}_CONFIG; any option can also be $${SEGMENTER_ENV_PREFIX}_<NAME>`,
+    })
+    .option('print-config', { type: 'boolean', describe: 'print the effective option settings (flags > environment > file > defaults) as JSON and exit' })
+    .env(SEGMENTER_ENV_PREFIX)
     .option('status', { choices: ['auto', 'always', 'never'], default: 'auto', describe: 'periodic one-line status on stderr (auto: when stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump (forward or back) marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })

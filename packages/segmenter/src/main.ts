@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '@hlsrelay/log';
-import { buildParser, settingsFrom, type SegmenterSettings } from './cli';
+import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
+import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
 import { fileChunks } from './file-source';
 import { LiveSegmenter } from './live-segmenter';
 import { Notifier } from './notifier';
@@ -17,11 +18,19 @@ async function main(): Promise<number> {
   if (hideBin(process.argv)[0] === 'ladder') return ladderMain(hideBin(process.argv).slice(1));
   let settings: SegmenterSettings;
   try {
-    const args = await buildParser(hideBin(process.argv))
-      .fail((message, error) => {
-        throw error ?? new TypeError(message);
-      })
-      .parseAsync();
+    const parser = buildParser(hideBin(process.argv)).fail((message, error) => {
+      throw error ?? new TypeError(message);
+    });
+    // Checked before yargs coerces them, so a bad value names its variable or file.
+    const table = (parser as unknown as { getOptions(): OptionTable }).getOptions();
+    checkEnvironment(process.env, SEGMENTER_ENV_PREFIX, table);
+    const configFile = configPathFrom(hideBin(process.argv), process.env, SEGMENTER_ENV_PREFIX);
+    if (configFile !== undefined) parser.config(readConfigFile(configFile, table));
+    const args = await parser.parseAsync();
+    if (args['print-config']) {
+      process.stdout.write(JSON.stringify(effectiveSettings(args, table), null, 2) + '\n');
+      return 0;
+    }
     settings = settingsFrom(args);
   } catch (e) {
     process.stderr.write(`segmenter: ${(e as Error).message}\nRun "segmenter --help" for usage.\n`);

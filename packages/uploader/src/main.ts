@@ -5,7 +5,15 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '@hlsrelay/log';
-import { DEFAULT_PORT, parseHostPort } from '@hlsrelay/protocol';
+import {
+  checkEnvironment,
+  configPathFrom,
+  DEFAULT_PORT,
+  effectiveSettings,
+  parseHostPort,
+  readConfigFile,
+  type OptionTable,
+} from '@hlsrelay/protocol';
 import { DEFAULT_RETRY_POLICY } from './retry-policy';
 import { PRICES_2009 } from './cost';
 import { S3Target, type CannedAcl } from './s3-target';
@@ -20,13 +28,16 @@ import type { TransferTarget } from './transfer-target';
 import { startUploaderService } from './service';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
 
+/** Environment variables `HLSRELAY_UPLOADER_<FLAG NAME>` set any flag. */
+const ENV_PREFIX = 'HLSRELAY_UPLOADER';
+
 async function main(): Promise<void> {
   if (hideBin(process.argv)[0] === 'cost') {
     const args = await buildCostParser(hideBin(process.argv).slice(1)).parseAsync();
     process.stdout.write(costReport(args) + '\n');
     return;
   }
-  const argv = await yargs(hideBin(process.argv))
+  const parser = yargs(hideBin(process.argv))
     .scriptName('uploader')
     .usage(
       '$0 [options]\n\n' +
@@ -80,6 +91,13 @@ async function main(): Promise<void> {
     .option('price-storage-per-gb-month', { type: 'number', default: PRICES_2009.storagePerGbMonth, describe: 'S3 storage, $ per GB-month (spend estimate)' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const })
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: when stderr is not a terminal)' })
+    .option('config', {
+      type: 'string',
+      describe: `JSON file of settings named like the flags, e.g. {"window": 6, "target": ["s3:"]}; also $${ENV_PREFIX}_CONFIG`,
+    })
+    .option('print-config', { type: 'boolean', describe: 'print the effective settings (flags > environment > file > defaults) as JSON and exit' })
+    .env(ENV_PREFIX)
+    .epilog(`Every setting can also come from the environment as ${ENV_PREFIX}_<NAME> (e.g. ${ENV_PREFIX}_S3_ENDPOINT) or from --config FILE.`)
     .example('$0', 'listen on 127.0.0.1:10234 and upload to AWS S3 with public-read objects')
     .example('$0 --listen 0.0.0.0:10234 --acl none', 'accept remote segmenters; the bucket policy grants reads')
     .example('$0 --s3-endpoint http://127.0.0.1:9000 --s3-path-style', 'upload to a local MinIO')
@@ -104,8 +122,17 @@ async function main(): Promise<void> {
       return true;
     })
     .strict()
-    .help()
-    .parse();
+    .help();
+  // Checked before yargs coerces them, so a bad value names its variable or file.
+  const table = (parser as unknown as { getOptions(): OptionTable }).getOptions();
+  checkEnvironment(process.env, ENV_PREFIX, table);
+  const configFile = configPathFrom(hideBin(process.argv), process.env, ENV_PREFIX);
+  if (configFile !== undefined) parser.config(readConfigFile(configFile, table));
+  const argv = await parser.parse();
+  if (argv['print-config']) {
+    process.stdout.write(JSON.stringify(effectiveSettings(argv, table), null, 2) + '\n');
+    return;
+  }
 
   const logger = createLogger({ service: 'uploader', level: argv['log-level'], json: argv['log-json'] });
   const { host, port } = parseHostPort(argv.listen, '--listen');
