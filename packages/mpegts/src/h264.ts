@@ -3,7 +3,7 @@
  * fields HLS needs (RFC 6381 codecs string, resolution, frame rate).
  */
 import { BitReader } from './bit-reader';
-import { toRbsp } from './nal';
+import { plausiblePictureSize, toRbsp } from './nal';
 
 export const H264Nal = {
   SLICE: 1,
@@ -99,6 +99,7 @@ export function parseH264Sps(nal: Uint8Array): H264Sps | null {
       width: widthMbs * 16 - cropUnitX * (cropLeft + cropRight),
       height: (2 - frameMbsOnly) * heightMapUnits * 16 - cropUnitY * (cropTop + cropBottom),
     };
+    if (!plausiblePictureSize(sps.width, sps.height)) return null;
     if (r.flag()) {
       const fps = vuiFrameRate(r);
       if (fps !== undefined) sps.frameRate = fps;
@@ -139,8 +140,14 @@ function vuiFrameRate(r: BitReader): number | undefined {
   const timeScale = r.u(32);
   if (numUnitsInTick === 0 || timeScale === 0) return undefined;
   // One frame is two ticks (§E.2.1, frame-coded pictures).
-  return timeScale / (2 * numUnitsInTick);
+  const fps = timeScale / (2 * numUnitsInTick);
+  // Outside this the timing is corrupt (and would round to 0 fps in a message, or claim millions).
+  return fps >= MIN_FRAME_RATE && fps <= MAX_FRAME_RATE ? fps : undefined;
 }
+
+/** Frame rates a VUI may claim: one frame in 1000 s (time-lapse) to 1000 frames a second. */
+export const MIN_FRAME_RATE = 0.001;
+export const MAX_FRAME_RATE = 1000;
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 

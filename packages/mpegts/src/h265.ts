@@ -3,7 +3,7 @@
  * set fields HLS needs (ISO/IEC 14496-15 Annex E codecs string, resolution).
  */
 import { BitReader } from './bit-reader';
-import { toRbsp } from './nal';
+import { plausiblePictureSize, toRbsp } from './nal';
 
 export const H265Nal = {
   /** BLA_W_LP … CRA_NUT plus reserved 22–23: intra random access point pictures. */
@@ -83,6 +83,7 @@ export function parseH265Sps(nal: Uint8Array): H265Sps | null {
       width -= subWidth * (left + right);
       height -= subHeight * (top + bottom);
     }
+    if (!plausiblePictureSize(width, height)) return null;
     return { profileSpace, tierFlag, profileIdc, compatibilityFlags, constraintBytes, levelIdc, width, height };
   } catch (e) {
     if (e instanceof RangeError) return null;

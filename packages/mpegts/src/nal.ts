@@ -3,6 +3,17 @@
  * emulation prevention, shared by both video codecs.
  */
 
+/**
+ * Largest picture width or height either codec allows: √(8 · MaxFS) macroblocks of H.264 level 6.2
+ * (Table A-1) and √(8 · MaxLumaPs) of H.265 level 6.2 (Table A.8) both come to 16 888 samples. A
+ * parameter set beyond it, or with cropping that leaves nothing, is corrupt.
+ */
+export const MAX_PICTURE_DIMENSION = 16_888;
+
+/** A width and height a real parameter set can describe. */
+export const plausiblePictureSize = (width: number, height: number): boolean =>
+  Number.isInteger(width) && Number.isInteger(height) && width >= 1 && height >= 1 && width <= MAX_PICTURE_DIMENSION && height <= MAX_PICTURE_DIMENSION;
+
 export interface NalUnit {
   /** Offset of the NAL header (first byte after the start code). */
   start: number;

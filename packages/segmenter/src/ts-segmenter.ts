@@ -19,6 +19,7 @@ import {
   parsePesHeader,
   parsePmt,
   payloadOffset,
+  NULL_PID,
   PAT_PID,
   PesAssembler,
   type PesHead,
@@ -90,6 +91,14 @@ const REORDER_TOLERANCE_TICKS = 90_000;
 /** Bytes of each PES head kept while looking for its first slice and SPS. */
 const PROBE_LIMIT = 32 * 1024;
 
+/**
+ * Most bytes held back while a video access unit is probed. A real unit shows its first slice
+ * within PROBE_LIMIT bytes of video, so this is only reached when the video PID falls silent
+ * mid-unit while other PIDs go on (a broken or hostile input): the unit is then resolved by its
+ * random-access flag rather than holding the whole stream in memory.
+ */
+export const MAX_HELD_BYTES = 8 * 1024 * 1024;
+
 interface PsiCopy {
   assembler: SectionAssembler;
   /** Packets of the section being collected (copies). */
@@ -134,6 +143,7 @@ export class TsSegmenter {
   #probing = false;
   #pendingAt = 0;
   #held: Uint8Array[] = [];
+  #heldBytes = 0;
   #probePts = -1;
   #probeHint = false;
 
@@ -177,6 +187,11 @@ export class TsSegmenter {
     this.#roles[PAT_PID] = ROLE_PAT;
   }
 
+  /** Bytes copied aside while a video access unit is probed; never above MAX_HELD_BYTES after push returns. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
   /** Bytes skipped to regain sync so far. */
   get skippedBytes(): number {
     return this.#reader.skippedBytes;
@@ -188,6 +203,13 @@ export class TsSegmenter {
     this.inputBytes += chunk.length;
     this.#reader.pushRuns(chunk, this.#onRun);
     this.#flushRun();
+    if (this.#heldBytes > MAX_HELD_BYTES) {
+      this.#logger?.warn('video access unit unfinished while other streams went on; released on its random-access flag', {
+        pid: this.#videoPid,
+        heldBytes: this.#heldBytes,
+      });
+      this.#resolve(this.#probeHint);
+    }
   }
 
   /** Input ended: the open segment is completed and marked final. */
@@ -198,6 +220,17 @@ export class TsSegmenter {
     if (this.#probing) this.#resolve(false);
     this.#flushRun();
     if (this.#inSegment) this.#endSegment(-1, true);
+    else if (this.#anchorPts < 0) this.#logger?.warn('input ended before any segment could start', { reason: this.#whyNoSegment() });
+  }
+
+  /** What was missing when the input ended without a single segment, for the operator. */
+  #whyNoSegment(): string {
+    if (this.inputBytes === 0) return 'no input at all';
+    if (this.#reader.skippedBytes >= this.inputBytes - TS_PACKET_SIZE) return 'no MPEG-TS packets found (is the input MPEG-TS?)';
+    if (this.#pmtPid < 0) return 'no PAT (program association table) seen';
+    if (!this.#pmt) return `no usable PMT seen on PID ${this.#pmtPid}`;
+    if (this.#clockPid < 0) return 'the program has no H.264, H.265, AAC or MP3 stream';
+    return this.#videoPid >= 0 ? `no keyframe with a timestamp on video PID ${this.#videoPid}` : `no timestamped audio on PID ${this.#clockPid}`;
   }
 
   readonly #onRun = (buf: Uint8Array, start: number, end: number): void => {
@@ -244,7 +277,10 @@ export class TsSegmenter {
     if (!buf) return;
     if (this.#probing) {
       this.#emit(buf.subarray(this.#runStart, this.#pendingAt));
-      if (this.#runEnd > this.#pendingAt) this.#held.push(buf.slice(this.#pendingAt, this.#runEnd));
+      if (this.#runEnd > this.#pendingAt) {
+        this.#held.push(buf.slice(this.#pendingAt, this.#runEnd));
+        this.#heldBytes += this.#runEnd - this.#pendingAt;
+      }
     } else {
       this.#emit(buf.subarray(this.#runStart, this.#runEnd));
     }
@@ -294,6 +330,7 @@ export class TsSegmenter {
     if (cut) this.#cut(pts);
     for (const bytes of this.#held) this.#emit(bytes);
     this.#held = [];
+    this.#heldBytes = 0;
   }
 
   // ---- audio ----
@@ -437,10 +474,19 @@ export class TsSegmenter {
     if (role === ROLE_PAT) {
       const programs = parsePat(section);
       if (!programs || programs.length === 0) return;
-      psi.crc = crc;
       const pmtPid = programs[0].pmtPid;
+      if (pmtPid === PAT_PID || pmtPid === NULL_PID) {
+        this.#logger?.warn('PAT names an impossible PMT PID; skipped', { pmtPid });
+        return;
+      }
+      psi.crc = crc;
       if (pmtPid !== this.#pmtPid) {
-        if (this.#pmtPid >= 0) this.#roles[this.#pmtPid] = ROLE_NONE;
+        if (this.#pmtPid >= 0) {
+          this.#roles[this.#pmtPid] = ROLE_NONE;
+          this.#psi.delete(this.#pmtPid);
+        }
+        // A PID the old program used for media is a table now.
+        if (this.#kinds.delete(pmtPid)) this.#pes.drop(pmtPid);
         this.#pmtPid = pmtPid;
         this.#roles[pmtPid] = ROLE_PMT;
       }
@@ -466,6 +512,8 @@ export class TsSegmenter {
     let videoPid = -1;
     let audioPid = -1;
     for (const s of pmt.streams) {
+      // A stream on the PAT, PMT or null PID would take over a table's role: a broken PMT.
+      if (s.pid === PAT_PID || s.pid === p || s.pid === NULL_PID) continue;
       const kind = mediaKind(s.streamType);
       if (isVideoKind(kind) && videoPid < 0) {
         videoPid = s.pid;
