@@ -37,7 +37,11 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const logger = createLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
+  // Every line names the stream, in the uploader's form (s3://bucket/prefix/index), so the two
+  // daemons' logs of one stream can be joined.
+  const keyPrefix = settings.keyPrefix.replace(/\/+$/, '');
+  const streamName = `s3://${settings.bucketName}/${keyPrefix === '' ? '' : `${keyPrefix}/`}${settings.index}`;
+  const logger = createLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson }).child({ stream: streamName });
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
   } catch (e) {
