@@ -9,6 +9,8 @@ RUN npm ci --no-audit --no-fund \
  && ln -s /opt/hlsrelay/node_modules/.bin/uploader /usr/local/bin/uploader \
  && ln -s /opt/hlsrelay/node_modules/.bin/segmenter /usr/local/bin/segmenter \
  && ln -s "$(node -p "require('@ffmpeg-installer/ffmpeg').path")" /usr/local/bin/ffmpeg
+RUN mkdir -p /var/lib/hlsrelay && chown node:node /var/lib/hlsrelay
 USER node
-EXPOSE 10234
+# 10234: index messages from segmenters; 10235: --status-listen (/healthz, /metrics, /status).
+EXPOSE 10234 10235
 CMD ["uploader", "--help"]
