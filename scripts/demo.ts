@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedStore, EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store';
-import { ffmpegArgs, FIRST_OUTPUT_FD } from './demo/ffmpeg-args';
+import { FIRST_OUTPUT_FD, ladderFfmpegArgs } from '@hlsrelay/segmenter';
 import { parseRenditions, DEFAULT_RENDITIONS, type Rendition } from './demo/renditions';
 import { startChild, stopChild, freePort, waitForPort, type Child } from './demo/children';
 import { StatusLine } from './demo/status-line';
@@ -18,6 +18,8 @@ import { StatusLine } from './demo/status-line';
 const ROOT = path.resolve(__dirname, '..');
 const BUCKET = 'hlsrelay';
 const KEY_PREFIX = 'stream0001';
+/** The master playlist every rendition joins (`segmenter --master`); the uploader measures and stores it. */
+const MASTER = 'stream.m3u8';
 
 async function main(): Promise<void> {
   // The SDK's notice about future Node versions is for operators of real deployments, not the demo.
@@ -52,7 +54,11 @@ async function main(): Promise<void> {
   const store = await startEmbeddedStore({ directory: path.join(dataDir, 'store'), buckets: [BUCKET], port: argv.port });
   const httpPrefix = `${store.endpoint}/${BUCKET}/${KEY_PREFIX}/`;
   const playlists = renditions.map((r) => ({ rendition: r, index: `stream-${r.name}.m3u8`, url: `${httpPrefix}stream-${r.name}.m3u8` }));
-  await publishPlayer(store.endpoint, playlists.map((p) => ({ name: `${p.rendition.name} (${p.rendition.videoKbps} kbit/s)`, url: p.url })));
+  const masterUrl = `${httpPrefix}${MASTER}`;
+  await publishPlayer(store.endpoint, [
+    { name: 'auto (master playlist)', url: masterUrl },
+    ...playlists.map((p) => ({ name: `${p.rendition.name} (${p.rendition.videoKbps} kbit/s)`, url: p.url })),
+  ]);
 
   const children: Child[] = [];
   let stopping: Promise<void> | undefined;
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
     const child = startChild(`segmenter-${r.name}`, nodeBin, [
       path.join(ROOT, 'packages/segmenter/bin/segmenter.js'),
       '-', String(argv['segment-seconds']), segmentsDir, `segment-${r.name}`, index, httpPrefix, BUCKET, KEY_PREFIX,
-      '--uploader', `127.0.0.1:${uploaderPort}`,
+      '--uploader', `127.0.0.1:${uploaderPort}`, '--master', MASTER,
     ], { stdio: ['pipe', 'inherit', 'pipe'], mark: dataDir });
     children.push(child);
     prefixLines(child, path.join(dataDir, `segmenter-${r.name}.log`));
@@ -107,7 +113,12 @@ async function main(): Promise<void> {
 
   const ffmpegPath: string = require('@ffmpeg-installer/ffmpeg').path;
   const outputs = renditions.map(() => 'pipe' as const);
-  const ffmpeg = startChild('ffmpeg', ffmpegPath, ffmpegArgs({ input: argv.input, fps: argv.fps, segmentSeconds: argv['segment-seconds'] }, renditions), {
+  // The same ffmpeg command `segmenter ladder` runs: one decode, split, keyframes aligned.
+  const transcode = ladderFfmpegArgs(
+    { input: argv.input, fps: argv.fps, segmentSeconds: argv['segment-seconds'], realtime: true, lowLatency: true },
+    renditions.map((r) => ({ ...r, audioKbps: 96, extraArgs: [] })),
+  );
+  const ffmpeg = startChild('ffmpeg', ffmpegPath, transcode, {
     stdio: [argv.input === '-' ? 'inherit' : 'ignore', 'ignore', 'pipe', ...outputs],
     mark: dataDir,
   });
@@ -134,6 +145,7 @@ async function main(): Promise<void> {
       '',
       'hlsrelay demo is live.',
       `  Player page:  ${page}`,
+      `  Master:       ${masterUrl}`,
       ...playlists.map((p) => `  Playlist:     ${p.url}`),
       `  Logs:         ${dataDir}`,
       '  Ctrl-C stops everything.',

@@ -10,6 +10,8 @@ export interface RunningDemo {
   process: ChildProcess;
   dataDir: string;
   pageUrl: string;
+  /** The master playlist every rendition joins. */
+  masterUrl: string;
   playlistUrls: string[];
   output: () => string;
   /** Ctrl-C (SIGINT to the process group), then the exit code. */
@@ -42,6 +44,7 @@ export async function startDemo(extraArgs: string[] = []): Promise<RunningDemo> 
     process: child,
     dataDir,
     pageUrl: /Player page:\s+(\S+)/.exec(out)![1],
+    masterUrl: /Master:\s+(\S+)/.exec(out)?.[1] ?? '',
     playlistUrls: [...out.matchAll(/Playlist:\s+(\S+)/g)].map((m) => m[1]),
     output: () => out,
     async interrupt() {

@@ -32,6 +32,16 @@ describe('live demo with real players', { timeout: 240_000 }, () => {
     assert.match(demo.pageUrl, /^http:\/\/127\.0\.0\.1:\d+\/hlsrelay\/stream0001\/index\.html$/);
     assert.equal(demo.playlistUrls.length, 2);
     for (const u of demo.playlistUrls) assert.match(u, /^http:\/\/127\.0\.0\.1:\d+\/.+\.m3u8$/);
+    assert.match(demo.masterUrl, /^http:\/\/127\.0\.0\.1:\d+\/hlsrelay\/stream0001\/stream\.m3u8$/);
+  });
+
+  test('the master playlist lists both renditions with measured BANDWIDTH, CODECS and RESOLUTION', async () => {
+    const text = await waitForBody(demo.masterUrl, (b) => (b.match(/#EXT-X-STREAM-INF/g) ?? []).length === 2, 60_000);
+    const uris = text.split('\n').filter((l) => l.endsWith('.m3u8'));
+    assert.deepEqual(uris, ['stream-180p.m3u8', 'stream-360p.m3u8'], 'lowest bandwidth first, relative to the master');
+    for (const line of text.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF:'))) {
+      assert.match(line, /BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",RESOLUTION=\d+x\d+,FRAME-RATE=25\.000/);
+    }
   });
 
   test('ffmpeg as an HLS client decodes ≥ 10 s of the live stream without a single error', async () => {
@@ -98,6 +108,67 @@ describe('live demo with real players', { timeout: 240_000 }, () => {
     }
   });
 
+  test('hls.js plays the master playlist and switches renditions on demand without stalling', async (t) => {
+    if (!fs.existsSync(CHROMIUM)) {
+      const msg = `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
+      if (process.env.CI) assert.fail(msg);
+      t.skip(msg);
+      return;
+    }
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+      const consoleErrors: string[] = [];
+      page.on('pageerror', (e) => consoleErrors.push(e.message));
+      // The page's first choice is "auto": the master playlist.
+      await page.goto(demo.pageUrl);
+      type Level = { bitrate: number; width: number; height: number; codecs: string };
+      type PlayerState = { url: string; errors: unknown[]; fatal: string | null; level: number | null; levels: Level[]; levelSwitches: Array<{ level: number }> };
+      const read = () =>
+        page.evaluate(() => {
+          const s = (window as unknown as { hlsrelayPlayer: PlayerState }).hlsrelayPlayer;
+          const v = document.querySelector('video')!;
+          return { url: s.url, errors: s.errors, fatal: s.fatal, level: s.level, levels: s.levels, switches: s.levelSwitches.length, currentTime: v.currentTime, height: v.videoHeight };
+        });
+      await page.waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 });
+      const start = await read();
+      assert.equal(start.url, demo.masterUrl);
+      assert.equal(start.levels.length, 2, `hls.js found ${start.levels.length} levels in the master`);
+      assert.deepEqual(start.levels.map((l) => l.height).sort((a, b) => a - b), [180, 360]);
+      // Force each level in turn (currentLevel switches now, flushing what is buffered), and
+      // check the picture changes size and playback goes on.
+      let previous = start;
+      for (const target of [start.level === 0 ? 1 : 0, start.level === 0 ? 0 : 1]) {
+        await page.evaluate((n) => {
+          (window as unknown as { hlsrelayPlayer: { hls: { currentLevel: number } } }).hlsrelayPlayer.hls.currentLevel = n;
+        }, target);
+        await page.waitForFunction((n) => (window as unknown as { hlsrelayPlayer: PlayerState }).hlsrelayPlayer.level === n, target, { timeout: 30_000 });
+        const height = start.levels[target].height;
+        await page.waitForFunction((h) => document.querySelector('video')?.videoHeight === h, height, { timeout: 30_000 });
+        const switched = await read();
+        await page.waitForFunction((t0) => (document.querySelector('video')?.currentTime ?? 0) > t0 + 3, switched.currentTime, { timeout: 20_000 });
+        const now = await read();
+        assert.equal(now.fatal, null, `hls.js fatal error: ${JSON.stringify(now.errors)}`);
+        assert.equal(now.level, target);
+        assert.ok(now.currentTime > previous.currentTime, 'playback went on across the switch');
+        previous = now;
+      }
+      const end = await read();
+      assert.ok(end.switches >= 2, `hls.js reported ${end.switches} level switches`);
+      const stalls = (end.errors as Array<{ details: string }>).filter((e) => /stall/i.test(e.details));
+      assert.deepEqual(stalls, [], 'hls.js reported stalls');
+      assert.deepEqual(consoleErrors, []);
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'demo-player-master.png') });
+    } finally {
+      await browser.close();
+    }
+  });
+
   test('Ctrl-C stops everything: playlists end, nothing left listening or running', async () => {
     const port = Number(new URL(demo.pageUrl).port);
     const code = await demo.interrupt();
@@ -126,6 +197,8 @@ describe('live demo with real players', { timeout: 240_000 }, () => {
         assert.ok(fs.existsSync(path.join(stored, `${path.basename(uri)}._S3rver_object`)), `${uri} is stored`);
       }
     }
+    const master = fs.readFileSync(path.join(stored, 'stream.m3u8._S3rver_object'), 'utf8');
+    for (const url of demo.playlistUrls) assert.ok(master.includes(`\n${path.basename(url)}\n`), `the stored master lists ${path.basename(url)}`);
     assert.doesNotMatch(demo.output(), /never delivered|error/i);
     assert.match(demo.output(), /stopped, nothing left running/);
   });
