@@ -29,6 +29,5 @@ export * from './cost-command';
 export * from './master-playlist';
 export * from './master-state';
 export * from './master-publisher';
-export * from './master-playlist';
-export * from './master-state';
-export * from './master-publisher';
+export * from './connection-limits';
+export * from './connection-guard';

@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConnectionGuard, connectionLimits, DEFAULT_CONNECTION_LIMITS, MessageRate, PeerConnections } from '@hlsrelay/uploader';
+
+test('limits: defaults filled in; bad values named with what came', () => {
+  assert.deepEqual(connectionLimits(), DEFAULT_CONNECTION_LIMITS);
+  assert.equal(connectionLimits({ lineTimeoutMs: 500 }).lineTimeoutMs, 500);
+  assert.equal(connectionLimits({ messagesPerSecond: 0.5 }).messagesPerSecond, 0.5);
+  assert.throws(() => connectionLimits({ maxConnectionsPerPeer: 0 }), /maxConnectionsPerPeer must be a whole number > 0, got 0/);
+  assert.throws(() => connectionLimits({ lineTimeoutMs: 1.5 }), /lineTimeoutMs must be a whole number > 0, got 1.5/);
+  assert.throws(() => connectionLimits({ messagesPerSecond: Number.NaN }), /messagesPerSecond must be a number > 0, got NaN/);
+});
+
+test('peer connections: per-address and total caps; released slots are reused', () => {
+  const peers = new PeerConnections(connectionLimits({ maxConnectionsPerPeer: 2, maxConnections: 3 }));
+  assert.equal(peers.admit('10.0.0.1'), undefined);
+  assert.equal(peers.admit('10.0.0.1'), undefined);
+  assert.match(peers.admit('10.0.0.1') ?? '', /too many connections from 10\.0\.0\.1 \(limit 2\)/);
+  assert.equal(peers.admit('10.0.0.2'), undefined);
+  assert.match(peers.admit('10.0.0.3') ?? '', /3 connections open, its limit/);
+  assert.equal(peers.total, 3);
+  peers.release('10.0.0.1');
+  assert.equal(peers.from('10.0.0.1'), 1);
+  assert.equal(peers.admit('10.0.0.3'), undefined);
+  peers.release('10.0.0.9'); // never admitted: nothing changes
+  assert.equal(peers.total, 3);
+});
+
+test('message rate: a burst at once, then the sustained rate', () => {
+  let now = 0;
+  const rate = new MessageRate(10, 3, () => now);
+  assert.deepEqual([rate.take(), rate.take(), rate.take()], [0, 0, 0]);
+  assert.equal(rate.take(), 100); // one token per 100 ms
+  now = 50;
+  assert.equal(rate.take(), 50);
+  now = 100;
+  assert.equal(rate.take(), 0);
+  now = 10_000; // a long pause refills only up to the burst
+  assert.deepEqual([rate.take(), rate.take(), rate.take(), rate.take() > 0], [0, 0, 0, true]);
+});
+
+test('guard: lines past the rate wait in order while reading pauses; nothing is dropped', async () => {
+  const events: string[] = [];
+  const socket = { pause: () => events.push('pause'), resume: () => events.push('resume') };
+  const guard = new ConnectionGuard({
+    limits: connectionLimits({ messagesPerSecond: 200, messageBurst: 2 }),
+    socket,
+    onExpired: (reason) => events.push(`expired ${reason}`),
+  });
+  const handled: string[] = [];
+  guard.deliver(['a', '', 'b', 'c', '  ', 'd'], (l) => handled.push(l));
+  assert.deepEqual(handled, ['a', 'b'], 'the burst passes at once; blank lines cost nothing');
+  assert.deepEqual(events, ['pause']);
+  const deadline = Date.now() + 5000;
+  while (handled.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(handled, ['a', 'b', 'c', 'd']);
+  assert.deepEqual(events, ['pause', 'resume']);
+  assert.ok(guard.throttledLines >= 2);
+  guard.close();
+});
+
+test('guard: a line left unfinished, or a silent connection, expires; closing hands over what was received', async () => {
+  const expired: string[] = [];
+  const socket = { pause() {}, resume() {} };
+  const limits = connectionLimits({ lineTimeoutMs: 30, idleTimeoutMs: 60_000 });
+  const silent = new ConnectionGuard({ limits, socket, onExpired: (r) => expired.push(r) });
+  const trickle = new ConnectionGuard({ limits, socket, onExpired: (r) => expired.push(`trickle: ${r}`) });
+  trickle.received(1, 0); // a first line complete: no deadline now
+  trickle.received(0, 3); // a new line begins…
+  for (let i = 0; i < 10 && expired.length < 2; i++) {
+    trickle.received(0, 4 + i); // …and trickles: the deadline is not pushed back
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const deadline = Date.now() + 5000;
+  while (expired.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(expired.sort(), ['no complete line within 0.03 s', 'trickle: no complete line within 0.03 s']);
+  silent.close();
+  trickle.close();
+
+  const handled: string[] = [];
+  const slow = new ConnectionGuard({ limits: connectionLimits({ messagesPerSecond: 0.001, messageBurst: 1 }), socket, onExpired: () => {} });
+  slow.deliver(['x', 'y', 'z'], (l) => handled.push(l));
+  assert.deepEqual(handled, ['x']);
+  slow.close();
+  assert.deepEqual(handled, ['x', 'y', 'z']);
+});
