@@ -4,3 +4,4 @@ export * from './address';
 export * from './session';
 export * from './record-framing';
 export * from './settings-sources';
+export * from './segment-payload';

@@ -31,3 +31,4 @@ export * from './master-state';
 export * from './master-publisher';
 export * from './connection-limits';
 export * from './connection-guard';
+export * from './payload-spool';
