@@ -89,6 +89,9 @@ async function main(): Promise<void> {
   const uploader = startChild('uploader', nodeBin, [
     path.join(ROOT, 'packages/uploader/bin/uploader.js'),
     ...['--listen', `127.0.0.1:${uploaderPort}`, '--window', String(argv.window)],
+    // The segments live under the demo's data directory, not the system temp directory the
+    // uploader reads from by default.
+    ...['--allow-dir', segmentsDir],
     ...['--s3-endpoint', store.endpoint, '--s3-region', EMBEDDED_REGION, '--s3-path-style', '--acl', 'public-read'],
   ], {
     stdio: ['ignore', 'inherit', 'pipe'],

@@ -3,24 +3,21 @@ import assert from 'node:assert/strict';
 import { ProtocolError } from '@hlsrelay/protocol';
 import { AllowedKeys, bucketNameProblem, fileNameProblem, keyPrefixProblem, parseBucketGrant } from '@hlsrelay/uploader';
 
-test('bucket names follow the S3 naming rules', () => {
-  for (const good of ['mybucket', 'my-bucket.v2', 'abc', 'a'.repeat(63), '1live']) {
+test('bucket names: the S3 alphabet, one safe path segment', () => {
+  for (const good of ['mybucket', 'my-bucket.v2', 'b', 'a'.repeat(255), '1live', 'Legacy_Bucket']) {
     assert.equal(bucketNameProblem(good), undefined, good);
   }
   const bad: Array<[string, RegExp]> = [
-    ['ab', /3 to 63/],
-    ['a'.repeat(64), /3 to 63/],
-    ['MyBucket', /lower-case/],
-    ['my_bucket', /lower-case/],
+    ['a'.repeat(256), /1 to 255/],
     ['-bucket', /starting and ending/],
     ['bucket-', /starting and ending/],
+    ['.hidden', /starting and ending/],
     ['my..bucket', /".."/],
-    ['192.168.5.4', /IP address/],
-    ['xn--bucket', /reserves/],
-    ['bucket-s3alias', /reserves/],
-    ['../etc', /lower-case/],
-    ['bucket/key', /lower-case/],
-    ['', /3 to 63/],
+    ['../etc', /only letters/],
+    ['bucket/key', /only letters/],
+    ['buck et', /only letters/],
+    ['bucket\u0000', /only letters/],
+    ['', /1 to 255/],
   ];
   for (const [name, reason] of bad) assert.match(bucketNameProblem(name) ?? '', reason, name);
 });
@@ -55,7 +52,7 @@ test('--allow-bucket NAME[/PREFIX] parses, or names the option and what came', (
   assert.deepEqual(parseBucketGrant('videos'), { bucket: 'videos', prefix: '' });
   assert.deepEqual(parseBucketGrant('videos/live/'), { bucket: 'videos', prefix: 'live' });
   assert.deepEqual(parseBucketGrant('videos/live/ch1'), { bucket: 'videos', prefix: 'live/ch1' });
-  assert.throws(() => parseBucketGrant('Videos'), /--allow-bucket expects NAME\[\/PREFIX\].*"Videos"/);
+  assert.throws(() => parseBucketGrant('vid eos'), /--allow-bucket expects NAME\[\/PREFIX\].*"vid eos"/);
   assert.throws(() => parseBucketGrant('videos//x'), /--allow-bucket.*prefix "\/x"/);
   assert.throws(() => parseBucketGrant('videos/../x'), /--allow-bucket.*"\.\."/);
 });
@@ -82,6 +79,6 @@ test('without grants every well-formed bucket is allowed, malformed names still 
   const keys = new AllowedKeys();
   assert.equal(keys.restricted, false);
   keys.check('anybucket', 'any/prefix');
-  assert.throws(() => keys.check('Any_Bucket', ''), ProtocolError);
+  assert.throws(() => keys.check('any bucket', ''), ProtocolError);
   assert.throws(() => keys.check('anybucket', '/abs'), ProtocolError);
 });

@@ -5,7 +5,7 @@
  * The 2009 uploader wrote wherever a message said, with whatever its credentials reached: anyone
  * who could reach the port could overwrite any object in any bucket the uploader's account owns.
  * `--allow-bucket NAME[/PREFIX]` narrows that to the streams this uploader is for. Names are also
- * held to a safe shape (S3 bucket naming rules; keys without `..` segments, leading `/`, control
+ * held to a safe shape (the S3 bucket name alphabet; keys without `..` segments, leading `/`, control
  * or invisible formatting characters, and within S3's length limits), so a key can never climb
  * out of a prefix on a file-like target nor smuggle odd bytes into logs and playlists.
  */
@@ -26,20 +26,18 @@ export interface BucketGrant {
 }
 
 /**
- * Current S3 bucket naming rules: 3–63 characters of lower-case letters, digits, `.` and `-`,
- * starting and ending with a letter or digit, no `..`, not shaped like an IP address, none of the
- * reserved prefixes and suffixes. Returns why a name breaks them, or undefined when it is valid.
+ * The S3 bucket name alphabet, in its legacy (widest) form: up to 255 letters, digits, `.`, `-`
+ * and `_`, starting and ending with a letter or digit, no `..`. What matters here is that a
+ * bucket is one safe path segment on every target (a file-like target uses it as a directory,
+ * where even one-letter names are fine); S3 itself refuses names outside its current rules.
+ * Returns why a name breaks this, or undefined when it is fine.
  */
 export function bucketNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return `must be 3 to 63 characters, got ${name.length}`;
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
-    return 'may hold only lower-case letters, digits, "." and "-", starting and ending with a letter or digit';
+  if (name.length < 1 || name.length > 255) return `must be 1 to 255 characters, got ${name.length}`;
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(name)) {
+    return 'may hold only letters, digits, ".", "-" and "_", starting and ending with a letter or digit';
   }
   if (name.includes('..')) return 'must not contain ".."';
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not look like an IP address';
-  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name) || /(-s3alias|--ol-s3|--x-s3|\.mrap)$/.test(name)) {
-    return 'uses a prefix or suffix S3 reserves';
-  }
   return undefined;
 }
 

@@ -7,6 +7,9 @@
  * file, so a file swapped for a symbolic link after the message was accepted is never read.
  * A refusal is a PermanentTransferError: nothing is uploaded, the segment is left out of the
  * playlist and the uploader says so; other streams are unaffected.
+ *
+ * Wrap leaf targets, not a mirror: the opened file is closed when `putSegment` settles, and a
+ * mirror member that lags behind reads its segment after the mirror's `putSegment` has settled.
  */
 import { ProtocolError } from '@hlsrelay/protocol';
 import type { AllowedKeys } from './allowed-keys';

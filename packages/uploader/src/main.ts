@@ -2,6 +2,7 @@
  * `uploader`: the long-running daemon. The only file that touches argv, the environment,
  * signals and the exit code.
  */
+import os from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '@hlsrelay/log';
@@ -26,6 +27,8 @@ import { MirrorTarget } from './mirror-target';
 import { parseTargetUrl } from './target-url';
 import type { TransferTarget } from './transfer-target';
 import { startUploaderService } from './service';
+import { checkSecurityFlags, SECURITY_OPTIONS, securitySettings } from './security-options';
+import { ConfinedTarget } from './confined-target';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
 
 /** Environment variables `HLSRELAY_UPLOADER_<FLAG NAME>` set any flag. */
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     .option('price-storage-per-gb-month', { type: 'number', default: PRICES_2009.storagePerGbMonth, describe: 'S3 storage, $ per GB-month (spend estimate)' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'] as const, default: 'info' as const })
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: when stderr is not a terminal)' })
+    .options(SECURITY_OPTIONS)
     .option('config', {
       type: 'string',
       describe: `JSON file of settings named like the flags, e.g. {"window": 6, "target": ["s3:"]}; also $${ENV_PREFIX}_CONFIG`,
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     .example('AWS_PROFILE=live $0 --window 6 --log-level debug', 'a named credentials profile, 6-segment playlists')
     .check((a) => {
       parseHostPort(a.listen, '--listen');
+      checkSecurityFlags(a);
       if (!Number.isInteger(a.window) || a.window < 1) throw new Error(`--window must be an integer ≥ 1, got ${a.window}`);
       if (!Number.isInteger(a.concurrency) || a.concurrency < 1) {
         throw new Error(`--concurrency must be an integer ≥ 1, got ${a.concurrency}`);
@@ -136,6 +141,8 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ service: 'uploader', level: argv['log-level'], json: argv['log-json'] });
   const { host, port } = parseHostPort(argv.listen, '--listen');
+  const security = await securitySettings(argv, { dirs: [os.tmpdir()], listenHost: host });
+  for (const warning of security.warnings) logger.warn(warning);
   const retry = { initialDelayMs: DEFAULT_RETRY_POLICY.initialDelayMs, maxDelayMs: argv['retry-max-delay'] * 1000 };
   const specs = argv.target.map((v) => parseTargetUrl(v, process.env));
   const makeS3 = () =>
@@ -153,7 +160,9 @@ async function main(): Promise<void> {
     storagePerGbMonth: argv['price-storage-per-gb-month'],
   };
   const metrics = statusListen && new UploaderMetrics({ prices });
-  const bare = await Promise.all(specs.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
+  const created = await Promise.all(specs.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
+  // Per mirror member: a member that lags reads the segment later, and is checked then.
+  const bare = created.map((t) => new ConfinedTarget(t, security.policy.paths, security.policy.keys));
   // Each target counted on its own, inside a mirror.
   const targets = metrics ? bare.map((t) => new MeteredTarget(t, metrics)) : bare;
   const drainSeconds = argv['mirror-drain-timeout'];
@@ -175,8 +184,10 @@ async function main(): Promise<void> {
     window: argv.window,
     concurrency: argv.concurrency,
     retry,
+    policy: security.policy,
   });
   logger.info('listening for segmenters', { address: `${service.address.host}:${service.address.port}`, target: target.name });
+  logger.info('messages may read segments under', { dirs: security.policy.paths.roots.join(' '), buckets: security.policy.keys.describe().join(' ') || 'any' });
   metrics?.watch(service.uploader);
   // Unhealthy from the first stop signal on: load balancers stop sending while the queue drains.
   let stopping = false;

@@ -3,7 +3,6 @@
  * the demo and the benchmarks (which run it in-process).
  */
 import type { Logger } from '@hlsrelay/log';
-import { ConfinedTarget } from './confined-target';
 import type { MessagePolicy } from './message-policy';
 import { IndexServer, type ListenAddress } from './server';
 import type { TransferTarget } from './transfer-target';
@@ -17,8 +16,10 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
   port: number;
   maxLineBytes?: number;
   /**
-   * What messages may touch (allowed directories, buckets and keys, sane values). Without one,
-   * every message the parser accepts is served, as in 2009; main.ts always passes one.
+   * What messages may touch (allowed directories, buckets and keys, sane values), checked as each
+   * message arrives. Without one, every message the parser accepts is served, as in 2009; main.ts
+   * always passes one. The read-time half is the caller's: wrap each leaf target (each mirror
+   * member) in a ConfinedTarget with the same policy.
    */
   policy?: MessagePolicy;
 }
@@ -33,7 +34,6 @@ export interface UploaderService {
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
   const { host, port, maxLineBytes, policy, ...uploaderOptions } = options;
-  if (policy) uploaderOptions.target = new ConfinedTarget(options.target, policy.paths, policy.keys);
   const uploader = new Uploader(uploaderOptions);
   const server = new IndexServer({
     logger: options.logger,
