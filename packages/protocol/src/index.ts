@@ -5,3 +5,4 @@ export * from './session';
 export * from './record-framing';
 export * from './settings-sources';
 export * from './segment-payload';
+export * from './shared-token';
