@@ -70,6 +70,8 @@ test('metrics, status and health of a live uploader', async () => {
       bytes += b.content(n).length;
     }
     await until(async () => (await streamOf(A))?.lastSegment === 3 && (await streamOf(B))?.lastSegment === 6);
+    // Listed in the state first, then published: wait for the playlists that publish all nine.
+    await until(async () => ((await scrape()).get('hlsrelay_message_to_playlist_seconds_count') ?? 0) >= 9);
 
     let m = await scrape();
     const target = `s3 (${store.endpoint})`;
