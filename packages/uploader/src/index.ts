@@ -32,3 +32,4 @@ export * from './master-publisher';
 export * from './connection-limits';
 export * from './connection-guard';
 export * from './payload-spool';
+export * from './segmenter-gate';

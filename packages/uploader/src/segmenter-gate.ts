@@ -1,0 +1,126 @@
+/**
+ * Who may talk to the uploader, and how much: the index server asks the gate to admit each new
+ * connection (connections per peer and in all), gets a Door per admitted connection that watches
+ * its pace (ConnectionGuard) and knows whether it has authenticated.
+ *
+ * With a shared token (shared-token.ts in the protocol) the greeting offers `auth` and a session
+ * must open with `AUTH <token>`; anything else first, or a wrong token, ends the connection with
+ * ERR. Connections that never open a session — the 2009 segmenter — cannot authenticate, so they
+ * are only served without a token.
+ */
+import type { Logger } from '@hlsrelay/log';
+import { authArgument, FEATURE_AUTH, ProtocolError, tokenMatches } from '@hlsrelay/protocol';
+import { ConnectionGuard, type PausableSource } from './connection-guard';
+import { PeerConnections, type ConnectionLimits } from './connection-limits';
+
+/** A refusal after which the connection is closed (its peer cannot be served at all). */
+export class ConnectionRefusal extends ProtocolError {
+  readonly endsConnection = true;
+}
+
+export interface GateOptions {
+  limits: ConnectionLimits;
+  /** The shared token; undefined serves everyone who reaches the port (as in 2009). */
+  token?: string;
+  logger: Logger;
+}
+
+export class SegmenterGate {
+  readonly limits: ConnectionLimits;
+  readonly #token: string | undefined;
+  readonly #logger: Logger;
+  readonly #peers: PeerConnections;
+  #refusedConnections = 0;
+  #failedAuth = 0;
+
+  constructor(options: GateOptions) {
+    this.limits = options.limits;
+    this.#token = options.token;
+    this.#logger = options.logger;
+    this.#peers = new PeerConnections(options.limits);
+  }
+
+  /** Feature words the greeting adds. */
+  get features(): string[] {
+    return this.#token === undefined ? [] : [FEATURE_AUTH];
+  }
+
+  /** Connections refused at the door (limits) and sessions that failed to authenticate, since start. */
+  get refused(): { connections: number; authentication: number } {
+    return { connections: this.#refusedConnections, authentication: this.#failedAuth };
+  }
+
+  /**
+   * A new connection from `address`: a Door, or the reason it is refused (the caller answers it
+   * with ERR and closes; nothing was counted).
+   */
+  admit(address: string, peer: string, socket: PausableSource, onExpired: (reason: string) => void): Door | string {
+    const refusal = this.#peers.admit(address);
+    if (refusal) {
+      this.#refusedConnections += 1;
+      this.#logger.warn('connection refused', { peer, reason: refusal });
+      return refusal;
+    }
+    const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired });
+    return new Door(this, address, peer, guard, this.#token === undefined);
+  }
+
+  /** Checks an AUTH command; throws ConnectionRefusal (logged) when it fails. */
+  authenticate(door: Door, args: readonly string[]): void {
+    let offered: string;
+    try {
+      offered = authArgument(args);
+    } catch (err) {
+      this.#authFailed(door, (err as Error).message);
+    }
+    if (this.#token === undefined) return; // nothing asked: accepted, harmlessly
+    if (!tokenMatches(offered, this.#token)) this.#authFailed(door, 'wrong token');
+    door.authenticated = true;
+    this.#logger.debug('segmenter authenticated', { peer: door.peer });
+  }
+
+  /** A line before (or without) authenticating; throws ConnectionRefusal when a token is required. */
+  requireAuthenticated(door: Door, inSession: boolean): void {
+    if (door.authenticated) return;
+    this.#authFailed(
+      door,
+      inSession
+        ? 'authentication required: send AUTH <token> first'
+        : 'authentication required: this uploader serves only segmenters that present its token (--token-file)',
+    );
+  }
+
+  release(door: Door): void {
+    this.#peers.release(door.address);
+  }
+
+  #authFailed(door: Door, reason: string): never {
+    this.#failedAuth += 1;
+    this.#logger.warn('authentication failed', { peer: door.peer, reason });
+    throw new ConnectionRefusal(reason);
+  }
+}
+
+/** One admitted connection. */
+export class Door {
+  authenticated: boolean;
+  #closed = false;
+
+  constructor(
+    readonly gate: SegmenterGate,
+    readonly address: string,
+    readonly peer: string,
+    readonly guard: ConnectionGuard,
+    authenticated: boolean,
+  ) {
+    this.authenticated = authenticated;
+  }
+
+  /** The connection closed: its slot is free again and lines already received are handed over. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.guard.close();
+    this.gate.release(this);
+  }
+}
