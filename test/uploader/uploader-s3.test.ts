@@ -96,8 +96,9 @@ test('a persistent connection carrying many messages: window slides, ENDLIST at 
       // s3rver rewrites objects in place (S3 PUTs are atomic): a GET racing a playlist PUT can be
       // cut off. That read is simply retried; segments are never rewritten, so theirs cannot.
       const text = await playlistText(h, 'mybucket', playlistKey).catch(() => undefined);
-      if (text !== undefined) {
-        sequences.push(Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)![1]));
+      const sequence = text === undefined ? null : /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text);
+      if (text !== undefined && sequence !== null) {
+        sequences.push(Number(sequence[1]));
         for (const uri of listedUris(text)) {
           const key = uri.replace('http://cdn.example/persist/', 'live/persist/');
           const seg = await getObject(h.store, 'mybucket', key);
@@ -246,4 +247,23 @@ test('the store down for a while: uploads retried, nothing lost, order kept', as
   }
   assert.ok(h.service.uploader.stats.retries >= 3);
   await client.close();
+});
+
+test('a segment larger than the multipart threshold goes up in parts and is stored byte-identical', async () => {
+  const h = await harness();
+  const s = stream(h, 'big');
+  const bytes = Buffer.alloc(17 * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32BE(i, i);
+  await writeFile(path.join(h.dir, 'big-00001.ts'), bytes);
+  await sendOriginal(h.service.address.port, s.message(1, true));
+  await h.service.uploader.onIdle();
+  const stored = await getObject(h.store, 'mybucket', 'live/big/big-00001.ts');
+  assert.equal(stored.status, 200);
+  assert.ok(stored.body.equals(bytes), 'byte-identical');
+  assert.ok(h.requests.some((r) => r.method === 'POST' && r.path === '/mybucket/live/big/big-00001.ts'), 'a multipart upload was started');
+  assert.ok(h.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('big-00001.ts')).length >= 2, 'in parts');
+  const create = h.requests.find((r) => r.method === 'POST')!;
+  assert.equal(create.headers['content-type'], 'video/MP2T');
+  assert.equal(create.headers['x-amz-acl'], 'public-read');
+  assert.match((await playlistText(h, 'mybucket', 'live/big/big.m3u8'))!, /big-00001\.ts\n#EXT-X-ENDLIST\n$/);
 });

@@ -104,7 +104,9 @@ export class S3Target implements TransferTarget {
       } else {
         const upload = new Upload({
           client: this.client,
-          params: { ...common, Body: handle.createReadStream({ autoClose: false }) },
+          // ContentLength tells lib-storage how many parts to expect; a stream with `start` but
+          // no `end` would make it expect Infinity and abort every attempt.
+          params: { ...common, Body: handle.createReadStream({ autoClose: false }), ContentLength: size },
           partSize: 8 * 1024 * 1024,
           queueSize: 2,
         });
