@@ -101,8 +101,14 @@ export function sendOriginal(port: number, text: string): Promise<string> {
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => (reply += d));
     socket.on('error', reject);
-    socket.on('close', () => resolve(reply));
+    // Every connection is greeted (protocol session.ts); an original segmenter never reads it.
+    socket.on('close', () => resolve(withoutGreeting(reply)));
   });
+}
+
+/** What the uploader answered after its greeting line. */
+export function withoutGreeting(reply: string): string {
+  return reply.replace(/^HLSRELAY [^\n]*\n/, '');
 }
 
 /** A persistent connection carrying newline-framed messages; collects what the uploader answers. */
@@ -113,7 +119,16 @@ export class PersistentClient {
   private constructor(socket: net.Socket) {
     this.socket = socket;
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => (this.replies += d));
+    // The greeting line (protocol session.ts) is not an answer to anything sent here.
+    let greeting: string | undefined = '';
+    socket.on('data', (d: string) => {
+      if (greeting === undefined) {
+        this.replies += d;
+      } else if ((greeting += d).includes('\n')) {
+        this.replies += withoutGreeting(greeting);
+        greeting = undefined;
+      }
+    });
   }
 
   static connect(port: number): Promise<PersistentClient> {

@@ -16,6 +16,9 @@ export interface SegmenterSettings extends StreamNames {
   logJson?: boolean;
   discontinuityThreshold: number;
   drainTimeout: number;
+  /** Directory for index messages not yet acknowledged (spool.ts); in memory when undefined. */
+  spoolDir?: string;
+  spoolMaxMessages: number;
   readSize: number;
   status: 'auto' | 'always' | 'never';
 }
@@ -51,6 +54,8 @@ export function buildParser(argv: string[]) {
     .option('status', { choices: ['auto', 'always', 'never'], default: 'auto', describe: 'periodic one-line status on stderr (auto: when stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump (forward or back) marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
+    .option('spool-dir', { type: 'string', describe: 'keep index messages not yet acknowledged on disk here: delivered after an uploader outage or a restart of this segmenter' })
+    .option('spool-max-messages', { type: 'number', default: 10_000, describe: 'most messages the spool holds; past it the oldest is dropped (logged as an error)' })
     .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
     .example('ffmpeg -re -i in.mp4 -c:v libx264 -g 50 -c:a aac -f mpegts - | $0 - 10 /tmp/hls live stream.m3u8 https://cdn.example.com/live/ my-bucket live', 'segment a live pipe into 10 s segments')
     .example('$0 - 6 /var/hls cam1 cam1.m3u8 https://d123.cloudfront.net/cam1/ videos cam1 --uploader 10.0.0.5:10234 --start-number 1001', 'another uploader, numbering continued after a restart')
@@ -93,6 +98,12 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
   if (!(threshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${threshold}`);
   const drainTimeout = args['drain-timeout'] as number;
   if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
+  const spoolDir = args['spool-dir'] as string | undefined;
+  if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
+  const spoolMaxMessages = args['spool-max-messages'] as number;
+  if (!Number.isSafeInteger(spoolMaxMessages) || spoolMaxMessages < 1) {
+    throw new TypeError(`--spool-max-messages must be a whole number ≥ 1, got ${spoolMaxMessages}`);
+  }
   const readSize = args['read-size'] as number;
   if (!Number.isSafeInteger(readSize) || readSize < 188 * 16 || readSize > 64 * 1024 * 1024) {
     throw new TypeError(`--read-size must be bytes between ${188 * 16} and ${64 * 1024 * 1024}, got ${readSize}`);
@@ -115,6 +126,8 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     logJson: args['log-json'] as boolean | undefined,
     discontinuityThreshold: threshold,
     drainTimeout,
+    spoolDir,
+    spoolMaxMessages,
     readSize,
     status: args.status as SegmenterSettings['status'],
   };

@@ -13,3 +13,5 @@ export * from './transcode-process';
 export * from './ffmpeg-path';
 export * from './ladder-cli';
 export * from './ladder';
+export * from './spool';
+export * from './uploader-connection';

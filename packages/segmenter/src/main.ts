@@ -9,6 +9,7 @@ import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings
 import { fileChunks } from './file-source';
 import { LiveSegmenter } from './live-segmenter';
 import { Notifier } from './notifier';
+import { Spool } from './spool';
 import { StatusLine } from './status-line';
 import { defaultFfmpegPath } from './ffmpeg-path';
 import { buildLadderParser, ladderSettingsFrom, type LadderSettings } from './ladder-cli';
@@ -49,7 +50,14 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const notifier = new Notifier({ uploader: settings.uploader, logger });
+  let spool: Spool | undefined;
+  try {
+    spool = settings.spoolDir === undefined ? undefined : new Spool(settings.spoolDir, { maxMessages: settings.spoolMaxMessages, logger });
+  } catch (e) {
+    logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });
+    return 1;
+  }
+  const notifier = new Notifier({ uploader: settings.uploader, logger, spool });
   const segmenter = new LiveSegmenter({
     ...settings,
     notify: (message) => {
@@ -116,7 +124,13 @@ async function main(): Promise<number> {
     clearTimeout(timer);
   }
   const undelivered = notifier.close();
-  if (undelivered.length > 0) {
+  spool?.close();
+  if (undelivered.length > 0 && spool) {
+    logger.warn('index messages not yet delivered stay in the spool; the next run with this --spool-dir delivers them first', {
+      count: undelivered.length,
+      dir: settings.spoolDir,
+    });
+  } else if (undelivered.length > 0) {
     logger.error('index messages never delivered: the uploader was unreachable', { count: undelivered.length, first: undelivered[0] });
     code = code || 1;
   }

@@ -1,12 +1,15 @@
 /**
- * Sends index messages to the uploader the way the 2009 segmenter did: one TCP connection per
- * message, the message without a newline, then the connection is closed. Unlike the original,
- * an unreachable uploader does not end notification: messages wait in order (in memory) and
- * are delivered once it is back, retried with capped exponential backoff.
+ * Sends index messages to the uploader, in order. An uploader that greets (protocol session.ts)
+ * gets one persistent connection and acknowledges each message once it is durably recorded;
+ * an original one gets the 2009 form: one TCP connection per message, no newline, then close.
+ * Unlike the original, an unreachable uploader does not end notification: messages wait in
+ * order — in memory, or on disk with a spool (spool.ts), which also survives a restart of this
+ * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
-import net from 'node:net';
 import type { Logger } from '@hlsrelay/log';
 import type { HostPort } from '@hlsrelay/protocol';
+import type { Spool } from './spool';
+import { connectToUploader, sendOriginal, type UploaderSession } from './uploader-connection';
 
 export interface NotifierOptions {
   uploader: HostPort;
@@ -17,6 +20,15 @@ export interface NotifierOptions {
   maxRetryMs?: number;
   /** Give up on one attempt after this many ms without progress. Default 10000. */
   socketTimeoutMs?: number;
+  /** How long a new connection waits for the uploader's greeting before speaking the 2009 form. Default 1000. */
+  greetingTimeoutMs?: number;
+  /** Keeps unacknowledged messages on disk; its pending messages (an earlier run's) go first. */
+  spool?: Spool;
+}
+
+interface Queued {
+  line: string;
+  spoolId?: number;
 }
 
 export class Notifier {
@@ -25,8 +37,14 @@ export class Notifier {
   readonly #initialRetryMs: number;
   readonly #maxRetryMs: number;
   readonly #socketTimeoutMs: number;
+  readonly #greetingTimeoutMs: number;
+  readonly #spool: Spool | undefined;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
-  readonly #queue: string[] = [];
+  #queue: Queued[] = [];
+  /** The open acknowledged session, if the uploader speaks it. */
+  #session: UploaderSession | undefined;
+  /** The last connection got no greeting: the next ones send at once, until a failure re-probes. */
+  #original = false;
   #sending = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -34,6 +52,10 @@ export class Notifier {
   #idleWaiters: Array<() => void> = [];
   /** Messages delivered since start. */
   delivered = 0;
+  /** Messages the uploader acknowledged (the rest went the 2009 way, unanswered). */
+  acknowledged = 0;
+  /** Messages the uploader refused with ERR (never sent again). */
+  refused = 0;
 
   constructor(options: NotifierOptions) {
     this.#uploader = options.uploader;
@@ -41,6 +63,13 @@ export class Notifier {
     this.#initialRetryMs = options.initialRetryMs ?? 200;
     this.#maxRetryMs = options.maxRetryMs ?? 5000;
     this.#socketTimeoutMs = options.socketTimeoutMs ?? 10_000;
+    this.#greetingTimeoutMs = options.greetingTimeoutMs ?? 1000;
+    this.#spool = options.spool;
+    for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
+    if (this.#queue.length > 0) {
+      this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
+      this.#pump();
+    }
     if (!(this.#initialRetryMs > 0) || !(this.#maxRetryMs >= this.#initialRetryMs)) {
       throw new TypeError(`retry delays must satisfy 0 < initial ≤ max, got ${this.#initialRetryMs} and ${this.#maxRetryMs}`);
     }
@@ -53,7 +82,14 @@ export class Notifier {
 
   send(message: string): void {
     if (this.#closed) throw new Error('notifier is closed');
-    this.#queue.push(message);
+    if (this.#spool) {
+      const { id, dropped } = this.#spool.add(message);
+      // A full spool dropped its oldest message: unless it is on the wire now, it is not sent.
+      if (dropped) this.#queue = this.#queue.filter((q, i) => q.spoolId !== dropped.id || (i === 0 && this.#sending));
+      this.#queue.push({ line: message, spoolId: id });
+    } else {
+      this.#queue.push({ line: message });
+    }
     this.#pump();
   }
 
@@ -63,12 +99,14 @@ export class Notifier {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Stops retrying; returns the messages that were never delivered, in order. */
+  /** Stops retrying; returns the messages that were never delivered, in order (a spool keeps them for the next run). */
   close(): string[] {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    return [...this.#queue];
+    this.#session?.close();
+    this.#session = undefined;
+    return this.#queue.map((q) => q.line);
   }
 
   #pump(): void {
@@ -77,12 +115,13 @@ export class Notifier {
       return;
     }
     this.#sending = true;
-    const message = this.#queue[0];
-    void this.#deliver(message).then((error) => {
+    const head = this.#queue[0];
+    void this.#deliver(head.line).then((error) => {
       this.#sending = false;
       if (this.#closed) return;
       if (!error) {
         this.#queue.shift();
+        if (head.spoolId !== undefined) this.#spool?.remove(head.spoolId);
         this.delivered++;
         if (this.#failures > 0) {
           this.#logger?.info('uploader reachable again; delivering queued index messages in order', {
@@ -113,31 +152,43 @@ export class Notifier {
   }
 
   /**
-   * One connection, one message, then FIN. Resolves with null once the message and FIN are
-   * handed to the kernel — the original uploader never answers nor closes its side, so waiting
-   * for its close would stall — or with the error that stopped it.
+   * Delivers one message: on the open session (waiting for its answer), or on a new connection
+   * that finds out which form the uploader speaks. Resolves with null once the uploader has it —
+   * acknowledged, or for an original uploader handed to the kernel with FIN (it never answers) —
+   * or with the error that stopped it (the message is then sent again).
    */
-  #deliver(message: string): Promise<Error | null> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const settle = (error: Error | null): void => {
-        if (settled) return;
-        settled = true;
-        resolve(error);
-      };
-      const socket = net.connect({ host: this.#uploader.host, port: this.#uploader.port });
-      socket.setTimeout(this.#socketTimeoutMs, () => socket.destroy(new Error(`no progress for ${this.#socketTimeoutMs} ms`)));
-      socket.on('connect', () => {
-        socket.end(message, () => {
-          settle(null);
-          socket.destroy();
+  async #deliver(message: string): Promise<Error | null> {
+    try {
+      if (!this.#session || this.#session.closed) {
+        this.#session = undefined;
+        const c = await connectToUploader(this.#uploader, {
+          greetingTimeoutMs: this.#greetingTimeoutMs,
+          timeoutMs: this.#socketTimeoutMs,
+          assumeOriginal: this.#original,
         });
-      });
-      // A newer uploader may talk; nothing it says is needed here.
-      socket.on('data', () => {});
-      socket.on('error', (e) => settle(e));
-      socket.on('close', () => settle(new Error('connection closed before the message was sent')));
-    });
+        if (c.kind === 'original') {
+          if (!this.#original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
+          this.#original = true;
+          await sendOriginal(c.socket, message);
+          return null;
+        }
+        this.#session = c.session;
+      }
+      const ack = await this.#session.send(message);
+      if (ack.ok) {
+        this.acknowledged++;
+      } else {
+        // Sending it again would get the same answer; the uploader logged it too.
+        this.refused++;
+        this.#logger?.error('the uploader refused an index message; it is not sent again', { uploader: this.#address(), reason: ack.reason, message });
+      }
+      return null;
+    } catch (e) {
+      this.#session?.close();
+      this.#session = undefined;
+      this.#original = false;
+      return e as Error;
+    }
   }
 
   #wakeIdle(): void {

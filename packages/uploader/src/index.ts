@@ -33,3 +33,7 @@ export * from './connection-limits';
 export * from './connection-guard';
 export * from './payload-spool';
 export * from './segmenter-gate';
+export * from './journal';
+export * from './retention';
+export * from './event-archive';
+export * from './segment-name';

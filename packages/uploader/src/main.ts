@@ -26,6 +26,7 @@ import { UploaderMetrics, type SpendPrices } from './uploader-metrics';
 import { MirrorTarget } from './mirror-target';
 import { parseTargetUrl } from './target-url';
 import type { TransferTarget } from './transfer-target';
+import { DEFAULT_ARCHIVE_PATTERN } from './event-archive';
 import { startUploaderService } from './service';
 import { checkSecurityFlags, SECURITY_OPTIONS, securitySettings } from './security-options';
 import { ConfinedTarget } from './confined-target';
@@ -85,6 +86,20 @@ async function main(): Promise<void> {
       default: DEFAULT_RETRY_POLICY.maxDelayMs / 1000,
       describe: 'longest wait between retries of a failed upload, seconds (retries never stop)',
     })
+    .option('state-dir', {
+      type: 'string',
+      describe: 'journal accepted messages and playlist state here (fsync\'d before each OK); a restart continues every stream from it',
+    })
+    .option('keep-local', { type: 'boolean', default: false, describe: 'keep local segment files after they are stored (default: removed once listed)' })
+    .option('delete-after', {
+      type: 'boolean',
+      default: false,
+      describe: 'delete segments from storage once they left the playlist plus the RFC 8216 grace (their duration + the longest playlist that listed them)',
+    })
+    .option('archive', {
+      type: 'string',
+      describe: `also publish an archive playlist of every segment (EVENT, ENDLIST at the end); NAME with %s for the playlist name, default "${DEFAULT_ARCHIVE_PATTERN}"`,
+    })
     .option('status-listen', {
       type: 'string',
       describe: 'HOST:PORT (or PORT, on 127.0.0.1) serving /healthz, /metrics (Prometheus) and /status (JSON); off when not given',
@@ -114,6 +129,13 @@ async function main(): Promise<void> {
         throw new Error(`--concurrency must be an integer ≥ 1, got ${a.concurrency}`);
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
+      if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error('--state-dir must be a directory path, got ""');
+      if (a.archive !== undefined && a.archive !== '' && !/^[^/\\]*%s[^/\\]*\.m3u8$/.test(a.archive)) {
+        throw new Error(`--archive must be a playlist name containing %s and ending in .m3u8 (e.g. ${DEFAULT_ARCHIVE_PATTERN}), got "${a.archive}"`);
+      }
+      if (a['delete-after'] && a.archive !== undefined) {
+        throw new Error('--delete-after and --archive exclude each other: the archive lists every segment, so none may be deleted');
+      }
       a.target.forEach((v) => parseTargetUrl(v, process.env));
       if (a['status-listen'] !== undefined) parseStatusListen(a['status-listen']);
       for (const option of ['price-put-per-1000', 'price-transfer-in-per-gb', 'price-storage-per-gb-month'] as const) {
@@ -185,6 +207,10 @@ async function main(): Promise<void> {
     concurrency: argv.concurrency,
     retry,
     policy: security.policy,
+    stateDir: argv['state-dir'],
+    removeLocal: !argv['keep-local'],
+    deleteAfter: argv['delete-after'],
+    archive: argv.archive === undefined ? undefined : argv.archive || DEFAULT_ARCHIVE_PATTERN,
   });
   logger.info('listening for segmenters', { address: `${service.address.host}:${service.address.port}`, target: target.name });
   logger.info('messages may read segments under', { dirs: security.policy.paths.roots.join(' '), buckets: security.policy.keys.describe().join(' ') || 'any' });

@@ -23,6 +23,8 @@ export interface MediaPlaylist {
   mediaSequence: number;
   /** `#EXT-X-DISCONTINUITY-SEQUENCE` — discontinuities that left the window; omitted when undefined. */
   discontinuitySequence?: number;
+  /** `#EXT-X-PLAYLIST-TYPE` — `EVENT` for an archive that only grows (RFC 8216 §4.3.3.5); omitted for a live window. */
+  playlistType?: 'EVENT' | 'VOD';
   /** `#EXT-X-INDEPENDENT-SEGMENTS` — every segment starts with a keyframe. */
   independentSegments: boolean;
   segments: MediaSegment[];
@@ -35,6 +37,7 @@ export function renderMediaPlaylist(p: MediaPlaylist): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${p.version}`, `#EXT-X-TARGETDURATION:${p.targetDuration}`];
   lines.push(`#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`);
   if (p.discontinuitySequence !== undefined) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
+  if (p.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${p.playlistType}`);
   if (p.independentSegments) lines.push('#EXT-X-INDEPENDENT-SEGMENTS');
   for (const s of p.segments) {
     if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');

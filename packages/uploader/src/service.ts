@@ -3,6 +3,7 @@
  * the demo and the benchmarks (which run it in-process).
  */
 import type { Logger } from '@hlsrelay/log';
+import { Journal } from './journal';
 import type { MessagePolicy } from './message-policy';
 import { IndexServer, type ListenAddress } from './server';
 import type { TransferTarget } from './transfer-target';
@@ -22,6 +23,11 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
    * member) in a ConfinedTarget with the same policy.
    */
   policy?: MessagePolicy;
+  /**
+   * `--state-dir`: accepted messages and playlist state are journaled there before they are
+   * acknowledged, and a restart continues from it. Without one, state lives in memory.
+   */
+  stateDir?: string;
 }
 
 export interface UploaderService {
@@ -33,14 +39,17 @@ export interface UploaderService {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, policy, ...uploaderOptions } = options;
-  const uploader = new Uploader(uploaderOptions);
+  const { host, port, maxLineBytes, policy, stateDir, ...uploaderOptions } = options;
+  const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
+  const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir });
+  // What an earlier run accepted goes first, before any segmenter can connect.
+  if (opened) uploader.restore(opened.recovered);
   const server = new IndexServer({
     logger: options.logger,
     maxLineBytes,
     onMessage: (message, peer) => {
       policy?.check(message);
-      uploader.accept(message, peer);
+      return uploader.accept(message, peer);
     },
   });
   const address = await server.listen(host, port);
@@ -53,6 +62,7 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
       closing ??= (async () => {
         await server.close();
         await uploader.close();
+        await opened?.journal.close();
         await options.target.close();
       })();
       return closing;

@@ -7,13 +7,16 @@
  * All fields live in one plain snapshot object so a journal (a later issue) can persist and
  * restore them as they are.
  */
-import { segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import type { IndexMessage } from '@hlsrelay/protocol';
 import { longestDurationFor, targetDurationFor, type MediaPlaylist, type MediaSegment } from './media-playlist';
+import { segmentObjectName } from './segment-name';
 import type { StreamKey } from './stream-key';
 
 export interface ListedSegment extends MediaSegment {
   /** The segmenter's number for it (the `%05u` in the file name). */
   number: number;
+  /** Object name under the key prefix (see segment-name.ts); absent in snapshots of older versions. */
+  name?: string;
 }
 
 export interface StreamSnapshot {
@@ -32,6 +35,8 @@ export interface StreamSnapshot {
   /** Number of the last segment appended. */
   lastSegment?: number;
   ended: boolean;
+  /** Segmenter restarts that reused segment numbers (segment-name.ts); absent means 0. */
+  epoch?: number;
 }
 
 export type Disposition =
@@ -52,6 +57,8 @@ export class StreamState {
   readonly #window: number;
   readonly #independentSegments: boolean;
   readonly #s: StreamSnapshot;
+  /** Segments that left the window since takeLeft() was last called; not part of the snapshot. */
+  #left: ListedSegment[] = [];
 
   constructor(key: StreamKey, options: StreamStateOptions, snapshot?: StreamSnapshot) {
     if (!Number.isInteger(options.window) || options.window < 1) {
@@ -77,6 +84,18 @@ export class StreamState {
     }
     if (last !== undefined && m.lastSegment === last && this.#s.ended) return { kind: 'repeat', endsStream: false };
     return { kind: 'new', restart: last !== undefined && (m.lastSegment < last || this.#s.ended) };
+  }
+
+  /** The object name the segment `m` announces is stored under (call before append). */
+  objectName(m: IndexMessage): string {
+    return segmentObjectName(m.outputPrefix, m.lastSegment, this.#epochFor(m));
+  }
+
+  /** A restart whose numbers are not above the last one starts a new epoch of object names. */
+  #epochFor(m: IndexMessage): number {
+    const s = this.#s;
+    const epoch = s.epoch ?? 0;
+    return s.lastSegment !== undefined && m.lastSegment <= s.lastSegment && this.classify(m).kind === 'new' ? epoch + 1 : epoch;
   }
 
   /**
@@ -121,11 +140,13 @@ export class StreamState {
       warnings.push(`segments ${s.lastSegment + 1}..${m.lastSegment - 1} were never announced`);
     }
     const discontinuity = restart || m.ext.discontinuity === true;
-    const entry: ListedSegment = {
-      number: m.lastSegment,
-      uri: m.httpPrefix + segmentFileName(m.outputPrefix, m.lastSegment),
-      duration,
-    };
+    const epoch = this.#epochFor(m);
+    const name = segmentObjectName(m.outputPrefix, m.lastSegment, epoch);
+    if (epoch !== (s.epoch ?? 0)) {
+      s.epoch = epoch;
+      warnings.push(`segment numbers reused after a restart: this run is stored as ${name} and on, so no stored segment is overwritten`);
+    }
+    const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration };
     if (discontinuity) {
       entry.discontinuity = true;
       s.discontinuitySeen = true;
@@ -134,6 +155,7 @@ export class StreamState {
     s.window.push(entry);
     while (s.window.length > this.#window) {
       const left = s.window.shift()!;
+      this.#left.push(left);
       s.mediaSequence += 1;
       if (left.discontinuity) s.discontinuitySequence += 1;
     }
@@ -172,9 +194,27 @@ export class StreamState {
       mediaSequence: s.mediaSequence,
       discontinuitySequence: s.discontinuitySeen ? s.discontinuitySequence : undefined,
       independentSegments: this.#independentSegments,
-      segments: s.window.map(({ number: _number, ...segment }) => segment),
+      segments: s.window.map(({ number: _number, name: _name, ...segment }) => segment),
       endList: s.ended,
     };
+  }
+
+  /** Segments that left the window since the last call (for retention), oldest first. */
+  takeLeft(): ListedSegment[] {
+    const left = this.#left;
+    this.#left = [];
+    return left;
+  }
+
+  /** The segment appended last, while it is listed. */
+  get newest(): ListedSegment | undefined {
+    const w = this.#s.window;
+    return w.length > 0 ? structuredClone(w[w.length - 1]) : undefined;
+  }
+
+  /** Segments listed now. */
+  get listed(): readonly ListedSegment[] {
+    return this.#s.window;
   }
 
   /** A copy of the state, for a journal. */

@@ -4,13 +4,17 @@
  * clock from the caller.
  */
 import { EventEmitter } from 'node:events';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import { formatMessage, parseMessage, ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import { archiveName, EventArchive } from './event-archive';
+import type { Journal, JournalContents } from './journal';
 import { renderMediaPlaylist } from './media-playlist';
 import { MasterPublisher } from './master-publisher';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
-import { StreamState } from './stream-state';
+import { RetentionPlan, type RetentionSnapshot } from './retention';
+import { StreamState, type ListedSegment, type StreamSnapshot } from './stream-state';
 import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
 import { PermanentTransferError, type TransferTarget } from './transfer-target';
 import { describe, UploadQueue } from './upload-queue';
@@ -30,6 +34,27 @@ export interface UploaderOptions {
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Durable record of accepted messages and stream states (`--state-dir`); see journal.ts. */
+  journal?: Journal;
+  /** Where archive entries are kept durably (the state directory); in memory without it. */
+  stateDir?: string;
+  /** Remove each local segment file once it is stored and its playlist published. Default false. */
+  removeLocal?: boolean;
+  /** Delete segments from storage once they left the playlist plus the RFC 8216 grace. Default false. */
+  deleteAfter?: boolean;
+  /** Archive playlist name pattern (`%s` = playlist name without .m3u8); no archive when undefined. */
+  archive?: string;
+  /** Wall-clock ms (retention deadlines survive restarts). Default Date.now. */
+  wallClock?: () => number;
+  /** How often due deletions are looked for, ms; 0 leaves it to expireDue() calls. Default 1000. */
+  retentionIntervalMs?: number;
+}
+
+/** What the journal keeps of a stream. */
+interface PersistedStream {
+  key: StreamKey;
+  snapshot: StreamSnapshot;
+  retention: RetentionSnapshot;
 }
 
 /** Emitted as `playlist-stored` once a playlist PUT succeeded (readers see it from now on). */
@@ -89,6 +114,16 @@ interface StreamRecord {
   dirty: boolean;
   /** Arrival times of messages not yet published by a playlist. */
   arrivals: number[];
+  /** Journal ids of messages handled but not yet committed as done. */
+  doneIds: number[];
+  /** Local files of stored segments, removed once their playlist is committed (removeLocal). */
+  storedFiles: string[];
+  /** The state as of the last stored playlist: the only state the journal ever records. */
+  committed: StreamSnapshot;
+  retention: RetentionPlan;
+  archive?: EventArchive;
+  /** Segments appended since the last stored playlist, for the archive. */
+  appended: ListedSegment[];
 }
 
 export class Uploader extends EventEmitter {
@@ -102,6 +137,14 @@ export class Uploader extends EventEmitter {
   readonly #masters: MasterPublisher;
   #closing = false;
   #stats = { messages: 0, segmentsStored: 0, segmentsSkipped: 0, playlistsStored: 0 };
+  readonly #journal: Journal | undefined;
+  readonly #stateDir: string | undefined;
+  readonly #removeLocal: boolean;
+  readonly #deleteAfter: boolean;
+  readonly #archive: string | undefined;
+  readonly #wallClock: () => number;
+  readonly #retentionTimer: NodeJS.Timeout | undefined;
+  #expiring: Promise<number> | undefined;
 
   constructor(options: UploaderOptions) {
     super();
@@ -125,27 +168,127 @@ export class Uploader extends EventEmitter {
       logger: this.#logger,
       onStored: (stored) => this.emit('master-stored', stored),
     });
+    this.#journal = options.journal;
+    this.#stateDir = options.stateDir;
+    this.#removeLocal = options.removeLocal ?? false;
+    this.#deleteAfter = options.deleteAfter ?? false;
+    this.#archive = options.archive;
+    this.#wallClock = options.wallClock ?? Date.now;
+    if (this.#deleteAfter && this.#archive !== undefined) {
+      throw new TypeError('deleteAfter and archive exclude each other: the archive lists every segment, so none could be deleted');
+    }
+    const interval = options.retentionIntervalMs ?? 1000;
+    if (this.#deleteAfter && interval > 0) {
+      this.#retentionTimer = setInterval(() => void this.expireDue(), interval);
+      this.#retentionTimer.unref();
+    }
+  }
+
+  /**
+   * Continues where an earlier run stopped (call before accepting anything): every stream's
+   * playlist state as last published, then the messages it accepted but never finished, in
+   * their order. Their segments go up again (a PUT of the same bytes to the same key) and the
+   * playlists continue: the media sequence never goes back and nothing is listed twice.
+   */
+  restore(contents: JournalContents): void {
+    for (const [id, value] of contents.streams) {
+      const p = value as PersistedStream;
+      for (const seg of p.snapshot.window) {
+        if (seg.programDateTime !== undefined) seg.programDateTime = new Date(seg.programDateTime);
+      }
+      this.#streams.set(id, this.#newRecord(id, p.key, p.snapshot, p.retention));
+    }
+    for (const { id: journalId, line } of contents.pending) {
+      let message: IndexMessage;
+      try {
+        message = parseMessage(line);
+      } catch (err) {
+        this.#logger.error('journal holds a message this version cannot read; dropped', { line, error: (err as Error).message });
+        continue;
+      }
+      this.#enqueue(message, 'journal', Promise.resolve(journalId));
+    }
+    if (contents.pending.length > 0 || contents.streams.size > 0) {
+      this.#logger.info('continuing from the state directory', { streams: contents.streams.size, messagesToFinish: contents.pending.length });
+    }
   }
 
   /**
    * Takes a parsed message into its stream's queue. Throws ProtocolError when it is refused
    * (the caller answers the peer); never throws for upload trouble, which is retried.
    */
-  accept(message: IndexMessage, peer = 'local'): void {
+  accept(message: IndexMessage, peer = 'local'): Promise<void> {
     if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
+    // Queued at once, so messages keep their order; acknowledged only once on disk.
+    const durable = this.#journal ? this.#journal.accept(formatMessage(message)) : Promise.resolve(undefined);
+    this.#enqueue(message, peer, durable);
+    return durable.then(() => undefined);
+  }
+
+  #enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): void {
     const arrivedAt = this.#clock();
     const key = streamKeyOf(message);
     const id = streamId(key);
     let record = this.#streams.get(id);
     if (!record) {
-      record = { state: new StreamState(key, { window: this.#window }), dirty: false, arrivals: [] };
+      record = this.#newRecord(id, key);
       this.#streams.set(id, record);
       this.#logger.info('new stream', { stream: id, peer });
     }
     this.#stats.messages += 1;
     this.emit('message-accepted', { stream: id, peer, segment: message.lastSegment, arrivedAt } satisfies MessageAccepted);
     const r = record;
-    this.#queue.enqueue(id, () => this.#handle(id, r, message, arrivedAt, peer));
+    this.#queue.enqueue(id, async () => {
+      // A message the journal could not record is not acknowledged; it is still uploaded (the
+      // segmenter sends it again, and the repeat is recognised).
+      const jid = await journalId.catch(() => undefined);
+      await this.#handle(id, r, message, arrivedAt, peer, jid);
+    });
+  }
+
+  #newRecord(id: string, key: StreamKey, snapshot?: StreamSnapshot, retention?: RetentionSnapshot): StreamRecord {
+    const state = new StreamState(key, { window: this.#window }, snapshot);
+    return {
+      state,
+      dirty: false,
+      arrivals: [],
+      doneIds: [],
+      storedFiles: [],
+      committed: state.snapshot(),
+      retention: new RetentionPlan(retention),
+      appended: [],
+      archive: this.#archive === undefined ? undefined : new EventArchive(id, this.#stateDir),
+    };
+  }
+
+  /**
+   * Deletes from storage the segments whose grace after leaving the playlist has passed
+   * (deleteAfter). Runs on a timer; tests call it with an injected wall clock. Returns how many.
+   */
+  expireDue(): Promise<number> {
+    this.#expiring ??= this.#expire().finally(() => (this.#expiring = undefined));
+    return this.#expiring;
+  }
+
+  async #expire(): Promise<number> {
+    let deleted = 0;
+    const now = this.#wallClock();
+    for (const [id, record] of this.#streams) {
+      const due = record.retention.due(now);
+      if (due.length === 0) continue;
+      for (const r of due) {
+        await this.#queue.transfer('segment delete', { stream: id, key: r.key }, () => this.#target.delete(r.bucket, r.key));
+        record.retention.deleted(r);
+        deleted += 1;
+        this.#logger.debug('segment deleted after leaving the playlist', { stream: id, key: r.key });
+      }
+      await this.#journal?.commit(id, this.#persisted(record), []);
+    }
+    return deleted;
+  }
+
+  #persisted(record: StreamRecord): PersistedStream {
+    return { key: record.state.key, snapshot: record.committed, retention: record.retention.snapshot() };
   }
 
   /** Resolves once everything accepted so far is uploaded. */
@@ -157,6 +300,8 @@ export class Uploader extends EventEmitter {
   async close(): Promise<void> {
     this.#closing = true;
     await this.#queue.onIdle();
+    clearInterval(this.#retentionTimer);
+    await this.#expiring;
   }
 
   /** Every stream seen since start, in order of first message. */
@@ -177,19 +322,22 @@ export class Uploader extends EventEmitter {
     return { ...this.#stats, retries: this.#queue.retries, queued: this.#queue.size, streams: this.#streams.size };
   }
 
-  async #handle(id: string, record: StreamRecord, m: IndexMessage, arrivedAt: number, peer: string): Promise<void> {
+  async #handle(id: string, record: StreamRecord, m: IndexMessage, arrivedAt: number, peer: string, journalId?: number): Promise<void> {
     const { state } = record;
     const disposition = state.classify(m);
     const log = { stream: id, segment: m.lastSegment, peer };
+    if (journalId !== undefined) record.doneIds.push(journalId);
     if (disposition.kind === 'new') {
       const fileName = segmentFileName(m.outputPrefix, m.lastSegment);
-      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, fileName), file: path.join(m.outputDirectory, fileName) };
+      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file: path.join(m.outputDirectory, fileName) };
       try {
         await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload));
+        record.storedFiles.push(upload.file);
         this.#stats.segmentsStored += 1;
         this.#masters.segmentStored(m);
         this.emit('segment-stored', { stream: id, segment: m.lastSegment, key: upload.key, storedAt: this.#clock() } satisfies SegmentStored);
         for (const warning of state.append(m)) this.#logger.warn(warning, log);
+        if (record.archive) record.appended.push(state.newest!);
         this.#logger.debug('segment stored', { ...log, key: upload.key });
       } catch (err) {
         if (!(err instanceof PermanentTransferError)) throw err;
@@ -211,6 +359,49 @@ export class Uploader extends EventEmitter {
     // playlist PUT then publishes them all — unless that would hold back a whole window.
     const deferred = this.#queue.waiting(id) > 0 && record.arrivals.length < this.#window;
     if (record.dirty && !deferred) await this.#publish(id, record);
+    else if (!record.dirty && record.doneIds.length > 0) await this.#commit(id, record);
+  }
+
+  /**
+   * The playlist is stored: the journal records the stream's new state and its finished
+   * messages in one record; only then may local files go (a replay would need them).
+   */
+  async #commit(id: string, record: StreamRecord): Promise<void> {
+    record.committed = record.state.snapshot();
+    const left = record.state.takeLeft();
+    if (this.#deleteAfter) {
+      const { keyPrefix, bucket } = record.state.key;
+      record.retention.published(record.state.listed, left, this.#wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }));
+    }
+    const done = record.doneIds;
+    const files = record.storedFiles;
+    record.doneIds = [];
+    record.storedFiles = [];
+    await this.#journal?.commit(id, this.#persisted(record), done);
+    if (this.#removeLocal) {
+      for (const file of files) {
+        await unlink(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') this.#logger.warn('cannot remove a stored segment file', { stream: id, file, error: err.message });
+        });
+      }
+    }
+  }
+
+  /** Publishes the archive playlist after the live one, with the segments that one listed first. */
+  async #publishArchive(id: string, record: StreamRecord): Promise<void> {
+    const { state, archive } = record;
+    if (!archive || this.#archive === undefined) return;
+    archive.add(record.appended);
+    record.appended = [];
+    if (archive.length === 0) return;
+    const model = archive.model(state.targetDuration ?? 1, state.ended);
+    const upload = {
+      bucket: state.key.bucket,
+      key: objectKey(state.key.keyPrefix, archiveName(this.#archive, state.key.index)),
+      text: renderMediaPlaylist(model),
+      maxAgeSeconds: Math.floor(model.targetDuration / 2),
+    };
+    await this.#queue.transfer('archive playlist upload', { stream: id, key: upload.key }, () => this.#target.putPlaylist(upload), 1);
   }
 
   async #publish(id: string, record: StreamRecord): Promise<void> {
@@ -219,6 +410,7 @@ export class Uploader extends EventEmitter {
     if (model.segments.length === 0) {
       record.dirty = false;
       record.arrivals = [];
+      await this.#commit(id, record);
       return;
     }
     const upload = {
@@ -235,6 +427,8 @@ export class Uploader extends EventEmitter {
     // of segment uploads waiting for a slot.
     await this.#queue.transfer('playlist upload', { stream: id, key: upload.key }, () => this.#target.putPlaylist(upload), 1);
     this.#stats.playlistsStored += 1;
+    await this.#publishArchive(id, record);
+    await this.#commit(id, record);
     const event: PlaylistStored = {
       stream: id,
       key: state.key,

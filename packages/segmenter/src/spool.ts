@@ -1,0 +1,134 @@
+/**
+ * The segmenter's spool (`--spool-dir`): index messages the uploader has not acknowledged yet,
+ * on disk, so that neither an uploader away for a while nor a segmenter restart loses one.
+ *
+ * One append-only file, `spool.log`, of checksummed one-line JSON records (protocol
+ * record-framing): `{"a":<id>,"l":"<message>"}` when a message is handed over,
+ * `{"d":<id>}` once it is delivered (or dropped). Each append is fsync'd — one per segment,
+ * cheap at segment rates. The file is cut to nothing whenever nothing is pending, and rewritten
+ * to the pending messages when it is opened (a torn tail from a crash is dropped then).
+ *
+ * Bounded: past `maxMessages` pending, the oldest is dropped with an error log — a live
+ * stream is better served by its newest segments than by a spool that fills the disk.
+ */
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '@hlsrelay/log';
+import { decodeRecords, encodeRecord } from '@hlsrelay/protocol';
+
+export const SPOOL_FILE = 'spool.log';
+export const DEFAULT_SPOOL_MAX_MESSAGES = 10_000;
+
+export interface SpooledMessage {
+  id: number;
+  line: string;
+}
+
+/** Pending messages in a spool directory, oldest first, without changing it (for start-up and tests). */
+export function readSpool(dir: string): { pending: SpooledMessage[]; ignoredBytes: number } {
+  const file = path.join(dir, SPOOL_FILE);
+  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+  const { payloads, ignoredBytes } = decodeRecords(bytes);
+  const pending = new Map<number, string>();
+  for (const p of payloads) {
+    const r = JSON.parse(p) as { a?: number; l?: string; d?: number };
+    if (typeof r.a === 'number' && typeof r.l === 'string') pending.set(r.a, r.l);
+    if (typeof r.d === 'number') pending.delete(r.d);
+  }
+  return { pending: [...pending].sort((x, y) => x[0] - y[0]).map(([id, line]) => ({ id, line })), ignoredBytes };
+}
+
+export class Spool {
+  readonly #dir: string;
+  readonly #file: string;
+  readonly #maxMessages: number;
+  readonly #logger?: Logger;
+  /** Pending messages by id, in insertion (= id) order. Mirrors the file. */
+  readonly #pending = new Map<number, string>();
+  #nextId = 1;
+  #fd: number;
+  /** Messages dropped because the spool was full. */
+  dropped = 0;
+
+  constructor(dir: string, options: { maxMessages?: number; logger?: Logger } = {}) {
+    const max = options.maxMessages ?? DEFAULT_SPOOL_MAX_MESSAGES;
+    if (!Number.isSafeInteger(max) || max < 1) throw new TypeError(`spool maxMessages must be a whole number ≥ 1, got ${max}`);
+    this.#dir = dir;
+    this.#file = path.join(dir, SPOOL_FILE);
+    this.#maxMessages = max;
+    this.#logger = options.logger;
+    mkdirSync(dir, { recursive: true });
+    const { pending, ignoredBytes } = readSpool(dir);
+    if (ignoredBytes > 0) this.#logger?.warn('spool ended in a torn record (a crash while writing); ignored', { dir, ignoredBytes });
+    for (const p of pending) this.#pending.set(p.id, p.line);
+    this.#nextId = pending.reduce((m, p) => Math.max(m, p.id), 0) + 1;
+    this.#rewrite();
+    this.#fd = openSync(this.#file, 'a');
+  }
+
+  /** Pending messages, oldest first. */
+  messages(): SpooledMessage[] {
+    return [...this.#pending].map(([id, line]) => ({ id, line }));
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Records a message (on disk when this returns) and gives its id; may drop the oldest pending one. */
+  add(line: string): { id: number; dropped?: SpooledMessage } {
+    const id = this.#nextId++;
+    this.#pending.set(id, line);
+    this.#append({ a: id, l: line });
+    if (this.#pending.size <= this.#maxMessages) return { id };
+    const [oldId, oldLine] = this.#pending.entries().next().value as [number, string];
+    this.remove(oldId);
+    this.dropped += 1;
+    this.#logger?.error('spool full: the oldest undelivered index message is dropped; its segment will not be listed', {
+      dir: this.#dir,
+      maxMessages: this.#maxMessages,
+      message: oldLine,
+    });
+    return { id, dropped: { id: oldId, line: oldLine } };
+  }
+
+  /** The message is delivered (or refused for good): it leaves the spool. */
+  remove(id: number): void {
+    if (!this.#pending.delete(id)) return;
+    if (this.#pending.size === 0) {
+      // Nothing pending: an empty file says the same, and stays small.
+      ftruncateSync(this.#fd, 0);
+      fsyncSync(this.#fd);
+      return;
+    }
+    this.#append({ d: id });
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+
+  #append(record: object): void {
+    writeSync(this.#fd, encodeRecord(JSON.stringify(record)));
+    fsyncSync(this.#fd);
+  }
+
+  #rewrite(): void {
+    const tmp = `${this.#file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      const bytes = Buffer.concat(this.messages().map((m) => encodeRecord(JSON.stringify({ a: m.id, l: m.line }))));
+      if (bytes.length > 0) writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.#file);
+    const dfd = openSync(this.#dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * One TCP connection to the uploader, in whichever form it speaks (protocol session.ts):
+ * - a new uploader greets at once: we answer the hello and keep the connection, sending one
+ *   newline-framed message at a time and waiting for its numbered OK/ERR;
+ * - an original uploader says nothing: after `greetingTimeoutMs` the connection carries one
+ *   message the 2009 way (no newline, then close) and is done.
+ */
+import net from 'node:net';
+import {
+  formatHello,
+  frameMessage,
+  MessageDecoder,
+  parseAck,
+  parseGreeting,
+  FEATURE_ACK,
+  type Ack,
+  type HostPort,
+} from '@hlsrelay/protocol';
+
+export interface ConnectOptions {
+  /** How long to wait for a greeting before treating the uploader as an original one. */
+  greetingTimeoutMs: number;
+  /** No progress for this long ends the connection with an error. */
+  timeoutMs: number;
+  /** Do not wait for a greeting (the uploader was seen not to send one). */
+  assumeOriginal?: boolean;
+}
+
+export type Connected = { kind: 'session'; session: UploaderSession } | { kind: 'original'; socket: net.Socket };
+
+/** Connects and finds out which form the uploader speaks. Rejects when it cannot connect. */
+export function connectToUploader(address: HostPort, options: ConnectOptions): Promise<Connected> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const socket = net.connect({ host: address.host, port: address.port });
+    const decoder = new MessageDecoder();
+    let greetingTimer: NodeJS.Timeout | undefined;
+    const settle = (result: Connected | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(greetingTimer);
+      socket.removeListener('data', onData);
+      if (result instanceof Error) {
+        socket.destroy();
+        reject(result);
+      } else {
+        resolve(result);
+      }
+    };
+    const original = (): void => settle({ kind: 'original', socket });
+    const onData = (chunk: Buffer): void => {
+      let lines: string[];
+      try {
+        lines = decoder.push(chunk);
+      } catch {
+        original();
+        return;
+      }
+      if (lines.length === 0) return;
+      const greeting = parseGreeting(lines[0]);
+      if (greeting && greeting.version >= 1 && greeting.features.includes(FEATURE_ACK)) {
+        settle({ kind: 'session', session: new UploaderSession(socket, options.timeoutMs) });
+      } else {
+        original();
+      }
+    };
+    socket.setTimeout(options.timeoutMs, () => settle(new Error(`no progress for ${options.timeoutMs} ms`)));
+    socket.on('data', onData);
+    socket.once('error', (e) => settle(e));
+    socket.once('close', () => settle(new Error('connection closed before the uploader answered')));
+    socket.once('connect', () => {
+      if (options.assumeOriginal) original();
+      else greetingTimer = setTimeout(original, options.greetingTimeoutMs);
+    });
+  });
+}
+
+/**
+ * Sends one message the 2009 way on a fresh connection: the message, FIN, done once both are
+ * handed to the kernel (the original uploader never answers nor closes its side).
+ */
+export function sendOriginal(socket: net.Socket, message: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('connection closed before the message was sent')));
+    // A newer uploader may answer; nothing it says is needed here.
+    socket.on('data', () => {});
+    socket.end(message, () => {
+      resolve();
+      socket.destroy();
+    });
+  });
+}
+
+/** An acknowledged session: `send` resolves with the uploader's answer to that message. */
+export class UploaderSession {
+  readonly #socket: net.Socket;
+  readonly #decoder = new MessageDecoder();
+  #seq = 0;
+  /** The one message awaiting its answer (one at a time keeps replay and dedupe simple). */
+  #waiting: { seq: number; resolve: (a: Ack) => void; reject: (e: Error) => void } | undefined;
+  #error: Error | undefined;
+  readonly #timeoutMs: number;
+
+  constructor(socket: net.Socket, timeoutMs: number) {
+    this.#socket = socket;
+    this.#timeoutMs = timeoutMs;
+    // Idle between segments is normal; only a message waiting for its answer has a deadline.
+    socket.removeAllListeners('timeout');
+    socket.setTimeout(0);
+    socket.on('timeout', () => this.#fail(new Error(`no answer for ${timeoutMs} ms`)));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const line of this.#decoder.push(chunk)) this.#answer(parseAck(line));
+      } catch (e) {
+        this.#fail(e as Error);
+      }
+    });
+    socket.on('error', (e) => this.#fail(e));
+    socket.on('close', () => this.#fail(new Error('the uploader closed the connection')));
+    socket.write(frameMessage(formatHello()));
+  }
+
+  get closed(): boolean {
+    return this.#error !== undefined;
+  }
+
+  /** Sends one message; resolves with its OK or ERR, rejects if the connection fails first. */
+  send(message: string): Promise<Ack> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#waiting) return Promise.reject(new Error('a message is already awaiting its answer'));
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#waiting = { seq, resolve, reject };
+      this.#socket.setTimeout(this.#timeoutMs);
+      this.#socket.write(frameMessage(message));
+    });
+  }
+
+  close(): void {
+    this.#fail(new Error('session closed'));
+  }
+
+  #answer(ack: Ack): void {
+    const w = this.#waiting;
+    if (!w || ack.seq !== w.seq) throw new Error(`answer for message ${ack.seq} while waiting for ${w?.seq ?? 'none'}`);
+    this.#waiting = undefined;
+    this.#socket.setTimeout(0);
+    w.resolve(ack);
+  }
+
+  #fail(error: Error): void {
+    if (this.#error) return;
+    this.#error = error;
+    this.#socket.destroy();
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.reject(error);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * When a segment that left the live playlist may be deleted from storage.
+ *
+ * RFC 8216 §6.2.2: a segment removed from the playlist must stay available for its own duration
+ * plus the duration of the longest playlist that listed it — a player that fetched that
+ * playlist just before the change may still be working through it. So the plan remembers, for
+ * each listed segment, the longest playlist it appeared in; when the playlist that no longer
+ * lists it is stored, it becomes due at that moment plus the grace. Pure: times come in as
+ * arguments (wall-clock ms, so the plan survives a restart), deletions go out as a list.
+ */
+import type { ListedSegment } from './stream-state';
+
+export interface Retiring {
+  bucket: string;
+  key: string;
+  /** Wall-clock ms from which deleting it is safe. */
+  dueAt: number;
+}
+
+/** What the journal keeps of a plan. */
+export interface RetentionSnapshot {
+  /** Longest playlist duration (s) that listed each segment still listed, by object name. */
+  longest: Record<string, number>;
+  retiring: Retiring[];
+}
+
+export function graceMs(segmentSeconds: number, longestPlaylistSeconds: number): number {
+  return Math.ceil((segmentSeconds + longestPlaylistSeconds) * 1000);
+}
+
+export class RetentionPlan {
+  readonly #s: RetentionSnapshot;
+
+  constructor(snapshot?: RetentionSnapshot) {
+    this.#s = snapshot ? structuredClone(snapshot) : { longest: {}, retiring: [] };
+  }
+
+  /**
+   * A playlist listing `listed` was stored at `now`; `left` are the segments it no longer lists.
+   * `keyOf` gives a segment's bucket and object key.
+   */
+  published(listed: readonly ListedSegment[], left: readonly ListedSegment[], now: number, keyOf: (name: string) => { bucket: string; key: string }): void {
+    const total = listed.reduce((sum, s) => sum + s.duration, 0);
+    for (const seg of left) {
+      if (seg.name === undefined) continue;
+      // Never in a stored playlist (it came and went within one deferred publish): no reader saw it.
+      const longest = this.#s.longest[seg.name] ?? 0;
+      delete this.#s.longest[seg.name];
+      this.#s.retiring.push({ ...keyOf(seg.name), dueAt: now + graceMs(seg.duration, longest) });
+    }
+    for (const seg of listed) {
+      if (seg.name !== undefined) this.#s.longest[seg.name] = Math.max(this.#s.longest[seg.name] ?? 0, total);
+    }
+  }
+
+  /** Deletions whose grace has passed at `now`, oldest first. */
+  due(now: number): Retiring[] {
+    return this.#s.retiring.filter((r) => r.dueAt <= now);
+  }
+
+  /** The object is gone from storage. */
+  deleted(r: Retiring): void {
+    this.#s.retiring = this.#s.retiring.filter((x) => !(x.bucket === r.bucket && x.key === r.key));
+  }
+
+  get waiting(): number {
+    return this.#s.retiring.length;
+  }
+
+  snapshot(): RetentionSnapshot {
+    return structuredClone(this.#s);
+  }
+}
