@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { formatAck, formatGreeting, frameMessage, isHello, MessageDecoder } from '@hlsrelay/protocol';
 
 const ROOT = path.resolve(__dirname, '..');
 const BENCH = path.join(ROOT, '.bench');
@@ -95,10 +96,21 @@ async function main(): Promise<void> {
   // Read once so every contender starts from the page cache.
   run('cat', [INPUT]);
 
+  // Speaks the uploader's acknowledged session (protocol session.ts), as the real uploader does:
+  // a silent listener would be taken for a 2009 uploader only after the greeting timeout (1 s).
   let messages = 0;
   const listener = net.createServer((s) => {
-    s.on('data', () => {});
-    s.on('end', () => messages++);
+    const decoder = new MessageDecoder();
+    let seq = 0;
+    s.write(frameMessage(formatGreeting()));
+    s.on('data', (chunk: Buffer) => {
+      for (const line of decoder.push(chunk)) {
+        if (isHello(line)) continue;
+        messages++;
+        s.write(frameMessage(formatAck({ ok: true, seq: ++seq })));
+      }
+    });
+    s.on('error', () => {});
   });
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
   const port = (listener.address() as net.AddressInfo).port;
