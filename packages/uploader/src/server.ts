@@ -167,6 +167,8 @@ export class IndexServer {
     } catch (err) {
       result = Promise.reject(err);
     }
+    // Handled below, once the answers before it are out; not an unhandled rejection meanwhile.
+    result.catch(() => {});
     session.answered = session.answered.then(() =>
       result.then(
         () => {

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readSpool, Spool, SPOOL_FILE } from '@hlsrelay/segmenter';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-spool-'));
+
+test('a restarted segmenter finds what its previous run did not deliver, in order', () => {
+  const dir = tmp();
+  try {
+    const first = new Spool(dir);
+    const a = first.add('one').id;
+    first.add('two');
+    first.add('three');
+    first.remove(a);
+    // Killed here: no close.
+    const second = new Spool(dir);
+    assert.deepEqual(second.messages().map((m) => m.line), ['two', 'three']);
+    const four = second.add('four').id;
+    assert.ok(four > second.messages()[1].id, 'ids keep growing after a restart');
+    for (const m of second.messages()) second.remove(m.id);
+    assert.equal(statSync(path.join(dir, SPOOL_FILE)).size, 0, 'an empty spool is an empty file');
+    second.close();
+    first.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bounded: past the limit the oldest undelivered message is dropped, and says so', () => {
+  const dir = tmp();
+  try {
+    const spool = new Spool(dir, { maxMessages: 3 });
+    for (const m of ['a', 'b', 'c']) assert.equal(spool.add(m).dropped, undefined);
+    const r = spool.add('d');
+    assert.equal(r.dropped?.line, 'a');
+    assert.equal(spool.dropped, 1);
+    assert.deepEqual(readSpool(dir).pending.map((m) => m.line), ['b', 'c', 'd']);
+    assert.throws(() => new Spool(dir, { maxMessages: 0 }), /whole number ≥ 1, got 0/);
+    spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a torn record at the end is ignored', () => {
+  const dir = tmp();
+  try {
+    const spool = new Spool(dir);
+    spool.add('whole');
+    spool.close();
+    appendFileSync(path.join(dir, SPOOL_FILE), '1234abcd {"a":2,"l":"to');
+    assert.deepEqual(new Spool(dir).messages().map((m) => m.line), ['whole']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
