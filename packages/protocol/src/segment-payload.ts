@@ -70,6 +70,11 @@ export class SessionDecoder {
     return this.#remaining;
   }
 
+  /** Bytes of an unfinished line held, waiting for its line end (0 inside a payload). */
+  get pendingBytes(): number {
+    return this.#lines.pendingBytes;
+  }
+
   push(chunk: Uint8Array, emit: (event: SessionEvent) => void): void {
     let offset = 0;
     while (offset < chunk.length) {

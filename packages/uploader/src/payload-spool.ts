@@ -11,6 +11,25 @@ import path from 'node:path';
 import { ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { streamId, streamKeyOf } from './stream-key';
 
+/** The spool's place under the uploader's `--state-dir`. */
+export const PAYLOAD_SPOOL_SUBDIR = 'payload';
+/**
+ * Largest payload an uploader takes by default (`--max-payload-bytes`): ten times a 10 s 4K
+ * segment, far below what would strain a disk, so a confused or hostile peer is refused early.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
+
+export function payloadSpoolDir(stateDir: string): string {
+  return path.join(path.resolve(stateDir), PAYLOAD_SPOOL_SUBDIR);
+}
+
+/** Creates the spool directory under `stateDir` (it must exist to be an allowed read root) and returns it. */
+export function createPayloadSpoolDir(stateDir: string): string {
+  const dir = payloadSpoolDir(stateDir);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export class PayloadSpool {
   readonly dir: string;
   #nextTemp = 0;
@@ -18,6 +37,38 @@ export class PayloadSpool {
   constructor(dir: string) {
     this.dir = path.resolve(dir);
     fs.mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** True when `file` was spooled here (the uploader removes those once stored). */
+  holds(file: string): boolean {
+    return path.resolve(file).startsWith(this.dir + path.sep);
+  }
+
+  /**
+   * At start-up, before any connection: removes every file no journaled message still needs —
+   * partial payloads of connections a stop or crash cut, and complete ones whose message was never
+   * acknowledged (their segmenter sends them again, bytes and all). `keep`: the segment files of
+   * the messages the journal will replay. Returns how many files went.
+   */
+  sweep(keep: Iterable<string>): number {
+    const needed = new Set([...keep].map((f) => path.resolve(f)));
+    let removed = 0;
+    for (const entry of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      const full = path.join(this.dir, entry.name);
+      if (!entry.isDirectory()) {
+        fs.rmSync(full, { force: true });
+        removed += 1;
+        continue;
+      }
+      const files = fs.readdirSync(full);
+      for (const name of files) {
+        if (needed.has(path.join(full, name))) continue;
+        fs.rmSync(path.join(full, name), { force: true, recursive: true });
+        removed += 1;
+      }
+      if (fs.readdirSync(full).length === 0) fs.rmdirSync(full);
+    }
+    return removed;
   }
 
   /** Starts receiving `length` bytes. */
