@@ -73,10 +73,12 @@ export interface TsSegmenterOptions {
   logger?: Logger;
 }
 
-// Bound once: calls through the package's re-export getters cost a lookup per packet.
+// Bound once: each use of a re-exported name goes through a getter that V8 sees as megamorphic
+// (one getter function shared by every name), a lookup per packet in the hot loop.
 const packetPid = readPid;
 const payloadUnitStart = readPayloadUnitStart;
 const transportError = readTransportError;
+const PACKET_SIZE = TS_PACKET_SIZE;
 
 // What a PID is to the segmenter. A typed array indexed by PID keeps the per-packet test cheap.
 const ROLE_NONE = 0;
@@ -245,7 +247,7 @@ export class TsSegmenter {
     }
     // The hot loop: most packets belong to a PID with nothing to do beyond passing them on.
     const roles = this.#roles;
-    for (let off = start; off < end; off += TS_PACKET_SIZE) {
+    for (let off = start; off < end; off += PACKET_SIZE) {
       const p = packetPid(buf, off);
       const role = roles[p];
       if (role === ROLE_NONE) continue;
