@@ -170,4 +170,33 @@ describe('mirror target', () => {
     }
     await rm(dir, { recursive: true });
   });
+
+  it('local segment files stay until the lagging mirror has them too, then go', async () => {
+    const dir = await tempDir('mirror-remove-local');
+    const files = await realSegments();
+    const segDir = path.join(dir, 'segments');
+    await import('node:fs/promises').then((fs) => fs.mkdir(segDir));
+    for (const [i, f] of files.entries()) await copyFile(f, path.join(segDir, segmentFileName('live', i + 1)));
+    const slow = new GatedTarget(new FileTarget({ root: path.join(dir, 'slow') }));
+    const fast = new FileTarget({ root: path.join(dir, 'fast') });
+    const mirror = new MirrorTarget({ targets: [slow, fast], logger: silentLogger(), retry: RETRY });
+    const uploader = new Uploader({ target: mirror, logger: silentLogger(), window: 3, retry: RETRY, removeLocal: true });
+    const message = (n: number): IndexMessage => ({
+      index: 'live.m3u8', outputDirectory: segDir, segmentDuration: 1, outputPrefix: 'live', httpPrefix: 'http://cdn.example/',
+      firstSegment: 1, lastSegment: n, end: n === files.length, bucketName: BUCKET, keyPrefix: 'ev', ext: { duration: 1 },
+    });
+    for (let n = 1; n <= files.length; n++) uploader.accept(message(n));
+    await uploader.close();
+    const local = () => import('node:fs/promises').then((fs) => fs.readdir(segDir));
+    assert.equal((await local()).length, files.length, 'the fast mirror has everything, the slow one nothing: every local file stays');
+    slow.open();
+    await mirror.close();
+    for (let n = 1; n <= files.length; n++) {
+      const key = `ev/${segmentFileName('live', n)}`;
+      assert.deepEqual(await readFile(path.join(dir, 'slow', BUCKET, key)), await readFile(files[n - 1]), `${key} reached the slow mirror`);
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(await local(), [], 'once both mirrors have them, the local files are removed');
+    await rm(dir, { recursive: true });
+  });
 });

@@ -67,6 +67,8 @@ export class MirrorTarget implements TransferTarget {
   readonly #mirrors: Mirror[];
   readonly #logger: Logger;
   readonly #drainTimeoutMs: number | undefined;
+  /** Per local segment file: resolves when every mirror has settled its upload. */
+  readonly #settling = new Map<string, Array<Promise<void>>>();
 
   constructor(options: MirrorTargetOptions) {
     if (options.targets.length < 1) throw new TypeError('a mirror needs at least one target, got none');
@@ -94,7 +96,21 @@ export class MirrorTarget implements TransferTarget {
   }
 
   putSegment(upload: SegmentUpload): Promise<void> {
-    return this.#fanOut('segment upload', upload.bucket, upload.key, (m) => () => m.target.putSegment(upload));
+    let settled!: () => void;
+    const all = new Promise<void>((resolve) => (settled = resolve));
+    const pending = this.#settling.get(upload.file) ?? [];
+    this.#settling.set(upload.file, [...pending, all]);
+    void all.then(() => {
+      const left = (this.#settling.get(upload.file) ?? []).filter((p) => p !== all);
+      if (left.length) this.#settling.set(upload.file, left);
+      else this.#settling.delete(upload.file);
+    });
+    return this.#fanOut('segment upload', upload.bucket, upload.key, (m) => () => m.target.putSegment(upload), settled);
+  }
+
+  /** Resolves once every mirror has stored `file` (or refused it for good): then it may be removed. */
+  async allStored(file: string): Promise<void> {
+    await Promise.all(this.#settling.get(file) ?? []);
   }
 
   putPlaylist(upload: PlaylistUpload): Promise<void> {
@@ -151,7 +167,7 @@ export class MirrorTarget implements TransferTarget {
    * Queues the operation `job(mirror)` makes on every mirror; resolves on the first success,
    * rejects (PermanentTransferError) once every mirror has refused permanently.
    */
-  #fanOut(what: string, bucket: string, key: string, job: (m: Mirror) => () => Promise<unknown>): Promise<void> {
+  #fanOut(what: string, bucket: string, key: string, job: (m: Mirror) => () => Promise<unknown>, settled?: () => void): Promise<void> {
     const lane = `${bucket}/${posix.dirname(key)}`;
     return new Promise<void>((resolve, reject) => {
       let pending = this.#mirrors.length;
@@ -172,6 +188,7 @@ export class MirrorTarget implements TransferTarget {
             this.#logger.error(`${what} refused permanently by one mirror`, { ...context, error: describe(err) });
           } finally {
             pending -= 1;
+            if (pending === 0) settled?.();
             if (pending === 0 && refusals.length === this.#mirrors.length) {
               reject(new PermanentTransferError(`${what} ${bucket}/${key} refused by every mirror: ${refusals.join('; ')}`));
             }

@@ -29,6 +29,12 @@ export interface TransferTarget {
   /** Replaces a playlist atomically: a reader sees the old text or the new, never a mix. */
   putPlaylist(upload: PlaylistUpload): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
+  /**
+   * For targets that answer `putSegment` before every copy exists (a mirror set answers when its
+   * first member has the segment): resolves once every copy of `file` is stored or refused for
+   * good. The local file must stay until then. Targets without it are done when putSegment is.
+   */
+  allStored?(file: string): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type { Logger } from '@hlsrelay/log';
 import { formatMessage, parseMessage, ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { archiveName, EventArchive } from './event-archive';
 import type { Journal, JournalContents } from './journal';
+import type { PayloadSpool } from './payload-spool';
 import { renderMediaPlaylist } from './media-playlist';
 import { MasterPublisher } from './master-publisher';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
@@ -40,6 +41,8 @@ export interface UploaderOptions {
   stateDir?: string;
   /** Remove each local segment file once it is stored and its playlist published. Default false. */
   removeLocal?: boolean;
+  /** Where shipped segment bytes wait (payload-spool.ts): files there are always removed once their message is done. */
+  spool?: Pick<PayloadSpool, 'holds'>;
   /** Delete segments from storage once they left the playlist plus the RFC 8216 grace. Default false. */
   deleteAfter?: boolean;
   /** Archive playlist name pattern (`%s` = playlist name without .m3u8); no archive when undefined. */
@@ -118,6 +121,8 @@ interface StreamRecord {
   doneIds: number[];
   /** Local files of stored segments, removed once their playlist is committed (removeLocal). */
   storedFiles: string[];
+  /** Spooled segment bytes of handled messages, removed once those are committed as done. */
+  spooledFiles: string[];
   /** The state as of the last stored playlist: the only state the journal ever records. */
   committed: StreamSnapshot;
   retention: RetentionPlan;
@@ -140,6 +145,7 @@ export class Uploader extends EventEmitter {
   readonly #journal: Journal | undefined;
   readonly #stateDir: string | undefined;
   readonly #removeLocal: boolean;
+  readonly #spool: UploaderOptions['spool'];
   readonly #deleteAfter: boolean;
   readonly #archive: string | undefined;
   readonly #wallClock: () => number;
@@ -171,6 +177,7 @@ export class Uploader extends EventEmitter {
     this.#journal = options.journal;
     this.#stateDir = options.stateDir;
     this.#removeLocal = options.removeLocal ?? false;
+    this.#spool = options.spool;
     this.#deleteAfter = options.deleteAfter ?? false;
     this.#archive = options.archive;
     this.#wallClock = options.wallClock ?? Date.now;
@@ -254,6 +261,7 @@ export class Uploader extends EventEmitter {
       arrivals: [],
       doneIds: [],
       storedFiles: [],
+      spooledFiles: [],
       committed: state.snapshot(),
       retention: new RetentionPlan(retention),
       appended: [],
@@ -327,6 +335,9 @@ export class Uploader extends EventEmitter {
     const disposition = state.classify(m);
     const log = { stream: id, segment: m.lastSegment, peer };
     if (journalId !== undefined) record.doneIds.push(journalId);
+    // Stored, skipped or a repeat: once this message is done its shipped bytes are not needed.
+    const spooled = path.join(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+    if (this.#spool?.holds(spooled)) record.spooledFiles.push(spooled);
     if (disposition.kind === 'new') {
       const fileName = segmentFileName(m.outputPrefix, m.lastSegment);
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file: path.join(m.outputDirectory, fileName) };
@@ -375,14 +386,22 @@ export class Uploader extends EventEmitter {
     }
     const done = record.doneIds;
     const files = record.storedFiles;
+    const spooled = record.spooledFiles;
     record.doneIds = [];
     record.storedFiles = [];
+    record.spooledFiles = [];
     await this.#journal?.commit(id, this.#persisted(record), done);
-    if (this.#removeLocal) {
-      for (const file of files) {
-        await unlink(file).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') this.#logger.warn('cannot remove a stored segment file', { stream: id, file, error: err.message });
-        });
+    if (this.#removeLocal || spooled.length > 0) {
+      for (const file of new Set([...(this.#removeLocal ? files : []), ...spooled])) {
+        const remove = () =>
+          unlink(file).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ENOENT') this.#logger.warn('cannot remove a stored segment file', { stream: id, file, error: err.message });
+          });
+        // A lagging mirror still reads the file: it goes once every copy is stored, without
+        // holding up this stream.
+        const everyCopy = this.#target.allStored?.(file);
+        if (everyCopy) void everyCopy.then(remove);
+        else await remove();
       }
     }
   }
