@@ -15,3 +15,4 @@ export * from './ladder-cli';
 export * from './ladder';
 export * from './spool';
 export * from './uploader-connection';
+export * from './lazy-logger';

@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs';
 import { hideBin } from 'yargs/helpers';
-import { createLogger } from '@hlsrelay/log';
+import { lazyLogger } from './lazy-logger';
 import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
 import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
 import { fileChunks } from './file-source';
@@ -11,9 +11,8 @@ import { LiveSegmenter } from './live-segmenter';
 import { Notifier } from './notifier';
 import { Spool } from './spool';
 import { StatusLine } from './status-line';
-import { defaultFfmpegPath } from './ffmpeg-path';
-import { buildLadderParser, ladderSettingsFrom, type LadderSettings } from './ladder-cli';
-import { ladderArgs, runLadder } from './ladder';
+// The ladder's modules load only for `segmenter ladder` (ladderMain): a plain run starts faster.
+import type { LadderSettings } from './ladder-cli';
 
 async function main(): Promise<number> {
   if (hideBin(process.argv)[0] === 'ladder') return ladderMain(hideBin(process.argv).slice(1));
@@ -42,7 +41,7 @@ async function main(): Promise<number> {
   // daemons' logs of one stream can be joined.
   const keyPrefix = settings.keyPrefix.replace(/\/+$/, '');
   const streamName = `s3://${settings.bucketName}/${keyPrefix === '' ? '' : `${keyPrefix}/`}${settings.index}`;
-  const logger = createLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson }).child({ stream: streamName });
+  const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson }).child({ stream: streamName });
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
   } catch (e) {
@@ -139,6 +138,11 @@ async function main(): Promise<number> {
 
 /** `segmenter ladder …`: one source, one ffmpeg, a segmenter per rendition (ladder.ts). */
 async function ladderMain(argv: string[]): Promise<number> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { buildLadderParser, ladderSettingsFrom } = require('./ladder-cli') as typeof import('./ladder-cli');
+  const { ladderArgs, runLadder } = require('./ladder') as typeof import('./ladder');
+  const { defaultFfmpegPath } = require('./ffmpeg-path') as typeof import('./ffmpeg-path');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   let settings: LadderSettings;
   try {
     const args = await buildLadderParser(argv)
@@ -155,7 +159,7 @@ async function ladderMain(argv: string[]): Promise<number> {
     process.stdout.write([settings.ffmpegPath, ...ladderArgs(settings)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') + '\n');
     return 0;
   }
-  const logger = createLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
+  const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
   } catch (e) {
