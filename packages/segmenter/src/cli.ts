@@ -19,6 +19,8 @@ export interface SegmenterSettings extends StreamNames {
   /** Directory for index messages not yet acknowledged (spool.ts); in memory when undefined. */
   spoolDir?: string;
   spoolMaxMessages: number;
+  /** `--ship-bytes`: segment bytes travel with their message (the uploader shares no disk with us). */
+  shipBytes: boolean;
   readSize: number;
   status: 'auto' | 'always' | 'never';
 }
@@ -56,6 +58,11 @@ export function buildParser(argv: string[]) {
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
     .option('spool-dir', { type: 'string', describe: 'keep index messages not yet acknowledged on disk here: delivered after an uploader outage or a restart of this segmenter' })
     .option('spool-max-messages', { type: 'number', default: 10_000, describe: 'most messages the spool holds; past it the oldest is dropped (logged as an error)' })
+    .option('ship-bytes', {
+      type: 'boolean',
+      default: false,
+      describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs --state-dir',
+    })
     .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
     .example('ffmpeg -re -i in.mp4 -c:v libx264 -g 50 -c:a aac -f mpegts - | $0 - 10 /tmp/hls live stream.m3u8 https://cdn.example.com/live/ my-bucket live', 'segment a live pipe into 10 s segments')
     .example('$0 - 6 /var/hls cam1 cam1.m3u8 https://d123.cloudfront.net/cam1/ videos cam1 --uploader 10.0.0.5:10234 --start-number 1001', 'another uploader, numbering continued after a restart')
@@ -128,6 +135,7 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     drainTimeout,
     spoolDir,
     spoolMaxMessages,
+    shipBytes: Boolean(args['ship-bytes']),
     readSize,
     status: args.status as SegmenterSettings['status'],
   };

@@ -31,6 +31,10 @@ export interface LadderSettings {
   logJson?: boolean;
   discontinuityThreshold: number;
   drainTimeout: number;
+  /** Unacknowledged messages on disk, one spool per rendition under this directory (`--spool-dir`). */
+  spoolDir?: string;
+  /** `--ship-bytes`: segment bytes travel with their messages (the uploader shares no disk). */
+  shipBytes: boolean;
 }
 
 const USAGE = `$0 ladder <input|-> <segment seconds> <output dir> <name> <http prefix> <bucket> <key prefix> [options]
@@ -56,6 +60,12 @@ export function buildLadderParser(argv: string[]) {
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
+    .option('spool-dir', { type: 'string', describe: 'keep index messages not yet acknowledged on disk here (a directory per profile): delivered after an uploader outage or a restart' })
+    .option('ship-bytes', {
+      type: 'boolean',
+      default: false,
+      describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs --state-dir',
+    })
     .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
     .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.json --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
     .strictOptions()
@@ -97,6 +107,8 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
   if (!(threshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${threshold}`);
   const drainTimeout = args['drain-timeout'] as number;
   if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
+  const spoolDir = args['spool-dir'] === undefined ? undefined : String(args['spool-dir']);
+  if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
   const ffmpegPath = args.ffmpeg === undefined ? defaultFfmpeg() : String(args.ffmpeg);
   if (ffmpegPath.trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');
   const settings: LadderSettings = {
@@ -119,6 +131,8 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
     logJson: args['log-json'] as boolean | undefined,
     discontinuityThreshold: threshold,
     drainTimeout,
+    ...(spoolDir !== undefined ? { spoolDir } : {}),
+    shipBytes: Boolean(args['ship-bytes']),
   };
   // The original fields travel unescaped: refuse now what could not be sent later.
   for (const p of profiles) formatMessage({ ...renditionNames(settings, p), segmentDuration, httpPrefix, bucketName, keyPrefix, outputDirectory, firstSegment: startNumber, lastSegment: startNumber, end: false, ext: {} });

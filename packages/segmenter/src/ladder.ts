@@ -4,10 +4,12 @@
  * the whole ladder instead of one per rendition; each keeps its own files, numbering and
  * message order exactly as a separate `segmenter` would.
  */
+import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import { renditionNames, type LadderSettings } from './ladder-cli';
 import { LiveSegmenter } from './live-segmenter';
 import { Notifier } from './notifier';
+import { Spool } from './spool';
 import { ladderFfmpegArgs } from './transcode-args';
 import { TranscodeProcess } from './transcode-process';
 
@@ -37,10 +39,23 @@ export function ladderArgs(settings: LadderSettings): string[] {
 /** Runs the ladder to the end of the input (or a stop); resolves with the exit code. */
 export async function runLadder(settings: LadderSettings, io: LadderIo): Promise<number> {
   const { logger } = io;
+  // Each rendition is a stream of its own: its own spool, as a separate `segmenter --spool-dir` would have.
+  const spools = new Map<string, Spool>();
+  try {
+    for (const p of settings.profiles) {
+      if (settings.spoolDir !== undefined) spools.set(p.name, new Spool(path.join(settings.spoolDir, p.name), { logger: logger.child({ rendition: p.name }) }));
+    }
+  } catch (e) {
+    logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });
+    for (const s of spools.values()) s.close();
+    return 1;
+  }
   const renditions = settings.profiles.map((profile) => {
     const names = renditionNames(settings, profile);
     const log = logger.child({ rendition: profile.name });
-    const notifier = io.createNotifier?.(profile.name) ?? new Notifier({ uploader: settings.uploader, logger: log });
+    const notifier =
+      io.createNotifier?.(profile.name) ??
+      new Notifier({ uploader: settings.uploader, logger: log, spool: spools.get(profile.name), shipBytes: settings.shipBytes });
     const segmenter = new LiveSegmenter({
       segmentDuration: settings.segmentDuration,
       outputDirectory: settings.outputDirectory,
@@ -106,7 +121,14 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
   }
   for (const r of renditions) {
     const undelivered = r.notifier.close();
-    if (undelivered.length > 0) {
+    const spool = spools.get(r.profile.name);
+    spool?.close();
+    if (undelivered.length > 0 && spool) {
+      logger.warn('index messages not yet delivered stay in the spool; the next run with this --spool-dir delivers them first', {
+        rendition: r.profile.name,
+        count: undelivered.length,
+      });
+    } else if (undelivered.length > 0) {
       logger.error('index messages never delivered: the uploader was unreachable', { rendition: r.profile.name, count: undelivered.length });
       code = code || 1;
     }

@@ -56,7 +56,7 @@ async function main(): Promise<number> {
     logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });
     return 1;
   }
-  const notifier = new Notifier({ uploader: settings.uploader, logger, spool });
+  const notifier = new Notifier({ uploader: settings.uploader, logger, spool, shipBytes: settings.shipBytes });
   const segmenter = new LiveSegmenter({
     ...settings,
     notify: (message) => {

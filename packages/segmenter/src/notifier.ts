@@ -7,7 +7,8 @@
  * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
 import type { Logger } from '@hlsrelay/log';
-import type { HostPort } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
 import { connectToUploader, sendOriginal, type UploaderSession } from './uploader-connection';
 
@@ -24,6 +25,12 @@ export interface NotifierOptions {
   greetingTimeoutMs?: number;
   /** Keeps unacknowledged messages on disk; its pending messages (an earlier run's) go first. */
   spool?: Spool;
+  /**
+   * `--ship-bytes`: each message goes with its segment file's bytes, for an uploader that cannot
+   * read this machine's disk. Needs an uploader that offers `payload`; until one does, messages
+   * wait (and are retried) as in an outage.
+   */
+  shipBytes?: boolean;
 }
 
 interface Queued {
@@ -39,6 +46,9 @@ export class Notifier {
   readonly #socketTimeoutMs: number;
   readonly #greetingTimeoutMs: number;
   readonly #spool: Spool | undefined;
+  readonly #shipBytes: boolean;
+  /** Attempts the uploader could not take segment bytes, since it last could (for the error log). */
+  #cannotShip = 0;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
   #queue: Queued[] = [];
   /** The open acknowledged session, if the uploader speaks it. */
@@ -65,6 +75,7 @@ export class Notifier {
     this.#socketTimeoutMs = options.socketTimeoutMs ?? 10_000;
     this.#greetingTimeoutMs = options.greetingTimeoutMs ?? 1000;
     this.#spool = options.spool;
+    this.#shipBytes = options.shipBytes ?? false;
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
     if (this.#queue.length > 0) {
       this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
@@ -166,6 +177,11 @@ export class Notifier {
           timeoutMs: this.#socketTimeoutMs,
           assumeOriginal: this.#original,
         });
+        if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
+          if (c.kind === 'original') c.socket.destroy();
+          else c.session.close();
+          return this.#uploaderTakesNoBytes();
+        }
         if (c.kind === 'original') {
           if (!this.#original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
           this.#original = true;
@@ -174,7 +190,7 @@ export class Notifier {
         }
         this.#session = c.session;
       }
-      const ack = await this.#session.send(message);
+      const ack = this.#shipBytes ? await this.#ship(this.#session, message) : await this.#session.send(message);
       if (ack.ok) {
         this.acknowledged++;
       } else {
@@ -189,6 +205,31 @@ export class Notifier {
       this.#original = false;
       return e as Error;
     }
+  }
+
+  /** Sends a message with its segment file's bytes; a file that is gone cannot be shipped and is refused here. */
+  async #ship(session: UploaderSession, message: string): Promise<Ack> {
+    this.#cannotShip = 0;
+    let segment: { file: string; length: number };
+    try {
+      segment = shippedSegment(message);
+    } catch (e) {
+      return { ok: false, seq: 0, reason: `its segment file cannot be read to ship its bytes (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+    }
+    return session.sendWithPayload(message, segment.file, segment.length);
+  }
+
+  /** The uploader does not take segment bytes: said loudly (it needs an operator), the message waits. */
+  #uploaderTakesNoBytes(): Error {
+    const error = new Error(`the uploader at ${this.#address()} takes no segment bytes (its greeting offers no "payload"): --ship-bytes needs an uploader started with --state-dir`);
+    if (this.#cannotShip++ % 20 === 0) {
+      this.#logger?.error('--ship-bytes: the uploader does not accept segment bytes; index messages are kept and retried until it does', {
+        uploader: this.#address(),
+        hint: 'start the uploader with --state-dir (it spools shipped bytes there), or drop --ship-bytes where the uploader can read this output directory',
+        queued: this.#queue.length,
+      });
+    }
+    return error;
   }
 
   #wakeIdle(): void {

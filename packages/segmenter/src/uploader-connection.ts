@@ -8,6 +8,7 @@
 import net from 'node:net';
 import {
   formatHello,
+  formatPayloadCommand,
   frameMessage,
   MessageDecoder,
   parseAck,
@@ -16,6 +17,7 @@ import {
   type Ack,
   type HostPort,
 } from '@hlsrelay/protocol';
+import { streamFile } from './payload-sender';
 
 export interface ConnectOptions {
   /** How long to wait for a greeting before treating the uploader as an original one. */
@@ -59,7 +61,7 @@ export function connectToUploader(address: HostPort, options: ConnectOptions): P
       if (lines.length === 0) return;
       const greeting = parseGreeting(lines[0]);
       if (greeting && greeting.version >= 1 && greeting.features.includes(FEATURE_ACK)) {
-        settle({ kind: 'session', session: new UploaderSession(socket, options.timeoutMs) });
+        settle({ kind: 'session', session: new UploaderSession(socket, options.timeoutMs, greeting.features) });
       } else {
         original();
       }
@@ -97,14 +99,20 @@ export class UploaderSession {
   readonly #socket: net.Socket;
   readonly #decoder = new MessageDecoder();
   #seq = 0;
-  /** The one message awaiting its answer (one at a time keeps replay and dedupe simple). */
-  #waiting: { seq: number; resolve: (a: Ack) => void; reject: (e: Error) => void } | undefined;
+  /**
+   * Lines awaiting their answers, in order: one message at a time keeps replay and dedupe simple
+   * (a message with its segment bytes is two lines, PAYLOAD and the message).
+   */
+  #waiting: Array<{ seq: number; resolve: (a: Ack) => void; reject: (e: Error) => void }> = [];
   #error: Error | undefined;
   readonly #timeoutMs: number;
+  /** What the uploader's greeting offered (`ack`, `auth`, `payload` …). */
+  readonly features: readonly string[];
 
-  constructor(socket: net.Socket, timeoutMs: number) {
+  constructor(socket: net.Socket, timeoutMs: number, features: readonly string[] = []) {
     this.#socket = socket;
     this.#timeoutMs = timeoutMs;
+    this.features = features;
     // Idle between segments is normal; only a message waiting for its answer has a deadline.
     socket.removeAllListeners('timeout');
     socket.setTimeout(0);
@@ -128,12 +136,45 @@ export class UploaderSession {
   /** Sends one message; resolves with its OK or ERR, rejects if the connection fails first. */
   send(message: string): Promise<Ack> {
     if (this.#error) return Promise.reject(this.#error);
-    if (this.#waiting) return Promise.reject(new Error('a message is already awaiting its answer'));
+    if (this.#waiting.length > 0) return Promise.reject(new Error('a message is already awaiting its answer'));
+    const answer = this.#expect();
+    this.#socket.write(frameMessage(message));
+    return answer;
+  }
+
+  /**
+   * Sends a message with its segment bytes (`--ship-bytes`): `PAYLOAD <length>`, the file
+   * streamed with backpressure, then the message. Resolves with the message's answer (an ERR
+   * for refused bytes says why); rejects, ending the session, when the connection or the file
+   * fails midway.
+   */
+  async sendWithPayload(message: string, file: string, length: number): Promise<Ack> {
+    if (this.#error) throw this.#error;
+    if (this.#waiting.length > 0) throw new Error('a message is already awaiting its answer');
+    const payloadAnswer = this.#expect();
+    // Answered early when the bytes are refused; awaited below with the message's answer.
+    payloadAnswer.catch(() => {});
+    this.#socket.write(frameMessage(formatPayloadCommand(length)));
+    try {
+      await streamFile(this.#socket, file, length);
+    } catch (e) {
+      // The uploader counts bytes: after a short payload nothing more on this connection can be understood.
+      this.#fail(e as Error);
+      throw e;
+    }
+    const answer = this.#expect();
+    this.#socket.write(frameMessage(message));
+    const [, ack] = await Promise.all([payloadAnswer, answer]);
+    return ack;
+  }
+
+  /** Numbers the next line and waits for its answer, with the no-answer deadline running. */
+  #expect(): Promise<Ack> {
+    if (this.#error) return Promise.reject(this.#error);
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
-      this.#waiting = { seq, resolve, reject };
+      this.#waiting.push({ seq, resolve, reject });
       this.#socket.setTimeout(this.#timeoutMs);
-      this.#socket.write(frameMessage(message));
     });
   }
 
@@ -142,10 +183,10 @@ export class UploaderSession {
   }
 
   #answer(ack: Ack): void {
-    const w = this.#waiting;
+    const w = this.#waiting[0];
     if (!w || ack.seq !== w.seq) throw new Error(`answer for message ${ack.seq} while waiting for ${w?.seq ?? 'none'}`);
-    this.#waiting = undefined;
-    this.#socket.setTimeout(0);
+    this.#waiting.shift();
+    if (this.#waiting.length === 0) this.#socket.setTimeout(0);
     w.resolve(ack);
   }
 
@@ -153,8 +194,8 @@ export class UploaderSession {
     if (this.#error) return;
     this.#error = error;
     this.#socket.destroy();
-    const w = this.#waiting;
-    this.#waiting = undefined;
-    w?.reject(error);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w.reject(error);
   }
 }

@@ -1,0 +1,60 @@
+/**
+ * The segment file itself, streamed onto the uploader connection after its `PAYLOAD <length>`
+ * line (`--ship-bytes`, protocol segment-payload.ts). Read in chunks and written no faster than
+ * the socket drains, so memory stays at one read chunk plus the socket's buffer whatever the
+ * segment size — the transcode machine keeps its memory for encoding.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
+
+/** Bytes read from the file per write; the socket's buffer holds at most about this much more. */
+export const PAYLOAD_READ_BYTES = 64 * 1024;
+
+/** The segment file an index message announces, and its size now. Throws (ENOENT …) when it cannot be read. */
+export function shippedSegment(message: string): { file: string; length: number } {
+  const m = parseMessage(message);
+  // A relative output directory is relative to this segmenter, never to the uploader.
+  const file = path.resolve(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+  return { file, length: statSync(file).size };
+}
+
+/**
+ * Writes exactly `length` bytes of `file` to `socket`, waiting for it to drain whenever its
+ * buffer is full. Rejects when the file holds fewer bytes (the stream could no longer be
+ * followed: the caller must drop the connection) or the connection closes first.
+ */
+export async function streamFile(socket: Writable, file: string, length: number): Promise<void> {
+  if (length === 0) return;
+  let sent = 0;
+  const input = createReadStream(file, { start: 0, end: length - 1, highWaterMark: PAYLOAD_READ_BYTES });
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      sent += chunk.length;
+      if (!socket.write(chunk)) await drained(socket);
+    }
+  } finally {
+    input.destroy();
+  }
+  if (sent !== length) throw new Error(`${file} shrank to ${sent} bytes while ${length} were announced`);
+}
+
+function drained(socket: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) {
+      reject(new Error('the uploader connection closed while segment bytes were sent'));
+      return;
+    }
+    const done = (err?: Error): void => {
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = (): void => done();
+    const onClose = (): void => done(new Error('the uploader connection closed while segment bytes were sent'));
+    socket.on('drain', onDrain);
+    socket.on('close', onClose);
+  });
+}
