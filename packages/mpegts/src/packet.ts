@@ -123,8 +123,9 @@ export class PacketReader {
       // A packet counts when its sync byte is followed by the next one (or the chunk ends):
       // garbage that happens to begin with 0x47 is not taken for a packet.
       // The last packet of a chunk waits in the carry until the next chunk confirms it.
-      while (i + PACKET < length && chunk[i] === SYNC && chunk[i + PACKET] === SYNC) {
-        i += PACKET;
+      // Each step's confirming byte is the next step's sync byte, so it is read once.
+      if (chunk[i] === SYNC) {
+        while (i + PACKET < length && chunk[i + PACKET] === SYNC) i += PACKET;
       }
       if (i > runStart) onRun(chunk, runStart, i);
       if (i >= length) return;
