@@ -49,6 +49,8 @@ export interface ConnectionGuardOptions {
   socket: PausableSource;
   /** A deadline passed: the reason, to log and answer before the connection is ended. */
   onExpired: (reason: string) => void;
+  /** A line had to wait for the rate (for counters). */
+  onThrottled?: () => void;
   clock?: () => number;
 }
 
@@ -56,6 +58,7 @@ export class ConnectionGuard {
   readonly #limits: ConnectionLimits;
   readonly #socket: PausableSource;
   readonly #onExpired: (reason: string) => void;
+  readonly #onThrottled: (() => void) | undefined;
   readonly #rate: MessageRate;
   /** Lines received but held back by the rate; only ever one read's worth (reading stops meanwhile). */
   #queue: string[] = [];
@@ -75,6 +78,7 @@ export class ConnectionGuard {
     this.#limits = options.limits;
     this.#socket = options.socket;
     this.#onExpired = options.onExpired;
+    this.#onThrottled = options.onThrottled;
     this.#rate = new MessageRate(options.limits.messagesPerSecond, options.limits.messageBurst, options.clock);
     // The first line is due from the moment of connecting: a silent connection is a held socket.
     this.#startLineDeadline();
@@ -125,6 +129,7 @@ export class ConnectionGuard {
           this.#idleTimer = undefined;
         }
         this.throttledLines += 1;
+        this.#onThrottled?.();
         this.#rateTimer = setTimeout(() => this.#drain(), wait);
         this.#rateTimer.unref();
         return;

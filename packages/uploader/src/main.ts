@@ -163,7 +163,11 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ service: 'uploader', level: argv['log-level'], json: argv['log-json'] });
   const { host, port } = parseHostPort(argv.listen, '--listen');
-  const security = await securitySettings(argv, { dirs: [os.tmpdir()], listenHost: host });
+  const security = await securitySettings(argv, {
+    dirs: [os.tmpdir()],
+    listenHost: host,
+    tokenFromEnv: process.env.HLSRELAY_TOKEN,
+  });
   for (const warning of security.warnings) logger.warn(warning);
   const retry = { initialDelayMs: DEFAULT_RETRY_POLICY.initialDelayMs, maxDelayMs: argv['retry-max-delay'] * 1000 };
   const specs = argv.target.map((v) => parseTargetUrl(v, process.env));
@@ -207,12 +211,20 @@ async function main(): Promise<void> {
     concurrency: argv.concurrency,
     retry,
     policy: security.policy,
+    limits: security.limits,
+    token: security.token,
+    tls: security.tls,
     stateDir: argv['state-dir'],
     removeLocal: !argv['keep-local'],
     deleteAfter: argv['delete-after'],
     archive: argv.archive === undefined ? undefined : argv.archive || DEFAULT_ARCHIVE_PATTERN,
   });
-  logger.info('listening for segmenters', { address: `${service.address.host}:${service.address.port}`, target: target.name });
+  logger.info('listening for segmenters', {
+    address: `${service.address.host}:${service.address.port}`,
+    target: target.name,
+    token: security.token ? 'required' : 'none',
+    tls: security.tls ? 'on' : 'off',
+  });
   logger.info('messages may read segments under', { dirs: security.policy.paths.roots.join(' '), buckets: security.policy.keys.describe().join(' ') || 'any' });
   metrics?.watch(service.uploader);
   // Unhealthy from the first stop signal on: load balancers stop sending while the queue drains.

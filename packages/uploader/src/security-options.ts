@@ -4,12 +4,25 @@
  * Pure: main.ts hands in the parsed flags and the process facts (temp directory); nothing here
  * reads argv or the environment.
  */
+import { readFile } from 'node:fs/promises';
+import { checkToken } from '@hlsrelay/protocol';
 import { AllowedKeys, parseBucketGrant } from './allowed-keys';
 import { AllowedPaths } from './allowed-paths';
 import { connectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits';
 import { MessagePolicy } from './message-policy';
 
 export const SECURITY_OPTIONS = {
+  'token-file': {
+    type: 'string',
+    describe: 'file holding the shared token segmenters must present (AUTH); also $HLSRELAY_TOKEN. Required off loopback unless --insecure',
+  },
+  insecure: {
+    type: 'boolean',
+    default: false,
+    describe: 'listen on a non-loopback address without a token (any host that reaches the port may send messages)',
+  },
+  'tls-cert': { type: 'string', describe: 'PEM certificate (chain) file: segmenters connect over TLS (with --tls-key)' },
+  'tls-key': { type: 'string', describe: 'PEM private key file for --tls-cert' },
   'allow-dir': {
     type: 'string',
     array: true,
@@ -43,6 +56,10 @@ export const SECURITY_OPTIONS = {
 } as const;
 
 export interface SecurityFlags {
+  'token-file'?: string;
+  insecure: boolean;
+  'tls-cert'?: string;
+  'tls-key'?: string;
   'allow-dir'?: string[];
   'allow-bucket'?: string[];
   'max-connections-per-peer': number;
@@ -53,6 +70,9 @@ export interface SecurityFlags {
 
 /** Start-up validation of the flags that need no I/O; throws naming the flag, what was expected and what came. */
 export function checkSecurityFlags(a: SecurityFlags): void {
+  if ((a['tls-cert'] === undefined) !== (a['tls-key'] === undefined)) {
+    throw new TypeError(`--tls-cert and --tls-key go together, got only ${a['tls-cert'] === undefined ? '--tls-key' : '--tls-cert'}`);
+  }
   for (const grant of a['allow-bucket'] ?? []) parseBucketGrant(grant);
   limitsFrom(a);
 }
@@ -80,6 +100,9 @@ function limitsFrom(a: SecurityFlags): ConnectionLimits {
 export interface SecuritySettings {
   policy: MessagePolicy;
   limits: ConnectionLimits;
+  /** The shared token segmenters must present; undefined: none asked (original segmenters served). */
+  token?: string;
+  tls?: { cert: Buffer; key: Buffer };
   /** Things the operator should hear about at start (logged as warnings). */
   warnings: string[];
 }
@@ -92,18 +115,45 @@ export interface SecuritySettings {
  */
 export async function securitySettings(
   a: SecurityFlags,
-  defaults: { dirs: string[]; ownDirs?: string[]; listenHost: string },
+  defaults: { dirs: string[]; ownDirs?: string[]; listenHost: string; tokenFromEnv?: string },
 ): Promise<SecuritySettings> {
   const warnings: string[] = [];
+  const token =
+    a['token-file'] !== undefined
+      ? checkToken(await readSetting(a['token-file'], '--token-file'), `--token-file ${a['token-file']}`)
+      : defaults.tokenFromEnv !== undefined
+        ? checkToken(defaults.tokenFromEnv, '$HLSRELAY_TOKEN')
+        : undefined;
+  const loopback = isLoopback(defaults.listenHost);
+  if (!token && !loopback) {
+    if (!a.insecure) {
+      throw new TypeError(
+        `--listen ${defaults.listenHost} is reachable from other machines: give segmenters a shared token (--token-file FILE or $HLSRELAY_TOKEN), or accept any sender with --insecure`,
+      );
+    }
+    warnings.push(`listening on ${defaults.listenHost} without a token (--insecure): any host that reaches the port may send messages`);
+  }
+  const tls =
+    a['tls-cert'] !== undefined && a['tls-key'] !== undefined
+      ? { cert: Buffer.from(await readSetting(a['tls-cert'], '--tls-cert')), key: Buffer.from(await readSetting(a['tls-key'], '--tls-key')) }
+      : undefined;
   const given = a['allow-dir']?.length ? a['allow-dir'] : defaults.dirs;
   const paths = await AllowedPaths.resolve([...given, ...(defaults.ownDirs ?? [])]);
   const keys = new AllowedKeys((a['allow-bucket'] ?? []).map((g) => parseBucketGrant(g)));
-  if (!keys.restricted && !isLoopback(defaults.listenHost)) {
+  if (!keys.restricted && !loopback) {
     warnings.push(
       `listening on ${defaults.listenHost} with no --allow-bucket: any segmenter that connects may write to any bucket these credentials reach`,
     );
   }
-  return { policy: new MessagePolicy({ paths, keys }), limits: limitsFrom(a), warnings };
+  return { policy: new MessagePolicy({ paths, keys }), limits: limitsFrom(a), token, tls, warnings };
+}
+
+async function readSetting(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new TypeError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
+  }
 }
 
 /** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */

@@ -32,6 +32,7 @@ export class SegmenterGate {
   readonly #peers: PeerConnections;
   #refusedConnections = 0;
   #failedAuth = 0;
+  #paced = 0;
 
   constructor(options: GateOptions) {
     this.limits = options.limits;
@@ -45,9 +46,12 @@ export class SegmenterGate {
     return this.#token === undefined ? [] : [FEATURE_AUTH];
   }
 
-  /** Connections refused at the door (limits) and sessions that failed to authenticate, since start. */
-  get refused(): { connections: number; authentication: number } {
-    return { connections: this.#refusedConnections, authentication: this.#failedAuth };
+  /**
+   * Since start: connections refused at the door (limits), sessions that failed to authenticate,
+   * and times a line waited for the message rate.
+   */
+  get stats(): { refusedConnections: number; failedAuthentications: number; pacedLines: number } {
+    return { refusedConnections: this.#refusedConnections, failedAuthentications: this.#failedAuth, pacedLines: this.#paced };
   }
 
   /**
@@ -61,7 +65,7 @@ export class SegmenterGate {
       this.#logger.warn('connection refused', { peer, reason: refusal });
       return refusal;
     }
-    const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired });
+    const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired, onThrottled: () => (this.#paced += 1) });
     return new Door(this, address, peer, guard, this.#token === undefined);
   }
 

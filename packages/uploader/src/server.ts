@@ -8,8 +8,10 @@
  * greeted; a peer that answers the greeting gets a numbered OK/ERR per line (protocol session.ts).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '@hlsrelay/log';
 import {
+  AUTH_VERB,
   classifySessionLine,
   formatAck,
   formatGreeting,
@@ -20,6 +22,8 @@ import {
   ProtocolError,
   type IndexMessage,
 } from '@hlsrelay/protocol';
+import { connectionLimits, type ConnectionLimits } from './connection-limits';
+import { ConnectionRefusal, SegmenterGate, type Door } from './segmenter-gate';
 
 export interface IndexServerOptions {
   logger: Logger;
@@ -32,6 +36,12 @@ export interface IndexServerOptions {
   maxLineBytes?: number;
   /** Feature words of the greeting; default `['ack']`. */
   features?: string[];
+  /** Caps per connection and per peer (connection-limits.ts); defaults where not given. */
+  limits?: Partial<ConnectionLimits>;
+  /** Shared token every segmenter must present (AUTH); without one, anyone who reaches the port is served. */
+  token?: string;
+  /** PEM certificate and key: segmenters connect over TLS. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 /** A connection whose peer answered the greeting: every line gets a numbered OK or ERR, in order. */
@@ -56,14 +66,31 @@ export class IndexServer {
   readonly #sockets = new Set<net.Socket>();
   #closing = false;
   #malformed = 0;
+  readonly #gate: SegmenterGate;
+  readonly #raw = new Set<net.Socket>();
 
   constructor(options: IndexServerOptions) {
     this.#logger = options.logger;
     this.#onMessage = options.onMessage;
     this.#maxLineBytes = options.maxLineBytes;
-    this.#greeting = frameMessage(formatGreeting(options.features));
+    this.#gate = new SegmenterGate({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger });
+    this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#gate.features]));
     // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
-    this.#server = net.createServer({ allowHalfOpen: true }, (socket) => this.#connection(socket));
+    this.#server = options.tls
+      ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: this.#gate.limits.lineTimeoutMs }, (s) => this.#connection(s))
+      : net.createServer({ allowHalfOpen: true }, (socket) => this.#connection(socket));
+    // Past this the kernel's accepted sockets are closed at once, before any work is spent on them.
+    this.#server.maxConnections = this.#gate.limits.maxConnections;
+    // Every TCP connection, TLS handshakes still in progress included, so shutdown can end them.
+    this.#server.on('connection', (raw: net.Socket) => {
+      this.#raw.add(raw);
+      raw.on('close', () => this.#raw.delete(raw));
+    });
+    // A failed or timed-out handshake (plain TCP to the TLS port, an untrusting client) ends there.
+    this.#server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      this.#logger.debug('TLS handshake failed', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message });
+      socket.destroy();
+    });
     this.#server.on('error', (err) => this.#logger.error('index server error', { error: err.message }));
   }
 
@@ -90,6 +117,11 @@ export class IndexServer {
     return this.#malformed;
   }
 
+  /** What the gate refused or slowed since start (segmenter-gate.ts). */
+  get gateStats(): SegmenterGate['stats'] {
+    return this.#gate.stats;
+  }
+
   /**
    * Stops accepting connections and ends the open ones (complete messages already received are
    * kept; a peer mid-message sees the connection close and must resend). Resolves when all closed.
@@ -101,6 +133,7 @@ export class IndexServer {
     // A peer that never finishes its half of the close must not hold the shutdown.
     const force = setTimeout(() => {
       for (const socket of this.#sockets) socket.destroy();
+      for (const socket of this.#raw) socket.destroy();
     }, 2_000);
     force.unref();
     return closed.finally(() => clearTimeout(force));
@@ -112,12 +145,20 @@ export class IndexServer {
       socket.destroy();
       return;
     }
+    const door = this.#gate.admit(socket.remoteAddress ?? '?', peer, socket, (reason) =>
+      this.#refuse(socket, peer, new ProtocolError(`${reason}; connection closed`), true),
+    );
+    if (typeof door === 'string') {
+      socket.end(`ERR ${door}\n`);
+      setTimeout(() => socket.destroy(), 2_000).unref();
+      return;
+    }
     this.#sockets.add(socket);
     const decoder = new MessageDecoder({ maxLineBytes: this.#maxLineBytes });
     this.#logger.debug('segmenter connected', { peer });
     // An original segmenter never reads this; a new one answers it and gets acknowledgements.
     socket.write(this.#greeting);
-    const conn: { lines: number; session?: Session } = { lines: 0 };
+    const conn: { lines: number; session?: Session; door: Door } = { lines: 0, door };
     socket.on('data', (chunk: Buffer) => {
       let lines: string[];
       try {
@@ -127,7 +168,8 @@ export class IndexServer {
         this.#refuse(socket, peer, err, true);
         return;
       }
-      for (const line of lines) this.#line(socket, peer, line, conn);
+      door.guard.received(lines.length, decoder.pendingBytes);
+      door.guard.deliver(lines, (line) => this.#line(socket, peer, line, conn));
     });
     socket.on('end', () => {
       const last = decoder.end();
@@ -136,20 +178,24 @@ export class IndexServer {
       void (conn.session?.answered ?? Promise.resolve()).then(() => socket.end());
     });
     socket.on('error', (err) => this.#logger.debug('segmenter connection error', { peer, error: err.message }));
-    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('close', () => {
+      door.close();
+      this.#sockets.delete(socket);
+    });
   }
 
-  #line(socket: net.Socket, peer: string, line: string, conn: { lines: number; session?: Session }): void {
+  #line(socket: net.Socket, peer: string, line: string, conn: { lines: number; session?: Session; door: Door }): void {
     if (line.trim() === '') return;
     if (conn.lines++ === 0 && isHello(line)) {
       conn.session = { seq: 0, answered: Promise.resolve() };
       return;
     }
     if (conn.session) {
-      this.#sessionLine(socket, peer, line, conn.session);
+      this.#sessionLine(socket, peer, line, conn.session, conn.door);
       return;
     }
     try {
+      this.#gate.requireAuthenticated(conn.door, false);
       const result = this.#onMessage(parseMessage(line), peer);
       result?.catch((err: unknown) => this.#refuse(socket, peer, err, false));
     } catch (err) {
@@ -157,13 +203,19 @@ export class IndexServer {
     }
   }
 
-  #sessionLine(socket: net.Socket, peer: string, line: string, session: Session): void {
+  #sessionLine(socket: net.Socket, peer: string, line: string, session: Session, door: Door): void {
     const seq = ++session.seq;
     let result: Promise<void>;
     try {
       const c = classifySessionLine(line);
-      if (c.kind === 'command') throw new ProtocolError(`unknown command ${c.verb}`);
-      result = Promise.resolve(this.#onMessage(parseMessage(line), peer));
+      if (c.kind === 'command' && c.verb === AUTH_VERB) {
+        this.#gate.authenticate(door, c.args);
+        result = Promise.resolve();
+      } else {
+        this.#gate.requireAuthenticated(door, true);
+        if (c.kind === 'command') throw new ProtocolError(`unknown command ${c.verb}`);
+        result = Promise.resolve(this.#onMessage(parseMessage(line), peer));
+      }
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -177,6 +229,8 @@ export class IndexServer {
         (err: unknown) => {
           this.#count(peer, err);
           if (socket.writable) socket.write(frameMessage(formatAck({ ok: false, seq, reason: err instanceof Error ? err.message : String(err) })));
+          // Without the token nothing more this peer sends can be served.
+          if (err instanceof ConnectionRefusal) this.#endRefused(socket);
         },
       ),
     );
@@ -197,9 +251,19 @@ export class IndexServer {
     this.#count(peer, err);
     // One line, whatever the reason contains.
     if (socket.writable) socket.write(`ERR ${reason.replace(/[\r\n]+/g, ' ')}\n`);
-    if (endConnection) {
-      socket.removeAllListeners('data');
-      socket.end();
+    if (endConnection || err instanceof ConnectionRefusal) {
+      this.#endRefused(socket);
+    } else if (socket.writableLength > this.#gate.limits.maxUnreadReplyBytes) {
+      // A peer that keeps sending bad messages and never reads the answers.
+      this.#logger.warn('connection closed: answers not read', { peer, unreadBytes: socket.writableLength });
+      socket.destroy();
     }
+  }
+
+  /** Reads no more from the peer, says goodbye, and does not wait long for it to close its side. */
+  #endRefused(socket: net.Socket): void {
+    socket.removeAllListeners('data');
+    socket.end();
+    setTimeout(() => socket.destroy(), 2_000).unref();
   }
 }

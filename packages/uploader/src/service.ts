@@ -5,7 +5,7 @@
 import type { Logger } from '@hlsrelay/log';
 import { Journal } from './journal';
 import type { MessagePolicy } from './message-policy';
-import { IndexServer, type ListenAddress } from './server';
+import { IndexServer, type IndexServerOptions, type ListenAddress } from './server';
 import type { TransferTarget } from './transfer-target';
 import { Uploader, type UploaderOptions } from './uploader';
 
@@ -23,6 +23,10 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
    * member) in a ConfinedTarget with the same policy.
    */
   policy?: MessagePolicy;
+  /** Connection caps, the shared token and TLS of the index port (server.ts). */
+  limits?: IndexServerOptions['limits'];
+  token?: string;
+  tls?: IndexServerOptions['tls'];
   /**
    * `--state-dir`: accepted messages and playlist state are journaled there before they are
    * acknowledged, and a restart continues from it. Without one, state lives in memory.
@@ -39,7 +43,7 @@ export interface UploaderService {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, policy, stateDir, ...uploaderOptions } = options;
+  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, ...uploaderOptions } = options;
   const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
   const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir });
   // What an earlier run accepted goes first, before any segmenter can connect.
@@ -47,6 +51,9 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
   const server = new IndexServer({
     logger: options.logger,
     maxLineBytes,
+    limits,
+    token,
+    tls,
     onMessage: (message, peer) => {
       policy?.check(message);
       return uploader.accept(message, peer);
