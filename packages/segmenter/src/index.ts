@@ -16,3 +16,4 @@ export * from './ladder';
 export * from './spool';
 export * from './uploader-connection';
 export * from './lazy-logger';
+export * from './uploader-access';

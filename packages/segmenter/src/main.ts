@@ -11,6 +11,7 @@ import { LiveSegmenter } from './live-segmenter';
 import { Notifier } from './notifier';
 import { Spool } from './spool';
 import { StatusLine } from './status-line';
+import { uploaderAccess, type UploaderAccess } from './uploader-access';
 // The ladder's modules load only for `segmenter ladder` (ladderMain): a plain run starts faster.
 import type { LadderSettings } from './ladder-cli';
 
@@ -56,7 +57,14 @@ async function main(): Promise<number> {
     logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });
     return 1;
   }
-  const notifier = new Notifier({ uploader: settings.uploader, logger, spool, shipBytes: settings.shipBytes });
+  let access: UploaderAccess;
+  try {
+    access = uploaderAccess(settings, process.env.HLSRELAY_TOKEN);
+  } catch (e) {
+    process.stderr.write(`segmenter: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const notifier = new Notifier({ uploader: settings.uploader, logger, spool, shipBytes: settings.shipBytes, ...access });
   const segmenter = new LiveSegmenter({
     ...settings,
     notify: (message) => {

@@ -31,6 +31,10 @@ export interface NotifierOptions {
    * wait (and are retried) as in an outage.
    */
   shipBytes?: boolean;
+  /** The shared token (`--token-file`, `$HLSRELAY_TOKEN`) for an uploader that asks for one. */
+  token?: string;
+  /** TLS to the uploader, trusting this CA (`--tls-ca`). */
+  tls?: { ca: Buffer };
 }
 
 interface Queued {
@@ -47,6 +51,7 @@ export class Notifier {
   readonly #greetingTimeoutMs: number;
   readonly #spool: Spool | undefined;
   readonly #shipBytes: boolean;
+  readonly #access: { token?: string; tls?: { ca: Buffer } };
   /** Attempts the uploader could not take segment bytes, since it last could (for the error log). */
   #cannotShip = 0;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
@@ -76,6 +81,7 @@ export class Notifier {
     this.#greetingTimeoutMs = options.greetingTimeoutMs ?? 1000;
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
+    this.#access = { token: options.token, tls: options.tls };
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
     if (this.#queue.length > 0) {
       this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
@@ -176,6 +182,7 @@ export class Notifier {
           greetingTimeoutMs: this.#greetingTimeoutMs,
           timeoutMs: this.#socketTimeoutMs,
           assumeOriginal: this.#original,
+          ...this.#access,
         });
         if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
           if (c.kind === 'original') c.socket.destroy();

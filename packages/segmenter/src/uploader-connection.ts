@@ -6,7 +6,10 @@
  *   message the 2009 way (no newline, then close) and is done.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import {
+  FEATURE_AUTH,
+  formatAuth,
   formatHello,
   formatPayloadCommand,
   frameMessage,
@@ -26,6 +29,10 @@ export interface ConnectOptions {
   timeoutMs: number;
   /** Do not wait for a greeting (the uploader was seen not to send one). */
   assumeOriginal?: boolean;
+  /** The shared token, presented when the uploader's greeting asks for it (`auth`). */
+  token?: string;
+  /** Connect over TLS, trusting this CA (PEM) for the uploader's certificate. */
+  tls?: { ca: Buffer };
 }
 
 export type Connected = { kind: 'session'; session: UploaderSession } | { kind: 'original'; socket: net.Socket };
@@ -34,7 +41,9 @@ export type Connected = { kind: 'session'; session: UploaderSession } | { kind: 
 export function connectToUploader(address: HostPort, options: ConnectOptions): Promise<Connected> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const socket = net.connect({ host: address.host, port: address.port });
+    const socket = options.tls
+      ? tls.connect({ host: address.host, port: address.port, ca: options.tls.ca, servername: net.isIP(address.host) ? undefined : address.host })
+      : net.connect({ host: address.host, port: address.port });
     const decoder = new MessageDecoder();
     let greetingTimer: NodeJS.Timeout | undefined;
     const settle = (result: Connected | Error): void => {
@@ -61,7 +70,22 @@ export function connectToUploader(address: HostPort, options: ConnectOptions): P
       if (lines.length === 0) return;
       const greeting = parseGreeting(lines[0]);
       if (greeting && greeting.version >= 1 && greeting.features.includes(FEATURE_ACK)) {
-        settle({ kind: 'session', session: new UploaderSession(socket, options.timeoutMs, greeting.features) });
+        const session = new UploaderSession(socket, options.timeoutMs, greeting.features);
+        // The token goes only to an uploader that asks for it.
+        if (!greeting.features.includes(FEATURE_AUTH)) {
+          settle({ kind: 'session', session });
+        } else if (options.token === undefined) {
+          session.close();
+          settle(new Error('the uploader wants a token: give this segmenter the same one (--token-file FILE or $HLSRELAY_TOKEN)'));
+        } else {
+          // From here on the session reads the answers (the OK to AUTH is not a greeting).
+          clearTimeout(greetingTimer);
+          socket.removeListener('data', onData);
+          session.authenticate(options.token).then(
+            (ack) => settle(ack.ok ? { kind: 'session', session } : new Error(`the uploader refused the token: ${ack.reason}`)),
+            (e: Error) => settle(e),
+          );
+        }
       } else {
         original();
       }
@@ -70,7 +94,8 @@ export function connectToUploader(address: HostPort, options: ConnectOptions): P
     socket.on('data', onData);
     socket.once('error', (e) => settle(e));
     socket.once('close', () => settle(new Error('connection closed before the uploader answered')));
-    socket.once('connect', () => {
+    // Over TLS the greeting can only come once the handshake is done.
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       if (options.assumeOriginal) original();
       else greetingTimer = setTimeout(original, options.greetingTimeoutMs);
     });
@@ -131,6 +156,13 @@ export class UploaderSession {
 
   get closed(): boolean {
     return this.#error !== undefined;
+  }
+
+  /** Presents the shared token (the first line after the hello); resolves with its OK or ERR. */
+  authenticate(token: string): Promise<Ack> {
+    const answer = this.#expect();
+    this.#socket.write(frameMessage(formatAuth(token)));
+    return answer;
   }
 
   /** Sends one message; resolves with its OK or ERR, rejects if the connection fails first. */
