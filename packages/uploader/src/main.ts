@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     .env(ENV_PREFIX)
     .epilog(`Every setting can also come from the environment as ${ENV_PREFIX}_<NAME> (e.g. ${ENV_PREFIX}_S3_ENDPOINT) or from --config FILE.`)
     .example('$0', 'listen on 127.0.0.1:10234 and upload to AWS S3 with public-read objects')
-    .example('$0 --listen 0.0.0.0:10234 --acl none', 'accept remote segmenters; the bucket policy grants reads')
+    .example('$0 --listen 0.0.0.0:10234 --token-file /etc/hlsrelay/token --acl none', 'accept remote segmenters that present the token; the bucket policy grants reads')
     .example('$0 --s3-endpoint http://127.0.0.1:9000 --s3-path-style', 'upload to a local MinIO')
     .example('AWS_PROFILE=live $0 --window 6 --log-level debug', 'a named credentials profile, 6-segment playlists')
     .check((a) => {
