@@ -8,7 +8,7 @@
 import type { Logger } from '@hlsrelay/log';
 import type { IndexMessage } from '@hlsrelay/protocol';
 import { renderMasterPlaylist } from './master-playlist';
-import { MasterState } from './master-state';
+import { MasterState, type RenditionSnapshot } from './master-state';
 import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
 import type { TransferTarget } from './transfer-target';
 import type { UploadQueue } from './upload-queue';
@@ -19,6 +19,14 @@ export interface MasterPublisherOptions {
   logger: Logger;
   /** Called after each master PUT succeeded, with its key and text (for events and tests). */
   onStored?: (stored: { bucket: string; key: string; text: string }) => void;
+}
+
+/** A rendition's membership of a master, kept in the journal with the rendition's stream state. */
+export interface MasterMembership {
+  bucket: string;
+  /** Object key of the master playlist. */
+  key: string;
+  rendition: RenditionSnapshot;
 }
 
 export class MasterPublisher {
@@ -71,6 +79,31 @@ export class MasterPublisher {
     }
     this.#memberOf.set(streamId(key), { master: masterId, uri });
     master.observeSegment(uri, m);
+  }
+
+  /** What the masters know of this rendition stream, for the journal; undefined when it names none. */
+  snapshot(key: StreamKey): MasterMembership | undefined {
+    const member = this.#memberOf.get(streamId(key));
+    if (!member) return undefined;
+    const master = this.#masters.get(member.master)!;
+    const rendition = master.renditionSnapshot(member.uri);
+    return rendition && { bucket: master.bucket, key: master.key, rendition };
+  }
+
+  /**
+   * After a restart, before any message: the rendition's measurements continue where the journal
+   * left them (the peak and average of segments stored before the restart still count). The
+   * master is uploaded again at its rendition's next stored playlist.
+   */
+  restore(key: StreamKey, membership: MasterMembership, playlistStored: boolean): void {
+    const masterId = `s3://${membership.bucket}/${membership.key}`;
+    let master = this.#masters.get(masterId);
+    if (!master) {
+      master = new MasterState(membership.bucket, membership.key);
+      this.#masters.set(masterId, master);
+    }
+    master.restoreRendition(membership.rendition, playlistStored);
+    this.#memberOf.set(streamId(key), { master: masterId, uri: membership.rendition.uri });
   }
 
   /** A rendition's media playlist is stored: it may now be listed. */

@@ -20,12 +20,34 @@ export const BANDWIDTH_CHANGE = 0.1;
  * would claim a rate no full segment ever needs. Until a full segment was seen, the short ones
  * count. The peak is never below the average: a player must be able to sustain the average.
  */
+/** What a meter measured, for the journal: a restart continues the figures instead of starting over. */
+export interface MeterSnapshot {
+  peakFull: number;
+  peakAny: number;
+  bytes: number;
+  seconds: number;
+  segments: number;
+}
+
 export class RenditionMeter {
   #peakFull = 0;
   #peakAny = 0;
   #bytes = 0;
   #seconds = 0;
   #segments = 0;
+
+  constructor(from?: MeterSnapshot) {
+    if (!from) return;
+    this.#peakFull = from.peakFull;
+    this.#peakAny = from.peakAny;
+    this.#bytes = from.bytes;
+    this.#seconds = from.seconds;
+    this.#segments = from.segments;
+  }
+
+  snapshot(): MeterSnapshot {
+    return { peakFull: this.#peakFull, peakAny: this.#peakAny, bytes: this.#bytes, seconds: this.#seconds, segments: this.#segments };
+  }
 
   observe(bytes: number, seconds: number, targetSeconds: number): void {
     if (!(seconds > 0) || !(bytes >= 0)) return;
@@ -52,6 +74,15 @@ export class RenditionMeter {
     if (average === undefined) return undefined;
     return Math.max(this.#peakFull > 0 ? this.#peakFull : this.#peakAny, average);
   }
+}
+
+/** One rendition's part of a master, as the journal keeps it with the rendition's stream. */
+export interface RenditionSnapshot {
+  uri: string;
+  meter: MeterSnapshot;
+  codecs?: string;
+  resolution?: string;
+  frameRate?: number;
 }
 
 interface Rendition {
@@ -132,6 +163,20 @@ export class MasterState {
         moved(b.averageBandwidth, v.averageBandwidth)
       );
     });
+  }
+
+  /** What this master knows of one rendition, for the journal; undefined before its first segment. */
+  renditionSnapshot(uri: string): RenditionSnapshot | undefined {
+    const r = this.#renditions.get(uri);
+    if (!r) return undefined;
+    const { codecs, resolution, frameRate } = r;
+    return { uri, meter: r.meter.snapshot(), ...(codecs !== undefined ? { codecs } : {}), ...(resolution !== undefined ? { resolution } : {}), ...(frameRate !== undefined ? { frameRate } : {}) };
+  }
+
+  /** After a restart: a rendition as the journal kept it; `stored` when its playlist was stored. */
+  restoreRendition(snapshot: RenditionSnapshot, stored: boolean): void {
+    const { uri, meter, ...facts } = snapshot;
+    this.#renditions.set(uri, { uri, meter: new RenditionMeter(meter), ...facts, stored });
   }
 
   /** `p` is stored. */

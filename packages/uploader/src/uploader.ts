@@ -12,7 +12,7 @@ import { archiveName, EventArchive } from './event-archive';
 import type { Journal, JournalContents } from './journal';
 import type { PayloadSpool } from './payload-spool';
 import { renderMediaPlaylist } from './media-playlist';
-import { MasterPublisher } from './master-publisher';
+import { MasterPublisher, type MasterMembership } from './master-publisher';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
 import { RetentionPlan, type RetentionSnapshot } from './retention';
 import { StreamState, type ListedSegment, type StreamSnapshot } from './stream-state';
@@ -58,6 +58,8 @@ interface PersistedStream {
   key: StreamKey;
   snapshot: StreamSnapshot;
   retention: RetentionSnapshot;
+  /** The master playlist it belongs to and what was measured of it (absent in older journals). */
+  master?: MasterMembership;
 }
 
 /** Emitted as `playlist-stored` once a playlist PUT succeeded (readers see it from now on). */
@@ -204,6 +206,7 @@ export class Uploader extends EventEmitter {
         if (seg.programDateTime !== undefined) seg.programDateTime = new Date(seg.programDateTime);
       }
       this.#streams.set(id, this.#newRecord(id, p.key, p.snapshot, p.retention));
+      if (p.master) this.#masters.restore(p.key, p.master, p.snapshot.window.length > 0);
     }
     for (const { id: journalId, line } of contents.pending) {
       let message: IndexMessage;
@@ -296,7 +299,8 @@ export class Uploader extends EventEmitter {
   }
 
   #persisted(record: StreamRecord): PersistedStream {
-    return { key: record.state.key, snapshot: record.committed, retention: record.retention.snapshot() };
+    const master = this.#masters.snapshot(record.state.key);
+    return { key: record.state.key, snapshot: record.committed, retention: record.retention.snapshot(), ...(master ? { master } : {}) };
   }
 
   /** Resolves once everything accepted so far is uploaded. */
