@@ -31,6 +31,8 @@ import { startUploaderService } from './service';
 import { checkSecurityFlags, SECURITY_OPTIONS, securitySettings } from './security-options';
 import { ConfinedTarget } from './confined-target';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
+import { createPayloadSpoolDir, DEFAULT_MAX_PAYLOAD_BYTES } from './payload-spool';
+import { MAX_PAYLOAD_BYTES } from '@hlsrelay/protocol';
 
 /** Environment variables `HLSRELAY_UPLOADER_<FLAG NAME>` set any flag. */
 const ENV_PREFIX = 'HLSRELAY_UPLOADER';
@@ -90,6 +92,11 @@ async function main(): Promise<void> {
       type: 'string',
       describe: 'journal accepted messages and playlist state here (fsync\'d before each OK); a restart continues every stream from it',
     })
+    .option('max-payload-bytes', {
+      type: 'number',
+      default: DEFAULT_MAX_PAYLOAD_BYTES,
+      describe: 'largest segment a segmenter may ship over its connection (segmenter --ship-bytes; taken only with --state-dir, spooled there until stored)',
+    })
     .option('keep-local', { type: 'boolean', default: false, describe: 'keep local segment files after they are stored (default: removed once listed)' })
     .option('delete-after', {
       type: 'boolean',
@@ -130,6 +137,9 @@ async function main(): Promise<void> {
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
       if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error('--state-dir must be a directory path, got ""');
+      if (!Number.isSafeInteger(a['max-payload-bytes']) || a['max-payload-bytes'] < 1 || a['max-payload-bytes'] > MAX_PAYLOAD_BYTES) {
+        throw new Error(`--max-payload-bytes must be a whole number of bytes from 1 to ${MAX_PAYLOAD_BYTES}, got ${a['max-payload-bytes']}`);
+      }
       if (a.archive !== undefined && a.archive !== '' && !/^[^/\\]*%s[^/\\]*\.m3u8$/.test(a.archive)) {
         throw new Error(`--archive must be a playlist name containing %s and ending in .m3u8 (e.g. ${DEFAULT_ARCHIVE_PATTERN}), got "${a.archive}"`);
       }
@@ -163,8 +173,11 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ service: 'uploader', level: argv['log-level'], json: argv['log-json'] });
   const { host, port } = parseHostPort(argv.listen, '--listen');
+  // Shipped segment bytes are read from the spool under --state-dir, whatever --allow-dir says.
+  const spoolDirs = argv['state-dir'] === undefined ? [] : [createPayloadSpoolDir(argv['state-dir'])];
   const security = await securitySettings(argv, {
     dirs: [os.tmpdir()],
+    ownDirs: spoolDirs,
     listenHost: host,
     tokenFromEnv: process.env.HLSRELAY_TOKEN,
   });
@@ -215,6 +228,7 @@ async function main(): Promise<void> {
     token: security.token,
     tls: security.tls,
     stateDir: argv['state-dir'],
+    maxPayloadBytes: argv['max-payload-bytes'],
     removeLocal: !argv['keep-local'],
     deleteAfter: argv['delete-after'],
     archive: argv.archive === undefined ? undefined : argv.archive || DEFAULT_ARCHIVE_PATTERN,

@@ -145,6 +145,16 @@ export class PayloadReceiver {
     }
   }
 
+  /** The peer sent its last byte: a payload still arriving never completes (its PAYLOAD gets ERR). */
+  ended(): void {
+    const r = this.#current;
+    this.#current = undefined;
+    if (!r) return;
+    r.file?.discard();
+    r.file = undefined;
+    r.settle(new ProtocolError(`connection ended inside a payload of ${r.length} bytes`));
+  }
+
   /** The connection closed: bytes never matched with an accepted message leave the spool. */
   close(): void {
     const cut = new ProtocolError('connection closed inside a payload');

@@ -14,16 +14,21 @@ import {
   AUTH_VERB,
   classifySessionLine,
   formatAck,
+  FEATURE_PAYLOAD,
   formatGreeting,
   frameMessage,
   isHello,
-  MessageDecoder,
   parseMessage,
+  PAYLOAD_VERB,
   ProtocolError,
+  SessionDecoder,
   type IndexMessage,
+  type SessionEvent,
 } from '@hlsrelay/protocol';
 import { connectionLimits, type ConnectionLimits } from './connection-limits';
 import { ConnectionRefusal, SegmenterGate, type Door } from './segmenter-gate';
+import { PayloadReceiver } from './payload-receiver';
+import type { PayloadSpool } from './payload-spool';
 
 export interface IndexServerOptions {
   logger: Logger;
@@ -42,6 +47,11 @@ export interface IndexServerOptions {
   token?: string;
   /** PEM certificate and key: segmenters connect over TLS. */
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /**
+   * Segment bytes on the connection (protocol segment-payload.ts): with a spool the greeting
+   * offers `payload` and sessions may ship bytes of up to `maxBytes` each.
+   */
+  payload?: { spool: PayloadSpool; maxBytes: number };
 }
 
 /** A connection whose peer answered the greeting: every line gets a numbered OK or ERR, in order. */
@@ -49,6 +59,8 @@ interface Session {
   seq: number;
   /** Answers go out in line order even when a later message is recorded sooner. */
   answered: Promise<void>;
+  /** Segment bytes shipped on this session, matched with their lines. */
+  payloads: PayloadReceiver;
 }
 
 export interface ListenAddress {
@@ -68,13 +80,16 @@ export class IndexServer {
   #malformed = 0;
   readonly #gate: SegmenterGate;
   readonly #raw = new Set<net.Socket>();
+  readonly #payload: IndexServerOptions['payload'];
 
   constructor(options: IndexServerOptions) {
     this.#logger = options.logger;
     this.#onMessage = options.onMessage;
     this.#maxLineBytes = options.maxLineBytes;
     this.#gate = new SegmenterGate({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger });
-    this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#gate.features]));
+    this.#payload = options.payload;
+    const payloadFeature = options.payload ? [FEATURE_PAYLOAD] : [];
+    this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#gate.features, ...payloadFeature]));
     // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
     this.#server = options.tls
       ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: this.#gate.limits.lineTimeoutMs }, (s) => this.#connection(s))
@@ -154,25 +169,32 @@ export class IndexServer {
       return;
     }
     this.#sockets.add(socket);
-    const decoder = new MessageDecoder({ maxLineBytes: this.#maxLineBytes });
+    const decoder = new SessionDecoder({ maxLineBytes: this.#maxLineBytes });
     this.#logger.debug('segmenter connected', { peer });
     // An original segmenter never reads this; a new one answers it and gets acknowledgements.
     socket.write(this.#greeting);
     const conn: { lines: number; session?: Session; door: Door } = { lines: 0, door };
     socket.on('data', (chunk: Buffer) => {
-      let lines: string[];
+      let lines = 0;
       try {
-        lines = decoder.push(chunk);
+        // Lines are handed over one by one, so a hello or AUTH is handled before any bytes after it.
+        decoder.push(chunk, (event) => (lines += this.#event(socket, peer, event, conn)));
       } catch (err) {
-        // An over-long line: no way to find where the next message starts, so end this connection.
+        // An over-long line or a bad PAYLOAD: no way to find where the next message starts, so end this connection.
         this.#refuse(socket, peer, err, true);
         return;
       }
-      door.guard.received(lines.length, decoder.pendingBytes);
-      door.guard.deliver(lines, (line) => this.#line(socket, peer, line, conn));
+      door.guard.received(lines, decoder.pendingBytes);
     });
     socket.on('end', () => {
-      const last = decoder.end();
+      let last: string | undefined;
+      try {
+        last = decoder.end();
+      } catch (err) {
+        // Cut inside a payload: its bytes are dropped, its PAYLOAD answered ERR.
+        this.#logger.debug('segmenter connection ended inside a payload', { peer, error: (err as Error).message });
+        conn.session?.payloads.ended();
+      }
       if (last !== undefined) this.#line(socket, peer, last, conn);
       // Answers still owed in a session go out before our side closes.
       void (conn.session?.answered ?? Promise.resolve()).then(() => socket.end());
@@ -180,14 +202,36 @@ export class IndexServer {
     socket.on('error', (err) => this.#logger.debug('segmenter connection error', { peer, error: err.message }));
     socket.on('close', () => {
       door.close();
+      conn.session?.payloads.close();
       this.#sockets.delete(socket);
     });
+  }
+
+  /** One decoded event, in wire order; returns the lines it completed (for the connection's guard). */
+  #event(socket: net.Socket, peer: string, event: SessionEvent, conn: { lines: number; session?: Session; door: Door }): number {
+    if (event.kind === 'line') {
+      conn.door.guard.deliver([event.line], (line) => this.#line(socket, peer, line, conn));
+      return 1;
+    }
+    const payloads = conn.session?.payloads;
+    if (event.kind === 'payload-bytes') payloads?.bytes(event.bytes);
+    else if (event.kind === 'payload-end') payloads?.end();
+    else {
+      // Bytes are only taken inside a session, and from a peer that presented the token.
+      if (!payloads) throw new ProtocolError('PAYLOAD outside a session (answer the greeting first)');
+      this.#gate.requireAuthenticated(conn.door, true);
+      payloads.start(event.length);
+      // Its line takes its place among the others, for its number and its answer.
+      conn.door.guard.deliver([`${PAYLOAD_VERB} ${event.length}`], (line) => this.#line(socket, peer, line, conn));
+      return 1;
+    }
+    return 0;
   }
 
   #line(socket: net.Socket, peer: string, line: string, conn: { lines: number; session?: Session; door: Door }): void {
     if (line.trim() === '') return;
     if (conn.lines++ === 0 && isHello(line)) {
-      conn.session = { seq: 0, answered: Promise.resolve() };
+      conn.session = { seq: 0, answered: Promise.resolve(), payloads: new PayloadReceiver({ spool: this.#payload?.spool, maxBytes: this.#payload?.maxBytes ?? 0 }) };
       return;
     }
     if (conn.session) {
@@ -213,8 +257,16 @@ export class IndexServer {
         result = Promise.resolve();
       } else {
         this.#gate.requireAuthenticated(door, true);
-        if (c.kind === 'command') throw new ProtocolError(`unknown command ${c.verb}`);
-        result = Promise.resolve(this.#onMessage(parseMessage(line), peer));
+        if (c.kind === 'command' && c.verb === PAYLOAD_VERB) {
+          result = session.payloads.announced();
+        } else {
+          const message = (): IndexMessage => {
+            if (c.kind === 'command') throw new ProtocolError(`unknown command ${c.verb}`);
+            return parseMessage(line);
+          };
+          // After a payload this is its message, pointed at the spooled bytes.
+          result = Promise.resolve(session.payloads.deliver(message, (m) => this.#onMessage(m, peer)));
+        }
       }
     } catch (err) {
       result = Promise.reject(err);

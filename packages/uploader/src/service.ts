@@ -2,8 +2,11 @@
  * The whole uploader wired together — index server, upload queue, transfer target — for main.ts,
  * the demo and the benchmarks (which run it in-process).
  */
+import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
+import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
 import { Journal } from './journal';
+import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './payload-spool';
 import type { MessagePolicy } from './message-policy';
 import { IndexServer, type IndexServerOptions, type ListenAddress } from './server';
 import type { TransferTarget } from './transfer-target';
@@ -32,6 +35,11 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
    * acknowledged, and a restart continues from it. Without one, state lives in memory.
    */
   stateDir?: string;
+  /**
+   * Largest segment a segmenter may ship over its connection (`--max-payload-bytes`). Bytes are
+   * taken only with a `stateDir`: they are spooled under it until stored.
+   */
+  maxPayloadBytes?: number;
 }
 
 export interface UploaderService {
@@ -43,9 +51,10 @@ export interface UploaderService {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, ...uploaderOptions } = options;
+  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, ...uploaderOptions } = options;
   const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
-  const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir });
+  const spool = stateDir === undefined ? undefined : openPayloadSpool(stateDir, opened!.recovered.pending, options.logger);
+  const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir, spool });
   // What an earlier run accepted goes first, before any segmenter can connect.
   if (opened) uploader.restore(opened.recovered);
   const server = new IndexServer({
@@ -54,6 +63,7 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
     limits,
     token,
     tls,
+    payload: spool && { spool, maxBytes: maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
     onMessage: (message, peer) => {
       policy?.check(message);
       return uploader.accept(message, peer);
@@ -75,4 +85,24 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
       return closing;
     },
   };
+}
+
+/**
+ * The spool for shipped segment bytes, cleared of what an earlier run left that no journaled
+ * message needs (bytes cut off by a stop or crash, or never acknowledged and so sent again).
+ */
+function openPayloadSpool(stateDir: string, pending: ReadonlyArray<{ line: string }>, logger: Logger): PayloadSpool {
+  const spool = new PayloadSpool(payloadSpoolDir(stateDir));
+  const keep: string[] = [];
+  for (const { line } of pending) {
+    try {
+      const m = parseMessage(line);
+      keep.push(path.join(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment)));
+    } catch {
+      // the journal's replay says why it cannot read this one
+    }
+  }
+  const removed = spool.sweep(keep);
+  if (removed > 0) logger.info('segment bytes no journaled message needs were removed from the spool', { dir: spool.dir, files: removed });
+  return spool;
 }
