@@ -20,7 +20,8 @@ import { readSpool } from '@hlsrelay/segmenter';
 import { FileTarget, payloadSpoolDir, startUploaderService } from '@hlsrelay/uploader';
 import { getObject, listedUris, until } from '../uploader/harness';
 import { startUploader, type UploaderProcess } from '../uploader-ops/uploader-process';
-import { ffmpeg, SEGMENTER_BIN, tempDir } from '../segmenter/support';
+import { parseM3u8 } from '../uploader/m3u8';
+import { ffmpeg, FFMPEG, SEGMENTER_BIN, tempDir } from '../segmenter/support';
 
 const SEGMENT_SECONDS = 2;
 
@@ -151,6 +152,35 @@ describe('segmenters on machines without a shared disk ship their segment bytes'
     assert.equal(up.lines.filter((l) => l.message === 'message refused').length, 1, 'only the probe above was refused');
   });
 
+  test('segmenter ladder --ship-bytes: every rendition stored byte-identical from a machine of its own, the master lists them', async () => {
+    const cwd = path.join(dir, 'ladder-machine');
+    fs.mkdirSync(cwd);
+    fs.writeFileSync(path.join(cwd, 'ladder.json'), JSON.stringify({
+      fps: 25,
+      preset: 'veryfast',
+      profiles: [
+        { name: '270p', resolution: '480x270', videoBitrate: '500k', audioBitrate: '64k' },
+        { name: '180p', resolution: '320x180', videoBitrate: '250k', audioBitrate: '64k' },
+      ],
+    }));
+    const run = await runSegmenter(cwd, [
+      'ladder', path.join(dir, 'source.ts'), String(SEGMENT_SECONDS), 'out', 'lad', 'https://cdn.example/live/', 'mybucket', 'live',
+      '--config', 'ladder.json', '--ffmpeg', FFMPEG, '--uploader', `127.0.0.1:${up.port}`, '--ship-bytes', '--spool-dir', 'spool',
+      '--log-json', '--drain-timeout', '30',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    for (const p of ['270p', '180p']) {
+      await until(async () => /#EXT-X-ENDLIST/.test((await getObject(store, 'mybucket', `live/lad-${p}.m3u8`)).body.toString()));
+      const files = fs.readdirSync(path.join(cwd, 'out')).filter((f) => f.startsWith(`lad-${p}-`)).sort();
+      assert.ok(files.length >= 4, `${p}: ${files.length} segments`);
+      for (const f of files) {
+        assert.ok((await getObject(store, 'mybucket', `live/${f}`)).body.equals(fs.readFileSync(path.join(cwd, 'out', f))), `${f} byte-identical`);
+      }
+      assert.deepEqual(readSpool(path.join(cwd, 'spool', p)).pending, [], `${p}: every message acknowledged`);
+    }
+    await until(async () => (parseM3u8((await getObject(store, 'mybucket', 'live/lad.m3u8')).body.toString()).playlists ?? []).length === 2);
+  });
+
   test('the uploader\'s memory stays bounded while a 192 MB payload streams in', async () => {
     const size = 192 * 1024 * 1024;
     const before = rss(up.child.pid!);
@@ -172,7 +202,7 @@ describe('segmenters on machines without a shared disk ship their segment bytes'
     }
     const growth = peak - before;
     process.stdout.write(`# uploader RSS ${(before / 2 ** 20).toFixed(0)} MB before, peak ${(peak / 2 ** 20).toFixed(0)} MB while receiving ${size / 2 ** 20} MB (growth ${(growth / 2 ** 20).toFixed(1)} MB)\n`);
-    // Buffering the payload would grow it by the whole 192 MB; garbage socket chunks awaiting GC account for the rest.
+    // Holding the payload would add the whole 192 MB; what it does add is socket chunks waiting for the garbage collector.
     assert.ok(growth < size / 2, `RSS grew by ${(growth / 2 ** 20).toFixed(1)} MB receiving ${size / 2 ** 20} MB`);
   });
 });
