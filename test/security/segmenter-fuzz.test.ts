@@ -71,7 +71,7 @@ function run(chunks: Uint8Array[], logger = captureLog().logger): { sink: Checki
 }
 
 const cutsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
-const FUZZ = { numRuns: 150, interruptAfterTimeLimit: 20_000 };
+const FUZZ = { numRuns: 300, interruptAfterTimeLimit: 20_000 };
 
 test('random bytes in random chunks: no exception, bounded, nothing segmented', () => {
   fc.assert(
