@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { silentLogger } from '@hlsrelay/log';
@@ -52,6 +52,29 @@ async function store(target: TransferTarget, files: string[]) {
     await target.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
     await target.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: playlistText(files.slice(0, i + 1), i === files.length - 1), maxAgeSeconds: 0 });
   }
+}
+
+/**
+ * A whole stream of index messages through the real uploader into a mirror of a slow (gated,
+ * still closed) and a fast file target; resolves once the uploader has finished with it.
+ */
+async function streamThroughSlowMirror(name: string, removeLocal: boolean) {
+  const dir = await tempDir(name);
+  const files = await realSegments();
+  const segDir = path.join(dir, 'segments');
+  await mkdir(segDir);
+  for (const [i, f] of files.entries()) await copyFile(f, path.join(segDir, segmentFileName('live', i + 1)));
+  const slow = new GatedTarget(new FileTarget({ root: path.join(dir, 'slow') }));
+  const fast = new FileTarget({ root: path.join(dir, 'fast') });
+  const mirror = new MirrorTarget({ targets: [slow, fast], logger: silentLogger(), retry: RETRY });
+  const uploader = new Uploader({ target: mirror, logger: silentLogger(), window: 3, retry: RETRY, removeLocal });
+  const message = (n: number): IndexMessage => ({
+    index: 'live.m3u8', outputDirectory: segDir, segmentDuration: 1, outputPrefix: 'live', httpPrefix: 'http://cdn.example/',
+    firstSegment: 1, lastSegment: n, end: n === files.length, bucketName: BUCKET, keyPrefix: 'ev', ext: { duration: 1 },
+  });
+  for (let n = 1; n <= files.length; n++) uploader.accept(message(n));
+  await uploader.close();
+  return { dir, files, segDir, slow, mirror };
 }
 
 async function assertHolds(root: string, files: string[]) {
@@ -143,21 +166,7 @@ describe('mirror target', () => {
   });
 
   it('plugs into the uploader unchanged: a stream of index messages reaches both mirrors', async () => {
-    const dir = await tempDir('mirror-uploader');
-    const files = await realSegments();
-    const segDir = path.join(dir, 'segments');
-    await import('node:fs/promises').then((fs) => fs.mkdir(segDir));
-    for (const [i, f] of files.entries()) await copyFile(f, path.join(segDir, segmentFileName('live', i + 1)));
-    const slow = new GatedTarget(new FileTarget({ root: path.join(dir, 'slow') }));
-    const fast = new FileTarget({ root: path.join(dir, 'fast') });
-    const mirror = new MirrorTarget({ targets: [slow, fast], logger: silentLogger(), retry: RETRY });
-    const uploader = new Uploader({ target: mirror, logger: silentLogger(), window: 3, retry: RETRY });
-    const message = (n: number): IndexMessage => ({
-      index: 'live.m3u8', outputDirectory: segDir, segmentDuration: 1, outputPrefix: 'live', httpPrefix: 'http://cdn.example/',
-      firstSegment: 1, lastSegment: n, end: n === files.length, bucketName: BUCKET, keyPrefix: 'ev', ext: { duration: 1 },
-    });
-    for (let n = 1; n <= files.length; n++) uploader.accept(message(n));
-    await uploader.close();
+    const { dir, files, slow, mirror } = await streamThroughSlowMirror('mirror-uploader', false);
     const fastPlaylist = await readFile(path.join(dir, 'fast', BUCKET, 'ev/live.m3u8'), 'utf8');
     assert.match(fastPlaylist, /#EXT-X-ENDLIST/);
     assert.equal(slow.done.length, 0, 'the uploader finished while the slow mirror had stored nothing');
@@ -172,22 +181,8 @@ describe('mirror target', () => {
   });
 
   it('local segment files stay until the lagging mirror has them too, then go', async () => {
-    const dir = await tempDir('mirror-remove-local');
-    const files = await realSegments();
-    const segDir = path.join(dir, 'segments');
-    await import('node:fs/promises').then((fs) => fs.mkdir(segDir));
-    for (const [i, f] of files.entries()) await copyFile(f, path.join(segDir, segmentFileName('live', i + 1)));
-    const slow = new GatedTarget(new FileTarget({ root: path.join(dir, 'slow') }));
-    const fast = new FileTarget({ root: path.join(dir, 'fast') });
-    const mirror = new MirrorTarget({ targets: [slow, fast], logger: silentLogger(), retry: RETRY });
-    const uploader = new Uploader({ target: mirror, logger: silentLogger(), window: 3, retry: RETRY, removeLocal: true });
-    const message = (n: number): IndexMessage => ({
-      index: 'live.m3u8', outputDirectory: segDir, segmentDuration: 1, outputPrefix: 'live', httpPrefix: 'http://cdn.example/',
-      firstSegment: 1, lastSegment: n, end: n === files.length, bucketName: BUCKET, keyPrefix: 'ev', ext: { duration: 1 },
-    });
-    for (let n = 1; n <= files.length; n++) uploader.accept(message(n));
-    await uploader.close();
-    const local = () => import('node:fs/promises').then((fs) => fs.readdir(segDir));
+    const { dir, files, segDir, slow, mirror } = await streamThroughSlowMirror('mirror-remove-local', true);
+    const local = () => readdir(segDir);
     assert.equal((await local()).length, files.length, 'the fast mirror has everything, the slow one nothing: every local file stays');
     slow.open();
     await mirror.close();
