@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
 import type { StreamNames } from './live-segmenter';
+import { ACCESS_OPTIONS, accessSettingsFrom } from './uploader-access';
 
 export interface SegmenterSettings extends StreamNames {
   /** A file path, or '-' for stdin. */
@@ -67,8 +68,7 @@ export function buildParser(argv: string[]) {
       default: false,
       describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs --state-dir',
     })
-    .option('token-file', { type: 'string', describe: 'file holding the shared token, for an uploader started with one (also $HLSRELAY_TOKEN)' })
-    .option('tls-ca', { type: 'string', describe: 'PEM CA certificate: connect to the uploader over TLS and trust its certificate only if this CA signed it' })
+    .options(ACCESS_OPTIONS)
     .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
     .example('ffmpeg -re -i in.mp4 -c:v libx264 -g 50 -c:a aac -f mpegts - | $0 - 10 /tmp/hls live stream.m3u8 https://cdn.example.com/live/ my-bucket live', 'segment a live pipe into 10 s segments')
     .example('$0 - 6 /var/hls cam1 cam1.m3u8 https://d123.cloudfront.net/cam1/ videos cam1 --uploader 10.0.0.5:10234 --start-number 1001', 'another uploader, numbering continued after a restart')
@@ -142,18 +142,11 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     spoolDir,
     spoolMaxMessages,
     shipBytes: Boolean(args['ship-bytes']),
-    tokenFile: optionalPath(args['token-file'], '--token-file'),
-    tlsCa: optionalPath(args['tls-ca'], '--tls-ca'),
+    ...accessSettingsFrom(args),
     readSize,
     status: args.status as SegmenterSettings['status'],
   };
   // The ten original fields travel unescaped: refuse now what could not be sent later.
   formatMessage({ ...settings, firstSegment: startNumber, lastSegment: startNumber, end: false, ext: {} });
   return settings;
-}
-
-function optionalPath(value: unknown, option: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${option} must be a file path, got "${String(value)}"`);
-  return value;
 }

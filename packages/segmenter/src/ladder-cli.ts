@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkMasterName } from './cli';
+import { ACCESS_OPTIONS, accessSettingsFrom } from './uploader-access';
 import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
 
 export interface LadderSettings {
@@ -35,6 +36,10 @@ export interface LadderSettings {
   spoolDir?: string;
   /** `--ship-bytes`: segment bytes travel with their messages (the uploader shares no disk). */
   shipBytes: boolean;
+  /** `--token-file`: the shared token for an uploader that asks for one (else `$HLSRELAY_TOKEN`). */
+  tokenFile?: string;
+  /** `--tls-ca`: connect over TLS, trusting this CA's certificates. */
+  tlsCa?: string;
 }
 
 const USAGE = `$0 ladder <input|-> <segment seconds> <output dir> <name> <http prefix> <bucket> <key prefix> [options]
@@ -66,6 +71,7 @@ export function buildLadderParser(argv: string[]) {
       default: false,
       describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs --state-dir',
     })
+    .options(ACCESS_OPTIONS)
     .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
     .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.json --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
     .strictOptions()
@@ -133,6 +139,7 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
     drainTimeout,
     ...(spoolDir !== undefined ? { spoolDir } : {}),
     shipBytes: Boolean(args['ship-bytes']),
+    ...accessSettingsFrom(args),
   };
   // The original fields travel unescaped: refuse now what could not be sent later.
   for (const p of profiles) formatMessage({ ...renditionNames(settings, p), segmentDuration, httpPrefix, bucketName, keyPrefix, outputDirectory, firstSegment: startNumber, lastSegment: startNumber, end: false, ext: {} });

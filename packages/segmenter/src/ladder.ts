@@ -12,6 +12,7 @@ import { Notifier } from './notifier';
 import { Spool } from './spool';
 import { ladderFfmpegArgs } from './transcode-args';
 import { TranscodeProcess } from './transcode-process';
+import type { UploaderAccess } from './uploader-access';
 
 export interface LadderIo {
   logger: Logger;
@@ -21,6 +22,8 @@ export interface LadderIo {
   stop: AbortSignal;
   /** Builds the notifier of one rendition (tests and later transports); default a plain Notifier. */
   createNotifier?: (rendition: string) => Pick<Notifier, 'send' | 'pending' | 'onIdle' | 'close'>;
+  /** Token and TLS trust for a guarded uploader (uploader-access.ts), the same for every rendition. */
+  access?: UploaderAccess;
 }
 
 export function ladderArgs(settings: LadderSettings): string[] {
@@ -55,7 +58,7 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
     const log = logger.child({ rendition: profile.name });
     const notifier =
       io.createNotifier?.(profile.name) ??
-      new Notifier({ uploader: settings.uploader, logger: log, spool: spools.get(profile.name), shipBytes: settings.shipBytes });
+      new Notifier({ uploader: settings.uploader, logger: log, spool: spools.get(profile.name), shipBytes: settings.shipBytes, ...io.access });
     const segmenter = new LiveSegmenter({
       segmentDuration: settings.segmentDuration,
       outputDirectory: settings.outputDirectory,

@@ -167,6 +167,13 @@ async function ladderMain(argv: string[]): Promise<number> {
     process.stdout.write([settings.ffmpegPath, ...ladderArgs(settings)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') + '\n');
     return 0;
   }
+  let access: UploaderAccess;
+  try {
+    access = uploaderAccess(settings, process.env.HLSRELAY_TOKEN);
+  } catch (e) {
+    process.stderr.write(`segmenter ladder: ${(e as Error).message}\n`);
+    return 2;
+  }
   const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
@@ -186,7 +193,7 @@ async function ladderMain(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal });
+  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal, access });
 }
 
 main().then(
