@@ -86,7 +86,12 @@ async function main(): Promise<void> {
     .option('retry-max-delay', {
       type: 'number',
       default: DEFAULT_RETRY_POLICY.maxDelayMs / 1000,
-      describe: 'longest wait between retries of a failed upload, seconds (retries never stop)',
+      describe: 'longest wait between retries of a failed upload, seconds (retries stop only with --give-up-after)',
+    })
+    .option('give-up-after', {
+      type: 'number',
+      default: 0,
+      describe: 'seconds a segment upload may keep failing before it is given up: logged as an error, counted as refused, left out of the playlist (0: retry for ever)',
     })
     .option('state-dir', {
       type: 'string',
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
         throw new Error(`--concurrency must be an integer ≥ 1, got ${a.concurrency}`);
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
+      if (!(a['give-up-after'] >= 0) || !Number.isFinite(a['give-up-after'])) throw new Error(`--give-up-after must be seconds ≥ 0 (0: never), got ${a['give-up-after']}`);
       if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error('--state-dir must be a directory path, got ""');
       if (!Number.isSafeInteger(a['max-payload-bytes']) || a['max-payload-bytes'] < 1 || a['max-payload-bytes'] > MAX_PAYLOAD_BYTES) {
         throw new Error(`--max-payload-bytes must be a whole number of bytes from 1 to ${MAX_PAYLOAD_BYTES}, got ${a['max-payload-bytes']}`);
@@ -223,6 +229,7 @@ async function main(): Promise<void> {
     window: argv.window,
     concurrency: argv.concurrency,
     retry,
+    giveUpAfterMs: argv['give-up-after'] * 1000,
     policy: security.policy,
     limits: security.limits,
     token: security.token,

@@ -44,5 +44,19 @@ export interface TransferTarget {
  * Everything else is assumed transient and retried.
  */
 export class PermanentTransferError extends Error {
-  override readonly name = 'PermanentTransferError';
+  override readonly name: string = 'PermanentTransferError';
+}
+
+/**
+ * A transfer that kept failing until the give-up time (`--give-up-after`): treated as permanent
+ * from then on, so the stream moves on without it. `lastError` is the final attempt's failure.
+ */
+export class GaveUpTransferError extends PermanentTransferError {
+  override readonly name: string = 'GaveUpTransferError';
+  readonly lastError: unknown;
+
+  constructor(message: string, lastError: unknown) {
+    super(message);
+    this.lastError = lastError;
+  }
 }

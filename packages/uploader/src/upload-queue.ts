@@ -10,7 +10,7 @@
 import PQueue from 'p-queue';
 import type { Logger } from '@hlsrelay/log';
 import { backoffDelay, validateRetryPolicy, type RetryPolicy } from './retry-policy';
-import { PermanentTransferError } from './transfer-target';
+import { GaveUpTransferError, PermanentTransferError } from './transfer-target';
 
 export type Job = () => Promise<void>;
 
@@ -21,6 +21,13 @@ export interface UploadQueueOptions {
   /** Waits between attempts; injected so tests need not wait for real. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * Milliseconds after its first attempt at which a transfer started with `giveUp` stops being
+   * retried and fails with GaveUpTransferError; 0 (default) retries for ever.
+   */
+  giveUpAfterMs?: number;
+  /** Milliseconds since some epoch, for the give-up time; only differences are used. */
+  now?: () => number;
 }
 
 interface Lane {
@@ -36,6 +43,8 @@ export class UploadQueue {
   readonly #logger: Logger;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #giveUpAfterMs: number;
+  readonly #now: () => number;
   /** Lanes with queued or running jobs; a lane is removed once it drains. */
   readonly #lanes = new Map<string, Lane>();
   /** Settled when no lane has work; replaced when work arrives. */
@@ -51,6 +60,11 @@ export class UploadQueue {
     this.#logger = options.logger;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
+    this.#giveUpAfterMs = options.giveUpAfterMs ?? 0;
+    if (!(this.#giveUpAfterMs >= 0) || !Number.isFinite(this.#giveUpAfterMs)) {
+      throw new TypeError(`giveUpAfterMs must be a number ≥ 0, got ${options.giveUpAfterMs}`);
+    }
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Queues `job` behind every earlier job of `lane`. A job that throws is logged; the lane goes on. */
@@ -85,14 +99,22 @@ export class UploadQueue {
    * Runs one transfer in a concurrency slot, retrying with backoff until it succeeds; a higher
    * `priority` takes a free slot before lower ones waiting. Only a
    * PermanentTransferError ends the attempts (it is rethrown); nothing is dropped silently.
+   * With `giveUp` and a give-up time set, a transfer still failing that long after its first
+   * attempt ends with GaveUpTransferError carrying the last error.
    */
-  async transfer<T>(what: string, context: Record<string, unknown>, op: () => Promise<T>, priority = 0): Promise<T> {
+  async transfer<T>(what: string, context: Record<string, unknown>, op: () => Promise<T>, priority = 0, giveUp = false): Promise<T> {
+    const deadline = giveUp && this.#giveUpAfterMs > 0 ? this.#now() + this.#giveUpAfterMs : Infinity;
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.#slots.add(op, { priority }) as Promise<T>);
       } catch (err) {
         if (err instanceof PermanentTransferError) throw err;
-        const delay = backoffDelay(attempt, this.#retry, this.#random);
+        const left = deadline - this.#now();
+        if (left <= 0) {
+          throw new GaveUpTransferError(`${what} still failing after ${attempt} attempts over ${this.#giveUpAfterMs / 1000} s; given up: ${describe(err)}`, err);
+        }
+        // The last wait ends at the give-up time, not a whole backoff step past it.
+        const delay = Math.min(backoffDelay(attempt, this.#retry, this.#random), left);
         this.#retries += 1;
         // Every attempt is logged; the level rises once it is clearly not a blip.
         this.#logger.log(attempt < 5 ? 'warn' : 'error', `${what} failed; retrying`, {

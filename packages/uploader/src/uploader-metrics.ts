@@ -11,7 +11,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PRICES_2009, type Prices } from './cost';
 import type { TransferAttempt, TransferObserver } from './metered-target';
-import type { MessageAccepted, PlaylistStored, SegmentStored, Uploader } from './uploader';
+import type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, Uploader } from './uploader';
 
 /** Message-to-playlist latency buckets, seconds: sub-second when healthy, up to minutes when the store is away. */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
@@ -65,6 +65,7 @@ export class UploaderMetrics implements TransferObserver {
   readonly #bytes: Counter<'target' | 'kind'>;
   readonly #errors: Counter<'target' | 'kind'>;
   readonly #retries: Counter<'target' | 'kind'>;
+  readonly #givenUp: Counter<'stream'>;
 
   constructor(options: UploaderMetricsOptions = {}) {
     const prices = options.prices ?? PRICES_2009;
@@ -90,6 +91,7 @@ export class UploaderMetrics implements TransferObserver {
     this.#bytes = new Counter({ name: 'hlsrelay_upload_bytes_total', help: 'Bytes stored, per target and kind.', labelNames: byTarget, registers });
     this.#errors = new Counter({ name: 'hlsrelay_upload_errors_total', help: 'Failed transfer attempts, per target and kind (retried or refused).', labelNames: byTarget, registers });
     this.#retries = new Counter({ name: 'hlsrelay_upload_retries_total', help: 'Failed attempts that are retried, per target and kind.', labelNames: byTarget, registers });
+    this.#givenUp = new Counter({ name: 'hlsrelay_segments_given_up_total', help: 'Segments whose upload kept failing past --give-up-after, left out of the playlist, per stream.', labelNames: ['stream'], registers });
 
     const metrics = this;
     new Gauge({
@@ -156,6 +158,11 @@ export class UploaderMetrics implements TransferObserver {
       this.#stream(e.stream).messages += 1;
       this.#messages.inc({ stream: e.stream });
     });
+    // The attempts were counted as retried as they failed; giving up refuses the segment for good.
+    uploader.on('segment-given-up', (e: SegmentGivenUp) => {
+      this.#target(e.target).refused += 1;
+      this.#givenUp.inc({ stream: e.stream });
+    });
     uploader.on('segment-stored', (e: SegmentStored) => {
       const s = this.#stream(e.stream);
       s.segmentsStored += 1;
@@ -168,8 +175,7 @@ export class UploaderMetrics implements TransferObserver {
   }
 
   transferAttempted(a: TransferAttempt): void {
-    let t = this.#targets.get(a.target);
-    if (!t) this.#targets.set(a.target, (t = { stored: 0, bytes: 0, retried: 0, refused: 0, puts: 0 }));
+    const t = this.#target(a.target);
     const labels = { target: a.target, kind: a.kind };
     if (a.kind !== 'delete') t.puts += 1;
     if (a.outcome === 'stored') {
@@ -186,6 +192,12 @@ export class UploaderMetrics implements TransferObserver {
         t.refused += 1;
       }
     }
+  }
+
+  #target(name: string): TargetTotals {
+    let t = this.#targets.get(name);
+    if (!t) this.#targets.set(name, (t = { stored: 0, bytes: 0, retried: 0, refused: 0, puts: 0 }));
+    return t;
   }
 
   /** Spend of the S3 targets so far (targets named `s3…`; a directory or FTP server bills nothing per request). */

@@ -17,7 +17,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
 import { RetentionPlan, type RetentionSnapshot } from './retention';
 import { StreamState, type ListedSegment, type StreamSnapshot } from './stream-state';
 import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
-import { PermanentTransferError, type TransferTarget } from './transfer-target';
+import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from './transfer-target';
 import { describe, UploadQueue } from './upload-queue';
 
 export const DEFAULT_WINDOW = 5;
@@ -31,6 +31,8 @@ export interface UploaderOptions {
   /** Transfers in flight at once, all streams together. */
   concurrency?: number;
   retry?: RetryPolicy;
+  /** A segment upload still failing this long after its first attempt is given up and left out (`--give-up-after`); 0 never gives up. */
+  giveUpAfterMs?: number;
   /** Milliseconds since some epoch; only differences are used. */
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -83,6 +85,17 @@ export interface MessageAccepted {
 }
 
 /** Emitted as `segment-stored` once a segment is in the store (before the playlist lists it). */
+/** A segment upload that kept failing until the give-up time: left out of the playlist. */
+export interface SegmentGivenUp {
+  stream: string;
+  segment: number;
+  key: string;
+  /** The target's name, as MeteredTarget counts it. */
+  target: string;
+  /** The last attempt's error. */
+  error: string;
+}
+
 export interface SegmentStored {
   stream: string;
   segment: number;
@@ -169,6 +182,8 @@ export class Uploader extends EventEmitter {
       logger: options.logger,
       sleep: options.sleep,
       random: options.random,
+      giveUpAfterMs: options.giveUpAfterMs,
+      now: this.#clock,
     });
     this.#masters = new MasterPublisher({
       target: this.#target,
@@ -346,7 +361,7 @@ export class Uploader extends EventEmitter {
       const fileName = segmentFileName(m.outputPrefix, m.lastSegment);
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file: path.join(m.outputDirectory, fileName) };
       try {
-        await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload));
+        await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload), 0, true);
         record.storedFiles.push(upload.file);
         this.#stats.segmentsStored += 1;
         this.#masters.segmentStored(m);
@@ -358,7 +373,10 @@ export class Uploader extends EventEmitter {
         if (!(err instanceof PermanentTransferError)) throw err;
         // Listing it would send players to a missing object: leave it out and say so loudly.
         this.#stats.segmentsSkipped += 1;
-        this.#logger.error('segment cannot be uploaded; not listed', { ...log, error: describe(err) });
+        this.#logger.error('segment cannot be uploaded; not listed', { ...log, key: upload.key, error: describe(err) });
+        if (err instanceof GaveUpTransferError) {
+          this.emit('segment-given-up', { stream: id, segment: m.lastSegment, key: upload.key, target: this.#target.name, error: describe(err.lastError) } satisfies SegmentGivenUp);
+        }
         if (m.end) state.end();
       }
       record.dirty = true;
