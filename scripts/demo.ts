@@ -12,7 +12,7 @@ import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedStore, EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store';
 import { FIRST_OUTPUT_FD, ladderFfmpegArgs } from '@hlsrelay/segmenter';
 import { parseRenditions, DEFAULT_RENDITIONS, type Rendition } from './demo/renditions';
-import { startChild, stopChild, freePort, waitForPort, type Child } from './demo/children';
+import { startChild, stopChild, freePort, portIsFree, waitForPort, type Child } from './demo/children';
 import { StatusLine } from './demo/status-line';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -51,6 +51,9 @@ async function main(): Promise<void> {
   const segmentsDir = path.join(dataDir, 'segments');
   fs.mkdirSync(segmentsDir, { recursive: true });
 
+  if (argv.port !== 0 && !(await portIsFree(argv.port))) {
+    throw new Error(`port ${argv.port} is taken on 127.0.0.1: pick another with --port N, or --port 0 for any free one`);
+  }
   const store = await startEmbeddedStore({ directory: path.join(dataDir, 'store'), buckets: [BUCKET], port: argv.port });
   const httpPrefix = `${store.endpoint}/${BUCKET}/${KEY_PREFIX}/`;
   const playlists = renditions.map((r) => ({ rendition: r, index: `stream-${r.name}.m3u8`, url: `${httpPrefix}stream-${r.name}.m3u8` }));

@@ -54,6 +54,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether `port` on 127.0.0.1 can be listened on right now. */
+export async function portIsFree(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** Waits until something accepts TCP connections on host:port. */
 export async function waitForPort(host: string, port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
