@@ -4,7 +4,7 @@
  * clock from the caller.
  */
 import { EventEmitter } from 'node:events';
-import { unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import { formatMessage, parseMessage, ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
@@ -144,6 +144,8 @@ interface StreamRecord {
   archive?: EventArchive;
   /** Segments appended since the last stored playlist, for the archive. */
   appended: ListedSegment[];
+  /** A segment was left out (could not be stored): the next listed one follows a timestamp gap. */
+  gapBeforeNext: boolean;
 }
 
 export class Uploader extends EventEmitter {
@@ -203,7 +205,10 @@ export class Uploader extends EventEmitter {
     }
     const interval = options.retentionIntervalMs ?? 1000;
     if (this.#deleteAfter && interval > 0) {
-      this.#retentionTimer = setInterval(() => void this.expireDue(), interval);
+      this.#retentionTimer = setInterval(
+        () => void this.expireDue().catch((err) => this.#logger.error('segment expiry failed; tried again next tick', { error: describe(err) })),
+        interval,
+      );
       this.#retentionTimer.unref();
     }
   }
@@ -283,6 +288,7 @@ export class Uploader extends EventEmitter {
       committed: state.snapshot(),
       retention: new RetentionPlan(retention),
       appended: [],
+      gapBeforeNext: false,
       archive: this.#archive === undefined ? undefined : new EventArchive(id, this.#stateDir),
     };
   }
@@ -303,10 +309,17 @@ export class Uploader extends EventEmitter {
       const due = record.retention.due(now);
       if (due.length === 0) continue;
       for (const r of due) {
-        await this.#queue.transfer('segment delete', { stream: id, key: r.key }, () => this.#target.delete(r.bucket, r.key));
+        try {
+          await this.#queue.transfer('segment delete', { stream: id, key: r.key }, () => this.#target.delete(r.bucket, r.key));
+          deleted += 1;
+          this.#logger.debug('segment deleted after leaving the playlist', { stream: id, key: r.key });
+        } catch (err) {
+          if (!(err instanceof PermanentTransferError)) throw err;
+          // Refused for good (a key the policy no longer grants, every mirror refusing): the
+          // object stays; retrying every tick would only repeat the refusal.
+          this.#logger.error('segment could not be deleted after leaving the playlist; it stays in storage', { stream: id, key: r.key, error: describe(err) });
+        }
         record.retention.deleted(r);
-        deleted += 1;
-        this.#logger.debug('segment deleted after leaving the playlist', { stream: id, key: r.key });
       }
       await this.#journal?.commit(id, this.#persisted(record), []);
     }
@@ -361,18 +374,22 @@ export class Uploader extends EventEmitter {
       const fileName = segmentFileName(m.outputPrefix, m.lastSegment);
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file: path.join(m.outputDirectory, fileName) };
       try {
+        await checkAnnouncedSize(upload.file, m.ext.size);
         await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload), 0, true);
         record.storedFiles.push(upload.file);
         this.#stats.segmentsStored += 1;
         this.#masters.segmentStored(m);
         this.emit('segment-stored', { stream: id, segment: m.lastSegment, key: upload.key, storedAt: this.#clock() } satisfies SegmentStored);
-        for (const warning of state.append(m)) this.#logger.warn(warning, log);
+        const listed = record.gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m;
+        record.gapBeforeNext = false;
+        for (const warning of state.append(listed)) this.#logger.warn(warning, log);
         if (record.archive) record.appended.push(state.newest!);
         this.#logger.debug('segment stored', { ...log, key: upload.key });
       } catch (err) {
         if (!(err instanceof PermanentTransferError)) throw err;
         // Listing it would send players to a missing object: leave it out and say so loudly.
         this.#stats.segmentsSkipped += 1;
+        record.gapBeforeNext = true;
         this.#logger.error('segment cannot be uploaded; not listed', { ...log, key: upload.key, error: describe(err) });
         if (err instanceof GaveUpTransferError) {
           this.emit('segment-given-up', { stream: id, segment: m.lastSegment, key: upload.key, target: this.#target.name, error: describe(err.lastError) } satisfies SegmentGivenUp);
@@ -466,7 +483,16 @@ export class Uploader extends EventEmitter {
     record.dirty = false;
     // A playlist PUT is small and the last step before viewers see the segment: it goes ahead
     // of segment uploads waiting for a slot.
-    await this.#queue.transfer('playlist upload', { stream: id, key: upload.key }, () => this.#target.putPlaylist(upload), 1);
+    try {
+      await this.#queue.transfer('playlist upload', { stream: id, key: upload.key }, () => this.#target.putPlaylist(upload), 1);
+    } catch (err) {
+      if (!(err instanceof PermanentTransferError)) throw err;
+      // Nothing was published: the next message of the stream tries again with the newest state.
+      record.dirty = true;
+      record.arrivals = [...arrivals, ...record.arrivals];
+      this.#logger.error('playlist refused; published with the next segment', { stream: id, key: upload.key, error: describe(err) });
+      return;
+    }
     this.#stats.playlistsStored += 1;
     await this.#publishArchive(id, record);
     await this.#commit(id, record);
@@ -483,5 +509,17 @@ export class Uploader extends EventEmitter {
     if (model.endList) this.#logger.info('stream ended', { stream: id, lastSegment: state.lastSegment });
     this.emit('playlist-stored', event);
     this.#masters.playlistStored(state.key, model.endList);
+  }
+}
+
+/**
+ * A segment file whose size differs from what its message announced (cut short by a crash of
+ * the transcode machine, or rewritten since) is never listed.
+ */
+async function checkAnnouncedSize(file: string, announced: number | undefined): Promise<void> {
+  if (announced === undefined) return;
+  const actual = await stat(file).then((st) => st.size, () => undefined);
+  if (actual !== undefined && actual !== announced) {
+    throw new PermanentTransferError(`${file} has ${actual} bytes, its message announced ${announced}`);
   }
 }
