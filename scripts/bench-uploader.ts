@@ -332,6 +332,8 @@ async function uploaderBurst(count: number, options: Options, source: string, ro
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
+  // The SDK's notice about future Node versions would only clutter the figures.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const options = parseOptions(process.argv.slice(2));
   // The store's files in memory when the machine has a tmpfs: S3 does not write to this disk, and
   // s3rver's disk writes would otherwise measure the local disk's writeback rather than the uploader.
