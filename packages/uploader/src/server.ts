@@ -28,6 +28,7 @@ import {
 import { connectionLimits, type ConnectionLimits } from './connection-limits';
 import { ConnectionRefusal, SegmenterGate, type Door } from './segmenter-gate';
 import { PayloadReceiver } from './payload-receiver';
+import { streamId, streamKeyOf } from './stream-key';
 import type { PayloadSpool } from './payload-spool';
 
 export interface IndexServerOptions {
@@ -35,7 +36,8 @@ export interface IndexServerOptions {
   /**
    * Called for every well-formed message; throwing (or rejecting with) a ProtocolError refuses
    * it (the peer gets ERR). In a session (protocol session.ts) the OK goes out once the returned
-   * promise settles: resolve it only when the message is durably recorded.
+   * promise settles: resolve it only when the message is durably recorded. Any other failure
+   * closes the session unanswered, so the segmenter keeps the message and sends it again.
    */
   onMessage: (message: IndexMessage, peer: string) => void | Promise<void>;
   maxLineBytes?: number;
@@ -250,6 +252,7 @@ export class IndexServer {
   #sessionLine(socket: net.Socket, peer: string, line: string, session: Session, door: Door): void {
     const seq = ++session.seq;
     let result: Promise<void>;
+    let parsed: IndexMessage | undefined;
     try {
       const c = classifySessionLine(line);
       if (c.kind === 'command' && c.verb === AUTH_VERB) {
@@ -262,7 +265,8 @@ export class IndexServer {
         } else {
           const message = (): IndexMessage => {
             if (c.kind === 'command') throw new ProtocolError(`unknown command ${c.verb}`);
-            return parseMessage(line);
+            parsed = parseMessage(line);
+            return parsed;
           };
           // After a payload this is its message, pointed at the spooled bytes.
           result = Promise.resolve(session.payloads.deliver(message, (m) => this.#onMessage(m, peer)));
@@ -279,6 +283,10 @@ export class IndexServer {
           if (socket.writable) socket.write(frameMessage(formatAck({ ok: true, seq })));
         },
         (err: unknown) => {
+          if (!(err instanceof ProtocolError)) {
+            this.#unrecorded(socket, peer, seq, parsed, err);
+            return;
+          }
           this.#count(peer, err);
           if (socket.writable) socket.write(frameMessage(formatAck({ ok: false, seq, reason: err instanceof Error ? err.message : String(err) })));
           // Without the token nothing more this peer sends can be served.
@@ -286,6 +294,22 @@ export class IndexServer {
         },
       ),
     );
+  }
+
+  /**
+   * A message failed for no fault of its own (the journal could not write it: disk full, I/O
+   * error). ERR would make the segmenter drop it for good; left unanswered on a closed
+   * connection, it stays in the segmenter's spool and comes again when it reconnects.
+   */
+  #unrecorded(socket: net.Socket, peer: string, seq: number, message: IndexMessage | undefined, err: unknown): void {
+    this.#logger.error('message could not be recorded; connection closed unanswered so the segmenter sends it again', {
+      peer,
+      stream: message ? streamId(streamKeyOf(message)) : undefined,
+      segment: message?.lastSegment,
+      seq,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    socket.destroy();
   }
 
   #count(peer: string, err: unknown): void {
