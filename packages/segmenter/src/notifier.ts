@@ -7,7 +7,7 @@
  * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
 import type { Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
 import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
 import { connectToUploader, sendOriginal, type UploaderSession } from './uploader-connection';
@@ -100,10 +100,21 @@ export class Notifier {
   send(message: string): void {
     if (this.#closed) throw new Error('notifier is closed');
     if (this.#spool) {
-      const { id, dropped } = this.#spool.add(message);
+      let spooled: ReturnType<Spool['add']> | undefined;
+      try {
+        spooled = this.#spool.add(message);
+      } catch (err) {
+        // A full or failing spool disk must not end the live stream: the message is still
+        // delivered from memory, it only would not survive a restart of this segmenter.
+        this.#logger?.error('spool write failed; the index message is kept in memory only and still delivered', {
+          ...streamOf(message),
+          error: (err as Error).message,
+        });
+      }
       // A full spool dropped its oldest message: unless it is on the wire now, it is not sent.
+      const dropped = spooled?.dropped;
       if (dropped) this.#queue = this.#queue.filter((q, i) => q.spoolId !== dropped.id || (i === 0 && this.#sending));
-      this.#queue.push({ line: message, spoolId: id });
+      this.#queue.push({ line: message, spoolId: spooled?.id });
     } else {
       this.#queue.push({ line: message });
     }
@@ -138,7 +149,7 @@ export class Notifier {
       if (this.#closed) return;
       if (!error) {
         this.#queue.shift();
-        if (head.spoolId !== undefined) this.#spool?.remove(head.spoolId);
+        if (head.spoolId !== undefined) this.#unspool(head);
         this.delivered++;
         if (this.#failures > 0) {
           this.#logger?.info('uploader reachable again; delivering queued index messages in order', {
@@ -239,6 +250,19 @@ export class Notifier {
     return error;
   }
 
+  /** A delivered message leaves the spool; a failing spool disk is logged, not thrown (this runs in a promise callback). */
+  #unspool(q: Queued): void {
+    try {
+      this.#spool?.remove(q.spoolId!);
+    } catch (err) {
+      // Still listed in the spool file: a restart sends it again, and the uploader recognises the repeat.
+      this.#logger?.error('spool write failed while removing a delivered index message; delivery goes on', {
+        ...streamOf(q.line),
+        error: (err as Error).message,
+      });
+    }
+  }
+
   #wakeIdle(): void {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
@@ -247,5 +271,15 @@ export class Notifier {
 
   #address(): string {
     return `${this.#uploader.host}:${this.#uploader.port}`;
+  }
+}
+
+/** Which stream and segment a message is about, for an operator reading the log. */
+function streamOf(line: string): { stream?: string; segment?: number; message?: string } {
+  try {
+    const m = parseMessage(line);
+    return { stream: m.index, segment: m.lastSegment };
+  } catch {
+    return { message: line };
   }
 }

@@ -79,7 +79,13 @@ export class Spool {
   add(line: string): { id: number; dropped?: SpooledMessage } {
     const id = this.#nextId++;
     this.#pending.set(id, line);
-    this.#append({ a: id, l: line });
+    try {
+      this.#append({ a: id, l: line });
+    } catch (err) {
+      // Not on disk (a full disk, an I/O error): not pending here either, so the two agree.
+      this.#pending.delete(id);
+      throw err;
+    }
     if (this.#pending.size <= this.#maxMessages) return { id };
     const [oldId, oldLine] = this.#pending.entries().next().value as [number, string];
     this.remove(oldId);
