@@ -1,27 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
-import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
+import { formatMessage } from '@hlsrelay/protocol';
 import { Notifier, Spool } from '@hlsrelay/segmenter';
 import { FileTarget, readJournal, startUploaderService, Uploader } from '@hlsrelay/uploader';
+import { tempStream } from './stream-fixture';
 
-function setup() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-ack-'));
-  const segs = path.join(dir, 'segs');
-  mkdirSync(segs);
-  const message = (n: number, end = false): IndexMessage => {
-    writeFileSync(path.join(segs, `s-${String(n).padStart(5, '0')}.ts`), `segment ${n}`);
-    return {
-      index: 's.m3u8', outputDirectory: segs, segmentDuration: 1, outputPrefix: 's', httpPrefix: 'http://cdn/',
-      firstSegment: 1, lastSegment: n, end, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1 },
-    };
-  };
-  return { dir, segs, message, root: path.join(dir, 'store'), done: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 function readLines(socket: net.Socket, n: number): Promise<string[]> {
   return new Promise((resolve) => {
@@ -36,7 +23,7 @@ function readLines(socket: net.Socket, n: number): Promise<string[]> {
 }
 
 test('the ack exchange: greeting, hello, OK per message once journaled, numbered ERR for a bad one', async () => {
-  const s = setup();
+  const s = tempStream('ack');
   const service = await startUploaderService({ target: new FileTarget({ root: s.root }), logger: silentLogger(), host: '127.0.0.1', port: 0, stateDir: path.join(s.dir, 'state') });
   try {
     const socket = net.connect(service.address.port, '127.0.0.1');
@@ -55,7 +42,7 @@ test('the ack exchange: greeting, hello, OK per message once journaled, numbered
 });
 
 test('a new segmenter gets every message acknowledged; one the uploader refuses is not sent again', async () => {
-  const s = setup();
+  const s = tempStream('ack');
   const service = await startUploaderService({ target: new FileTarget({ root: s.root }), logger: silentLogger(), host: '127.0.0.1', port: 0, stateDir: path.join(s.dir, 'state') });
   const spool = new Spool(path.join(s.dir, 'spool'));
   const notifier = new Notifier({ uploader: { host: '127.0.0.1', port: service.address.port }, spool, logger: silentLogger() });
@@ -105,7 +92,7 @@ test('an original uploader that never greets gets one message per connection, no
 });
 
 test('retention: a segment is deleted only once its duration plus the longest playlist that listed it has passed', async () => {
-  const s = setup();
+  const s = tempStream('ack');
   let now = 1_000_000;
   const uploader = new Uploader({ target: new FileTarget({ root: s.root }), logger: silentLogger(), window: 2, deleteAfter: true, retentionIntervalMs: 0, wallClock: () => now });
   try {

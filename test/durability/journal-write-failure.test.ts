@@ -5,36 +5,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '@hlsrelay/log';
-import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
+import { formatMessage } from '@hlsrelay/protocol';
 import { Notifier, Spool } from '@hlsrelay/segmenter';
 import { FileTarget, IndexServer, Journal, readJournal, Uploader } from '@hlsrelay/uploader';
+import { capturedLogger, tempStream } from './stream-fixture';
 
-/** A log that keeps its records, so a test can read what an operator would. */
-function capturedLogger() {
-  const stream = new PassThrough();
-  const records: Array<Record<string, unknown>> = [];
-  let text = '';
-  stream.on('data', (d: Buffer) => {
-    text += d.toString();
-    const lines = text.split('\n');
-    text = lines.pop()!;
-    for (const l of lines) if (l) records.push(JSON.parse(l) as Record<string, unknown>);
-  });
-  return { logger: createLogger({ service: 'uploader', json: true, level: 'debug', stream }), records };
-}
 
 /**
  * An uploader on a real journal whose next `failures` appends of an accepted message fail as a
  * full disk does; the rest of the journal (and everything else) is real.
  */
 async function uploaderWithFailingJournal(dir: string, failures: number) {
-  const log = capturedLogger();
+  const log = capturedLogger('uploader', 'debug');
   const stateDir = path.join(dir, 'state');
   const { journal } = await Journal.open(stateDir, { logger: log.logger });
   const accept = journal.accept.bind(journal);
@@ -69,22 +54,9 @@ async function uploaderWithFailingJournal(dir: string, failures: number) {
   };
 }
 
-function setup() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-journal-fault-'));
-  const segs = path.join(dir, 'segs');
-  mkdirSync(segs);
-  const message = (n: number, end = false): IndexMessage => {
-    writeFileSync(path.join(segs, `s-${String(n).padStart(5, '0')}.ts`), `segment ${n}`);
-    return {
-      index: 's.m3u8', outputDirectory: segs, segmentDuration: 1, outputPrefix: 's', httpPrefix: 'http://cdn/',
-      firstSegment: 1, lastSegment: n, end, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1 },
-    };
-  };
-  return { dir, message, done: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 test('a journal write failure closes the session unanswered: no ERR, and the error log names peer and stream', async () => {
-  const s = setup();
+  const s = tempStream('journal-fault');
   const up = await uploaderWithFailingJournal(s.dir, 1);
   try {
     const socket = net.connect(up.address.port, '127.0.0.1');
@@ -109,7 +81,7 @@ test('a journal write failure closes the session unanswered: no ERR, and the err
 });
 
 test('a segmenter keeps a message the journal could not record and delivers it once the fault clears', async () => {
-  const s = setup();
+  const s = tempStream('journal-fault');
   // Two failures: the first send and its first resend both meet the full disk.
   const up = await uploaderWithFailingJournal(s.dir, 2);
   const spool = new Spool(path.join(s.dir, 'spool'));

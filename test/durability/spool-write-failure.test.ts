@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger, silentLogger } from '@hlsrelay/log';
+import { silentLogger } from '@hlsrelay/log';
 import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { Notifier, Spool } from '@hlsrelay/segmenter';
 import { FileTarget, startUploaderService, type MessageAccepted } from '@hlsrelay/uploader';
+import { capturedLogger } from './stream-fixture';
 
 /** A real spool whose disk writes can be made to fail as a full disk does. */
 class FullDiskSpool extends Spool {
@@ -34,18 +34,6 @@ function enospc(): Error {
   return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
 }
 
-function capturedLogger() {
-  const stream = new PassThrough();
-  const records: Array<Record<string, unknown>> = [];
-  let text = '';
-  stream.on('data', (d: Buffer) => {
-    text += d.toString();
-    const lines = text.split('\n');
-    text = lines.pop()!;
-    for (const l of lines) if (l) records.push(JSON.parse(l) as Record<string, unknown>);
-  });
-  return { logger: createLogger({ service: 'segmenter', json: true, stream }), records };
-}
 
 test('a spool that cannot write: every message is still delivered, in order, and nothing throws', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-spool-fault-'));
@@ -63,7 +51,7 @@ test('a spool that cannot write: every message is still delivered, in order, and
   const service = await startUploaderService({ target: new FileTarget({ root }), logger: silentLogger(), host: '127.0.0.1', port: 0 });
   const arrived: number[] = [];
   service.uploader.on('message-accepted', (e: MessageAccepted) => arrived.push(e.segment));
-  const log = capturedLogger();
+  const log = capturedLogger('segmenter');
   const spool = new FullDiskSpool(path.join(dir, 'spool'));
   const notifier = new Notifier({ uploader: { host: '127.0.0.1', port: service.address.port }, spool, logger: log.logger });
   try {
