@@ -178,9 +178,21 @@ export class FakeStream {
   }
 }
 
+/**
+ * GETs an object from the store. s3rver rewrites an object in place, so a GET racing a PUT of
+ * the same key can be cut off mid-body (fetch: "terminated"); S3 PUTs are atomic. Such a read is
+ * simply repeated, a few times at most.
+ */
 export async function getObject(store: EmbeddedStore, bucket: string, key: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
-  const res = await fetch(store.url(bucket, key));
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(store.url(bucket, key));
+      return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 /** Polls `predicate` every 20 ms; fails after `timeoutMs` (a bound on the test, not a speed check). */
