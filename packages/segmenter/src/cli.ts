@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
 import type { StreamNames } from './live-segmenter';
+import { deliverySettingsFrom } from './delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from './uploader-access';
 
 export interface SegmenterSettings extends StreamNames {
@@ -105,14 +106,8 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     if (value.trim() === '') throw new TypeError(`${name} must not be empty`);
   }
   if (outputPrefix.includes('/')) throw new TypeError(`<output prefix> must be a file name prefix without "/", got "${outputPrefix}"`);
-  const startNumber = args['start-number'] as number;
-  if (!Number.isSafeInteger(startNumber) || startNumber < 0) throw new TypeError(`--start-number must be a whole number ≥ 0, got ${startNumber}`);
-  const threshold = args['discontinuity-threshold'] as number;
-  if (!(threshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${threshold}`);
-  const drainTimeout = args['drain-timeout'] as number;
-  if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
-  const spoolDir = args['spool-dir'] as string | undefined;
-  if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
+  const delivery = deliverySettingsFrom(args);
+  const { startNumber } = delivery;
   const spoolMaxMessages = args['spool-max-messages'] as number;
   if (!Number.isSafeInteger(spoolMaxMessages) || spoolMaxMessages < 1) {
     throw new TypeError(`--spool-max-messages must be a whole number ≥ 1, got ${spoolMaxMessages}`);
@@ -132,14 +127,11 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     httpPrefix,
     bucketName,
     keyPrefix,
-    startNumber,
+    ...delivery,
     ...(master !== undefined ? { master } : {}),
     uploader: parseHostPort(String(args.uploader), '--uploader'),
     logLevel: String(args['log-level']),
     logJson: args['log-json'] as boolean | undefined,
-    discontinuityThreshold: threshold,
-    drainTimeout,
-    spoolDir,
     spoolMaxMessages,
     shipBytes: Boolean(args['ship-bytes']),
     ...accessSettingsFrom(args),

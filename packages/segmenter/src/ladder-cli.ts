@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkMasterName } from './cli';
+import { deliverySettingsFrom } from './delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from './uploader-access';
 import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
 
@@ -107,14 +108,8 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
   const profiles = selectProfiles(config, args.profiles === undefined ? undefined : String(args.profiles));
   const master = checkMasterName(args.master === undefined ? `${name}.m3u8` : String(args.master), '--master');
   if (profiles.some((p) => `${name}-${p.name}.m3u8` === master)) throw new TypeError(`--master "${master}" is also a rendition's playlist name`);
-  const startNumber = args['start-number'] as number;
-  if (!Number.isSafeInteger(startNumber) || startNumber < 0) throw new TypeError(`--start-number must be a whole number ≥ 0, got ${startNumber}`);
-  const threshold = args['discontinuity-threshold'] as number;
-  if (!(threshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${threshold}`);
-  const drainTimeout = args['drain-timeout'] as number;
-  if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
-  const spoolDir = args['spool-dir'] === undefined ? undefined : String(args['spool-dir']);
-  if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
+  const delivery = deliverySettingsFrom(args);
+  const { startNumber } = delivery;
   const ffmpegPath = args.ffmpeg === undefined ? defaultFfmpeg() : String(args.ffmpeg);
   if (ffmpegPath.trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');
   const settings: LadderSettings = {
@@ -132,12 +127,9 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
     realtime: Boolean(args.realtime),
     printFfmpeg: Boolean(args['print-ffmpeg']),
     uploader: parseHostPort(String(args.uploader), '--uploader'),
-    startNumber,
+    ...delivery,
     logLevel: String(args['log-level']),
     logJson: args['log-json'] as boolean | undefined,
-    discontinuityThreshold: threshold,
-    drainTimeout,
-    ...(spoolDir !== undefined ? { spoolDir } : {}),
     shipBytes: Boolean(args['ship-bytes']),
     ...accessSettingsFrom(args),
   };

@@ -1,0 +1,22 @@
+/**
+ * Checks of the options both `segmenter` and `segmenter ladder` take for numbering segments and
+ * delivering their messages; one place so both commands say the same thing about bad values.
+ */
+export interface DeliverySettings {
+  startNumber: number;
+  discontinuityThreshold: number;
+  drainTimeout: number;
+  spoolDir?: string;
+}
+
+export function deliverySettingsFrom(args: Record<string, unknown>): DeliverySettings {
+  const startNumber = args['start-number'] as number;
+  if (!Number.isSafeInteger(startNumber) || startNumber < 0) throw new TypeError(`--start-number must be a whole number ≥ 0, got ${startNumber}`);
+  const discontinuityThreshold = args['discontinuity-threshold'] as number;
+  if (!(discontinuityThreshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${discontinuityThreshold}`);
+  const drainTimeout = args['drain-timeout'] as number;
+  if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
+  const spoolDir = args['spool-dir'] === undefined ? undefined : String(args['spool-dir']);
+  if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
+  return { startNumber, discontinuityThreshold, drainTimeout, ...(spoolDir !== undefined ? { spoolDir } : {}) };
+}
