@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimateCost, formatCostEstimate, PRICES_2009, type Audience } from '@hlsrelay/uploader/dist/cost';
+import { estimateCost, formatCostEstimate, PRICES_2009, type Audience } from '@hlsrelay/uploader';
 
 /** The 2009 worked example: 128/256/364 kbit/s watched by 25/50/25 % of 100 clients for 5 minutes. */
 const EXAMPLE: Audience = { bitrates: [128, 256, 364], shares: [25, 50, 25], minutes: 5, clients: 100, segmentSeconds: 10, originFetches: 3 };

@@ -25,6 +25,7 @@ export * from './confined-target';
 export * from './metered-target';
 export * from './uploader-metrics';
 export * from './status-server';
+export * from './cost';
 export * from './cost-command';
 export * from './master-playlist';
 export * from './master-state';
