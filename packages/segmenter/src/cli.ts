@@ -6,9 +6,9 @@
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
-import type { StreamNames } from './live-segmenter';
-import { deliverySettingsFrom } from './delivery-options';
-import { ACCESS_OPTIONS, accessSettingsFrom } from './uploader-access';
+import type { StreamNames } from './live/live-segmenter';
+import { deliverySettingsFrom } from './delivery/delivery-options';
+import { ACCESS_OPTIONS, accessSettingsFrom } from './delivery/uploader-access';
 
 export interface SegmenterSettings extends StreamNames {
   /** A file path, or '-' for stdin. */

@@ -6,14 +6,14 @@ import { hideBin } from 'yargs/helpers';
 import { lazyLogger } from './lazy-logger';
 import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
 import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
-import { fileChunks } from './file-source';
-import { LiveSegmenter } from './live-segmenter';
-import { Notifier } from './notifier';
-import { Spool } from './spool';
-import { StatusLine } from './status-line';
-import { uploaderAccess, type UploaderAccess } from './uploader-access';
+import { fileChunks } from './live/file-source';
+import { LiveSegmenter } from './live/live-segmenter';
+import { Notifier } from './delivery/notifier';
+import { Spool } from './delivery/spool';
+import { StatusLine } from './live/status-line';
+import { uploaderAccess, type UploaderAccess } from './delivery/uploader-access';
 // The ladder's modules load only for `segmenter ladder` (ladderMain): a plain run starts faster.
-import type { LadderSettings } from './ladder-cli';
+import type { LadderSettings } from './ladder/ladder-cli';
 
 async function main(): Promise<number> {
   if (hideBin(process.argv)[0] === 'ladder') return ladderMain(hideBin(process.argv).slice(1));
@@ -147,9 +147,9 @@ async function main(): Promise<number> {
 /** `segmenter ladder …`: one source, one ffmpeg, a segmenter per rendition (ladder.ts). */
 async function ladderMain(argv: string[]): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { buildLadderParser, ladderSettingsFrom } = require('./ladder-cli') as typeof import('./ladder-cli');
-  const { ladderArgs, runLadder } = require('./ladder') as typeof import('./ladder');
-  const { defaultFfmpegPath } = require('./ffmpeg-path') as typeof import('./ffmpeg-path');
+  const { buildLadderParser, ladderSettingsFrom } = require('./ladder/ladder-cli') as typeof import('./ladder/ladder-cli');
+  const { ladderArgs, runLadder } = require('./ladder/ladder') as typeof import('./ladder/ladder');
+  const { defaultFfmpegPath } = require('./ladder/ffmpeg-path') as typeof import('./ladder/ffmpeg-path');
   /* eslint-enable @typescript-eslint/no-require-imports */
   let settings: LadderSettings;
   try {

@@ -7,12 +7,12 @@
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import { renditionNames, type LadderSettings } from './ladder-cli';
-import { LiveSegmenter } from './live-segmenter';
-import { Notifier } from './notifier';
-import { Spool } from './spool';
+import { LiveSegmenter } from '../live/live-segmenter';
+import { Notifier } from '../delivery/notifier';
+import { Spool } from '../delivery/spool';
 import { ladderFfmpegArgs } from './transcode-args';
 import { TranscodeProcess } from './transcode-process';
-import type { UploaderAccess } from './uploader-access';
+import type { UploaderAccess } from '../delivery/uploader-access';
 
 export interface LadderIo {
   logger: Logger;

@@ -5,9 +5,9 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName } from './cli';
-import { deliverySettingsFrom } from './delivery-options';
-import { ACCESS_OPTIONS, accessSettingsFrom } from './uploader-access';
+import { checkMasterName } from '../cli';
+import { deliverySettingsFrom } from '../delivery/delivery-options';
+import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
 import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
 
 export interface LadderSettings {

@@ -6,7 +6,7 @@
 import type { Logger } from '@hlsrelay/log';
 import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { SegmentWriter } from './segment-writer';
-import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from './ts-segmenter';
+import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
 
 /** The original eight positional arguments, plus the numbering of this run. */
 export interface StreamNames {
