@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TS_PACKET_SIZE, PTS_MODULO } from '@hlsrelay/mpegts';
-import { TsSegmenter, shouldCut } from '@hlsrelay/segmenter';
+import { TsSegmenter } from '@hlsrelay/segmenter';
 import { firstPids, firstVideoUnit, fixture, RecordingSink, startsPes } from './support';
 
 const PMT_PID = 0x1000;
@@ -19,16 +19,6 @@ function segment(input: Uint8Array | Uint8Array[], target = 1, chunk = 64 * 1024
 
 const durations = (s: RecordingSink) => s.segments.map((x) => x.end!.duration);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-test('the cut rule: random access and at least the target since the segment start', () => {
-  const table: Array<[boolean, number, number, boolean]> = [
-    [true, 90_000, 90_000, true],
-    [true, 89_999, 90_000, false],
-    [false, 900_000, 90_000, false],
-    [true, 180_000, 90_000, true],
-  ];
-  for (const [ra, since, target, cut] of table) assert.equal(shouldCut(ra, since, target), cut, `${ra} ${since} ${target}`);
-});
 
 test('H.264+AAC: segments open with PAT, PMT, then a keyframe; durations from PTS; codec facts', () => {
   const s = segment(fixture('h264-aac.m2ts'));

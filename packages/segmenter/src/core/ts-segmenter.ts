@@ -11,40 +11,25 @@ import {
   payloadUnitStart as readPayloadUnitStart,
   pid as readPid,
   transportError as readTransportError,
-  isAudioKind,
-  isVideoKind,
-  mediaKind,
   PacketReader,
-  parsePat,
   parsePesHeader,
-  parsePmt,
   payloadOffset,
-  NULL_PID,
-  PAT_PID,
   PesAssembler,
   type PesHead,
   probeAccessUnit,
-  ptsDelta,
   randomAccessIndicator,
-  SectionAssembler,
   secondsToTicks,
   TS_PACKET_SIZE,
-  ticksToSeconds,
-  type MediaKind,
-  type Pmt,
 } from '@hlsrelay/mpegts';
 import type { Logger } from '@hlsrelay/log';
 import { shouldCut } from './cut-rule';
+import { HeldBytes } from './held-bytes';
+import { ProgramTracker, ROLE_AUDIO, ROLE_NONE, ROLE_VIDEO } from './program-tracker';
+import { SegmentClock, type SegmentStart } from './segment-clock';
 import { StreamFactsCollector, type StreamFacts } from './stream-facts';
 
-export interface SegmentStart {
-  /** PTS (90 kHz, 33-bit) of the segment's first keyframe or audio PES. */
-  startPts: number;
-  /** Wall-clock time of the first frame: start-up wall time plus PTS elapsed since. */
-  programDateTime: Date;
-  /** Timestamps jumped (or went back) before this segment: players need EXT-X-DISCONTINUITY. */
-  discontinuity: boolean;
-}
+export type { SegmentStart } from './segment-clock';
+export { MAX_HELD_BYTES } from './held-bytes';
 
 export interface CompletedSegment extends SegmentStart {
   /** Seconds, from PTS: up to the next segment's first keyframe, or estimated for the last one. */
@@ -80,58 +65,19 @@ const payloadUnitStart = readPayloadUnitStart;
 const transportError = readTransportError;
 const PACKET_SIZE = TS_PACKET_SIZE;
 
-// What a PID is to the segmenter. A typed array indexed by PID keeps the per-packet test cheap.
-const ROLE_NONE = 0;
-const ROLE_PAT = 1;
-const ROLE_PMT = 2;
-const ROLE_VIDEO = 3;
-const ROLE_AUDIO = 4;
-
-/** B-frame reordering moves PTS back by a few frames, never by this much. */
-const REORDER_TOLERANCE_TICKS = 90_000;
-
 /** Bytes of each PES head kept while looking for its first slice and SPS. */
 const PROBE_LIMIT = 32 * 1024;
-
-/**
- * Most bytes held back while a video access unit is probed. A real unit shows its first slice
- * within PROBE_LIMIT bytes of video, so this is only reached when the video PID falls silent
- * mid-unit while other PIDs go on (a broken or hostile input): the unit is then resolved by its
- * random-access flag rather than holding the whole stream in memory.
- */
-export const MAX_HELD_BYTES = 8 * 1024 * 1024;
-
-interface PsiCopy {
-  assembler: SectionAssembler;
-  /** Packets of the section being collected (copies). */
-  collecting: Uint8Array[];
-  /** Packets of the last complete section, written at the start of every segment. */
-  packets: Uint8Array[];
-  /** CRC bytes of the last section parsed, to skip re-parsing a repeated table. */
-  crc: number;
-  /** Offset of the CRC inside the single packet of the last section; -1 when it spans packets. */
-  crcAt: number;
-}
 
 export class TsSegmenter {
   readonly #sink: SegmentSink;
   readonly #targetTicks: number;
-  readonly #discontinuityTicks: number;
-  readonly #now: () => number;
   readonly #logger?: Logger;
 
   readonly #reader = new PacketReader();
-  readonly #roles = new Uint8Array(8192);
-  readonly #kinds = new Map<number, MediaKind>();
-  readonly #psi = new Map<number, PsiCopy>();
   readonly #pes = new PesAssembler(PROBE_LIMIT);
+  readonly #program: ProgramTracker;
+  readonly #clock: SegmentClock;
   readonly #facts = new StreamFactsCollector();
-  #pmtPid = -1;
-  #pmt: Pmt | null = null;
-  #videoPid = -1;
-  #videoKind: 'h264' | 'h265' = 'h264';
-  /** PID whose PTS drives cuts and durations: the video, else the first audio stream. */
-  #clockPid = -1;
 
   // The current run: packets [#runStart, #runEnd) of #runBuf not yet handed to the sink.
   #runBuf: Uint8Array | null = null;
@@ -144,32 +90,14 @@ export class TsSegmenter {
    */
   #probing = false;
   #pendingAt = 0;
-  #held: Uint8Array[] = [];
-  #heldBytes = 0;
+  readonly #held = new HeldBytes();
   #probePts = -1;
   #probeHint = false;
 
-  #inSegment = false;
-  #segStartPts = 0;
-  #segMaxPts = 0;
+  /** Bytes handed to the sink for the open segment. */
   #segBytes = 0;
-  #segDiscontinuity = false;
-  #segPdt = new Date(0);
-  #segFrames = 0;
-  /** The clock jumped inside this segment: its duration is estimated from before the jump. */
-  #segBroken = false;
-  #discontinuityPending = false;
   /** The program changed: the stream facts are reset when the old segment has been closed. */
   #factsStale = false;
-
-  #lastClockPts = -1;
-  /** Smallest step between consecutive clock PTS: one video frame (or the shortest audio PES). */
-  #frameTicks = 0;
-  /** Payload bytes of the current audio PES on the clock PID, and the ticks one byte lasted before. */
-  #clockPesBytes = 0;
-  #ticksPerByte = 0;
-  #anchorPts = -1;
-  #anchorWallMs = 0;
 
   /** Input bytes seen. */
   inputBytes = 0;
@@ -183,15 +111,14 @@ export class TsSegmenter {
     if (!(threshold > 0)) throw new TypeError(`discontinuityThreshold must be seconds > 0, got ${threshold}`);
     this.#sink = sink;
     this.#targetTicks = secondsToTicks(options.targetDuration);
-    this.#discontinuityTicks = secondsToTicks(threshold);
-    this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
-    this.#roles[PAT_PID] = ROLE_PAT;
+    this.#program = new ProgramTracker((pid) => this.#pes.drop(pid), options.logger);
+    this.#clock = new SegmentClock({ discontinuityTicks: secondsToTicks(threshold), now: options.now ?? Date.now, logger: options.logger });
   }
 
   /** Bytes copied aside while a video access unit is probed; never above MAX_HELD_BYTES after push returns. */
   get heldBytes(): number {
-    return this.#heldBytes;
+    return this.#held.bytes;
   }
 
   /** Bytes skipped to regain sync so far. */
@@ -205,10 +132,10 @@ export class TsSegmenter {
     this.inputBytes += chunk.length;
     this.#reader.pushRuns(chunk, this.#onRun);
     this.#flushRun();
-    if (this.#heldBytes > MAX_HELD_BYTES) {
+    if (this.#held.overLimit) {
       this.#logger?.warn('video access unit unfinished while other streams went on; released on its random-access flag', {
-        pid: this.#videoPid,
-        heldBytes: this.#heldBytes,
+        pid: this.#program.videoPid,
+        heldBytes: this.#held.bytes,
       });
       this.#resolve(this.#probeHint);
     }
@@ -221,18 +148,19 @@ export class TsSegmenter {
     this.#reader.endRuns(this.#onRun);
     if (this.#probing) this.#resolve(false);
     this.#flushRun();
-    if (this.#inSegment) this.#endSegment(-1, true);
-    else if (this.#anchorPts < 0) this.#logger?.warn('input ended before any segment could start', { reason: this.#whyNoSegment() });
+    if (this.#clock.inSegment) this.#endSegment(-1, true);
+    else if (!this.#clock.started) this.#logger?.warn('input ended before any segment could start', { reason: this.#whyNoSegment() });
   }
 
   /** What was missing when the input ended without a single segment, for the operator. */
   #whyNoSegment(): string {
+    const program = this.#program;
     if (this.inputBytes === 0) return 'no input at all';
     if (this.#reader.skippedBytes >= this.inputBytes - TS_PACKET_SIZE) return 'no MPEG-TS packets found (is the input MPEG-TS?)';
-    if (this.#pmtPid < 0) return 'no PAT (program association table) seen';
-    if (!this.#pmt) return `no usable PMT seen on PID ${this.#pmtPid}`;
-    if (this.#clockPid < 0) return 'the program has no H.264, H.265, AAC or MP3 stream';
-    return this.#videoPid >= 0 ? `no keyframe with a timestamp on video PID ${this.#videoPid}` : `no timestamped audio on PID ${this.#clockPid}`;
+    if (program.pmtPid < 0) return 'no PAT (program association table) seen';
+    if (!program.pmt) return `no usable PMT seen on PID ${program.pmtPid}`;
+    if (program.clockPid < 0) return 'the program has no H.264, H.265, AAC or MP3 stream';
+    return program.videoPid >= 0 ? `no keyframe with a timestamp on video PID ${program.videoPid}` : `no timestamped audio on PID ${program.clockPid}`;
   }
 
   readonly #onRun = (buf: Uint8Array, start: number, end: number): void => {
@@ -246,7 +174,7 @@ export class TsSegmenter {
       if (this.#probing) this.#pendingAt = start;
     }
     // The hot loop: most packets belong to a PID with nothing to do beyond passing them on.
-    const roles = this.#roles;
+    const roles = this.#program.roles;
     for (let off = start; off < end; off += PACKET_SIZE) {
       const p = packetPid(buf, off);
       const role = roles[p];
@@ -258,7 +186,7 @@ export class TsSegmenter {
         continue;
       } else if (role === ROLE_AUDIO) {
         if (payloadUnitStart(buf, off)) this.#onAudioStart(buf, off, p);
-        else if (p === this.#clockPid) this.#countClockPayload(buf, off);
+        else if (p === this.#program.clockPid) this.#countClockPayload(buf, off);
       } else {
         this.#onPsi(buf, off, p, role);
       }
@@ -268,7 +196,7 @@ export class TsSegmenter {
   // ---- output runs ----
 
   #emit(bytes: Uint8Array): void {
-    if (!this.#inSegment || bytes.length === 0) return; // before the first keyframe: dropped
+    if (!this.#clock.inSegment || bytes.length === 0) return; // before the first keyframe: dropped
     this.#segBytes += bytes.length;
     this.#sink.write(bytes);
   }
@@ -279,10 +207,7 @@ export class TsSegmenter {
     if (!buf) return;
     if (this.#probing) {
       this.#emit(buf.subarray(this.#runStart, this.#pendingAt));
-      if (this.#runEnd > this.#pendingAt) {
-        this.#held.push(buf.slice(this.#pendingAt, this.#runEnd));
-        this.#heldBytes += this.#runEnd - this.#pendingAt;
-      }
+      this.#held.hold(buf, this.#pendingAt, this.#runEnd);
     } else {
       this.#emit(buf.subarray(this.#runStart, this.#runEnd));
     }
@@ -295,12 +220,12 @@ export class TsSegmenter {
     if (this.#probing) this.#resolve(false); // the previous unit never showed a slice
     const head = this.#pes.push(p, buf, off);
     const pts = head?.header?.pts ?? -1;
-    this.#segFrames++;
+    this.#clock.countFrame();
     this.#probing = true;
     this.#pendingAt = off;
-    this.#probePts = pts >= 0 ? pts : this.#lastClockPts;
+    this.#probePts = pts >= 0 ? pts : this.#clock.lastPts;
     this.#probeHint = randomAccessIndicator(buf, off);
-    if (pts >= 0 && p === this.#clockPid) this.#observeClock(pts);
+    if (pts >= 0 && p === this.#program.clockPid) this.#clock.observe(p, pts);
     this.#probe(head);
   }
 
@@ -309,12 +234,13 @@ export class TsSegmenter {
       this.#resolve(this.#probeHint);
       return;
     }
-    const result = probeAccessUnit(this.#videoKind, head.bytes.subarray(head.header.dataOffset, head.length), false);
+    const videoKind = this.#program.videoKind;
+    const result = probeAccessUnit(videoKind, head.bytes.subarray(head.header.dataOffset, head.length), false);
     if (result.kind === 'unknown' && !head.truncated) return; // wait for the next packet of the unit
     // No slice in the first PROBE_LIMIT bytes: trust the random-access flag.
     this.#resolve(result.kind === 'unknown' ? this.#probeHint : result.kind === 'key');
     // After the cut: new parameters describe the segment this unit opens, not the one it closed.
-    if (result.sps && this.#facts.observeSps(this.#videoKind, result.sps)) {
+    if (result.sps && this.#facts.observeSps(videoKind, result.sps)) {
       this.#logger?.info('video parameters', this.#facts.snapshot());
     }
   }
@@ -323,16 +249,14 @@ export class TsSegmenter {
   #resolve(keyframe: boolean): void {
     this.#probing = false;
     const pts = this.#probePts;
-    const cut = keyframe && pts >= 0 && this.#wantsCut(pts);
-    if (cut && this.#held.length === 0 && this.#runBuf) {
+    const cut = pts >= 0 && shouldCut(this.#clock.cutPoint(keyframe, pts), this.#targetTicks);
+    if (cut && this.#held.empty && this.#runBuf) {
       // Bytes before the unit still belong to the segment that ends here.
-      this.#emit(this.#runBuf!.subarray(this.#runStart, this.#pendingAt));
+      this.#emit(this.#runBuf.subarray(this.#runStart, this.#pendingAt));
       this.#runStart = this.#pendingAt;
     }
     if (cut) this.#cut(pts);
-    for (const bytes of this.#held) this.#emit(bytes);
-    this.#held = [];
-    this.#heldBytes = 0;
+    for (const bytes of this.#held.take()) this.#emit(bytes);
   }
 
   // ---- audio ----
@@ -344,19 +268,13 @@ export class TsSegmenter {
     const header = parsePesHeader(buf, start, end);
     if (!header) return;
     if (!this.#facts.hasAudioCodec) {
-      const kind = this.#kinds.get(p);
+      const kind = this.#program.kindOf(p);
       if (kind === 'aac' || kind === 'mp3') this.#facts.observeAudio(kind, buf.subarray(start + header.dataOffset, end));
     }
-    if (p !== this.#clockPid || header.pts < 0) return;
-    // Audio PES carry a varying number of frames: remember ticks per byte to size the last one.
-    if (this.#lastClockPts >= 0 && this.#clockPesBytes > 0) {
-      const step = ptsDelta(this.#lastClockPts, header.pts);
-      if (step > 0 && step <= this.#discontinuityTicks) this.#ticksPerByte = step / this.#clockPesBytes;
-    }
-    this.#clockPesBytes = end - start - header.dataOffset;
-    this.#observeClock(header.pts);
+    if (p !== this.#program.clockPid || header.pts < 0) return;
+    this.#clock.observeAudioPes(p, header.pts, end - start - header.dataOffset);
     // Audio-only: every PES start is a random access point.
-    if (this.#wantsCut(header.pts)) {
+    if (shouldCut(this.#clock.cutPoint(true, header.pts), this.#targetTicks)) {
       this.#emit(this.#runBuf!.subarray(this.#runStart, off));
       this.#runStart = off;
       this.#cut(header.pts);
@@ -365,204 +283,41 @@ export class TsSegmenter {
 
   #countClockPayload(buf: Uint8Array, off: number): void {
     const start = payloadOffset(buf, off);
-    if (start >= 0) this.#clockPesBytes += off + TS_PACKET_SIZE - start;
+    if (start >= 0) this.#clock.countPayload(off + TS_PACKET_SIZE - start);
   }
 
-  // ---- timing and cuts ----
-
-  #wantsCut(pts: number): boolean {
-    if (!this.#inSegment || this.#discontinuityPending) return true;
-    return shouldCut(true, ptsDelta(this.#segStartPts, pts), this.#targetTicks);
-  }
-
-  #observeClock(pts: number): void {
-    if (this.#lastClockPts >= 0) {
-      const step = ptsDelta(this.#lastClockPts, pts);
-      // Forward beyond the threshold, or backward beyond what frame reordering can explain.
-      if (step > this.#discontinuityTicks || step < -Math.min(this.#discontinuityTicks, REORDER_TOLERANCE_TICKS)) {
-        this.#logger?.warn('timestamp discontinuity', {
-          pid: this.#clockPid,
-          from: this.#lastClockPts,
-          to: pts,
-          seconds: ticksToSeconds(step),
-        });
-        this.#discontinuityPending = true;
-        if (this.#inSegment) this.#segBroken = true;
-      } else if (step !== 0 && (this.#frameTicks === 0 || Math.abs(step) < this.#frameTicks)) {
-        // Smallest step either way: with B-frames, decode order moves PTS back by single frames.
-        this.#frameTicks = Math.abs(step);
-      }
-    }
-    this.#lastClockPts = pts;
-    if (this.#inSegment && !this.#segBroken && ptsDelta(this.#segMaxPts, pts) > 0) this.#segMaxPts = pts;
-  }
-
-  /** How long the last unit seen lasts: a frame for video, bytes × ticks-per-byte for audio. */
-  #lastUnitTicks(): number {
-    if (this.#clockPid !== this.#videoPid && this.#ticksPerByte > 0 && this.#clockPesBytes > 0) {
-      return Math.round(this.#clockPesBytes * this.#ticksPerByte);
-    }
-    return this.#frameTicks;
-  }
+  // ---- segments ----
 
   #cut(pts: number): void {
-    if (this.#inSegment) this.#endSegment(pts, false);
+    if (this.#clock.inSegment) this.#endSegment(pts, false);
     if (this.#factsStale) {
       this.#facts.reset();
       this.#factsStale = false;
     }
-    const discontinuity = this.#discontinuityPending;
-    if (this.#anchorPts < 0 || discontinuity) {
-      this.#anchorPts = pts;
-      this.#anchorWallMs = this.#now();
-    }
-    this.#discontinuityPending = false;
-    this.#inSegment = true;
-    this.#segStartPts = pts;
-    this.#segMaxPts = pts;
     this.#segBytes = 0;
-    this.#segBroken = false;
-    this.#segFrames = 1; // the unit that opens the segment
-    this.#segDiscontinuity = discontinuity;
-    this.#segPdt = new Date(this.#anchorWallMs + ticksToSeconds(ptsDelta(this.#anchorPts, pts)) * 1000);
-    this.#sink.begin({ startPts: pts, programDateTime: this.#segPdt, discontinuity });
+    this.#sink.begin(this.#clock.open(pts));
     // Every segment opens with the current PAT and PMT so it decodes on its own.
-    for (const pkt of this.#psi.get(PAT_PID)?.packets ?? []) this.#emit(pkt);
-    for (const pkt of this.#psi.get(this.#pmtPid)?.packets ?? []) this.#emit(pkt);
+    for (const pkt of this.#program.patPackets) this.#emit(pkt);
+    for (const pkt of this.#program.pmtPackets) this.#emit(pkt);
   }
 
   /** nextPts < 0: no next segment (input ended), so the end is estimated from the last frame. */
   #endSegment(nextPts: number, final: boolean): void {
-    const ticks =
-      nextPts >= 0 && !this.#segBroken
-        ? ptsDelta(this.#segStartPts, nextPts)
-        : ptsDelta(this.#segStartPts, this.#segMaxPts) + this.#lastUnitTicks();
-    const duration = Math.max(0, ticksToSeconds(ticks));
-    const frames = this.#clockPid === this.#videoPid ? this.#segFrames - (nextPts >= 0 ? 1 : 0) : 0;
-    const measuredFps = frames > 1 && duration > 0 ? Math.round((frames / duration) * 1000) / 1000 : undefined;
-    this.#inSegment = false;
-    this.#sink.end({
-      startPts: this.#segStartPts,
-      programDateTime: this.#segPdt,
-      discontinuity: this.#segDiscontinuity,
-      duration,
-      bytes: this.#segBytes,
-      stream: this.#facts.snapshot(measuredFps),
-      final,
-    });
+    const { measuredFps, ...timing } = this.#clock.close(nextPts, this.#program.videoClock);
+    this.#sink.end({ ...timing, bytes: this.#segBytes, stream: this.#facts.snapshot(measuredFps), final });
   }
 
   // ---- PSI ----
 
   #onPsi(buf: Uint8Array, off: number, p: number, role: number): void {
-    let psi = this.#psi.get(p);
-    if (!psi) {
-      psi = { assembler: new SectionAssembler(), collecting: [], packets: [], crc: -1, crcAt: -1 };
-      this.#psi.set(p, psi);
-    }
-    // Tables repeat every few packets: a copy of the last one (bar its counter) needs no work.
-    if (psi.crcAt > 0 && psi.collecting.length === 0 && sameTable(psi.packets[0], psi.crcAt, buf, off)) return;
-    if (payloadUnitStart(buf, off)) psi.collecting = [];
-    else if (psi.collecting.length === 0 || psi.collecting.length > 8) return; // no start, or longer than any table
-    psi.collecting.push(buf.slice(off, off + TS_PACKET_SIZE));
-    const section = psi.assembler.push(buf, off);
-    if (!section) return;
-    psi.packets = psi.collecting;
-    psi.collecting = [];
-    psi.crcAt = psi.packets.length === 1 ? crcOffset(psi.packets[0]) : -1;
-    const n = section.length;
-    const crc = ((section[n - 4] << 24) | (section[n - 3] << 16) | (section[n - 2] << 8) | section[n - 1]) >>> 0;
-    if (crc === psi.crc) return; // the same table repeated
-    if (role === ROLE_PAT) {
-      const programs = parsePat(section);
-      if (!programs || programs.length === 0) return;
-      const pmtPid = programs[0].pmtPid;
-      if (pmtPid === PAT_PID || pmtPid === NULL_PID) {
-        this.#logger?.warn('PAT names an impossible PMT PID; skipped', { pmtPid });
-        return;
-      }
-      psi.crc = crc;
-      if (pmtPid !== this.#pmtPid) {
-        if (this.#pmtPid >= 0) {
-          this.#roles[this.#pmtPid] = ROLE_NONE;
-          this.#psi.delete(this.#pmtPid);
-        }
-        // A PID the old program used for media is a table now.
-        if (this.#kinds.delete(pmtPid)) this.#pes.drop(pmtPid);
-        this.#pmtPid = pmtPid;
-        this.#roles[pmtPid] = ROLE_PMT;
-      }
-    } else {
-      const pmt = parsePmt(section);
-      if (!pmt) {
-        this.#logger?.warn('unusable PMT skipped', { pid: p });
-        return;
-      }
-      psi.crc = crc;
-      this.#applyPmt(pmt, p);
-    }
-  }
-
-  #applyPmt(pmt: Pmt, p: number): void {
-    const previous = this.#pmt;
-    this.#pmt = pmt;
-    for (const pidOf of this.#kinds.keys()) {
-      this.#roles[pidOf] = ROLE_NONE;
-      this.#pes.drop(pidOf);
-    }
-    this.#kinds.clear();
-    let videoPid = -1;
-    let audioPid = -1;
-    for (const s of pmt.streams) {
-      // A stream on the PAT, PMT or null PID would take over a table's role: a broken PMT.
-      if (s.pid === PAT_PID || s.pid === p || s.pid === NULL_PID) continue;
-      const kind = mediaKind(s.streamType);
-      if (isVideoKind(kind) && videoPid < 0) {
-        videoPid = s.pid;
-        this.#videoKind = kind;
-        this.#roles[s.pid] = ROLE_VIDEO;
-        this.#kinds.set(s.pid, kind);
-      } else if (isAudioKind(kind)) {
-        if (audioPid < 0) audioPid = s.pid;
-        this.#roles[s.pid] = ROLE_AUDIO;
-        this.#kinds.set(s.pid, kind);
-      }
-    }
-    if (this.#probing && videoPid !== this.#videoPid) this.#resolve(false);
-    this.#videoPid = videoPid;
-    this.#clockPid = videoPid >= 0 ? videoPid : audioPid;
-    const streams = pmt.streams.map((s) => `${s.pid}:0x${s.streamType.toString(16)}`).join(' ');
-    if (previous) {
+    const change = this.#program.push(buf, off, p, role);
+    if (!change) return;
+    if (this.#probing && change.videoChanged) this.#resolve(false);
+    if (change.replaced) {
       // New streams may mean a new encoder or codec: players need a discontinuity, and the
       // next segment must start at the new program's first keyframe.
       this.#factsStale = true;
-      this.#discontinuityPending = true;
-      this.#logger?.info('program changed (new PMT)', { pid: p, version: pmt.version, streams });
-    } else {
-      this.#logger?.info('program found', { pid: p, version: pmt.version, streams });
+      this.#clock.breakTimeline();
     }
-    if (this.#clockPid < 0) this.#logger?.warn('no H.264, H.265, AAC or MP3 stream in the program: nothing to cut on', { streams });
   }
-}
-
-/**
- * The packet at buf[off] repeats the single-packet table `stored`: same header bar the
- * continuity counter, same pointer and section header, same CRC-32 — a cheaper test than
- * comparing all 188 bytes on every repetition.
- */
-function sameTable(stored: Uint8Array, crcAt: number, buf: Uint8Array, off: number): boolean {
-  if (stored[1] !== buf[off + 1] || stored[2] !== buf[off + 2] || (stored[3] & 0xf0) !== (buf[off + 3] & 0xf0)) return false;
-  for (let i = 4; i < 12; i++) if (stored[i] !== buf[off + i]) return false;
-  for (let i = crcAt; i < crcAt + 4; i++) if (stored[i] !== buf[off + i]) return false;
-  return true;
-}
-
-/** Where the CRC-32 of the section in this single PSI packet sits, or -1 if it does not fit. */
-function crcOffset(packet: Uint8Array): number {
-  const start = payloadOffset(packet, 0);
-  if (start < 0) return -1;
-  const section = start + 1 + packet[start]; // after pointer_field
-  if (section + 3 > TS_PACKET_SIZE) return -1;
-  const end = section + 3 + (((packet[section + 1] & 0x0f) << 8) | packet[section + 2]);
-  return end <= TS_PACKET_SIZE && end - 4 >= 12 ? end - 4 : -1;
 }
