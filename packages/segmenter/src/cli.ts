@@ -39,7 +39,8 @@ and sends one index message per finished segment to the uploader over TCP.`;
 /** Environment variables `HLSRELAY_SEGMENTER_<FLAG NAME>` set any option. */
 export const SEGMENTER_ENV_PREFIX = 'HLSRELAY_SEGMENTER';
 
-export function buildParser(argv: string[]) {
+/** `columns`: the terminal's width (main.ts reads it), for wrapping --help. */
+export function buildParser(argv: string[], columns?: number) {
   return yargs(argv)
     .scriptName('segmenter')
     .usage(USAGE)
@@ -77,7 +78,7 @@ export function buildParser(argv: string[]) {
     .strictOptions()
     .help()
     .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 100));
+    .wrap(Math.min(120, columns || 100));
 }
 
 /** A master playlist name as the wire allows it, with the option named in the error. */

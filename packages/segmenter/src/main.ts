@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   if (hideBin(process.argv)[0] === 'ladder') return ladderMain(hideBin(process.argv).slice(1));
   let settings: SegmenterSettings;
   try {
-    const parser = buildParser(hideBin(process.argv)).fail((message, error) => {
+    const parser = buildParser(hideBin(process.argv), process.stdout.columns).fail((message, error) => {
       throw error ?? new TypeError(message);
     });
     // Checked before yargs coerces them, so a bad value names its variable or file.
@@ -153,7 +153,7 @@ async function ladderMain(argv: string[]): Promise<number> {
   /* eslint-enable @typescript-eslint/no-require-imports */
   let settings: LadderSettings;
   try {
-    const args = await buildLadderParser(argv)
+    const args = await buildLadderParser(argv, process.stdout.columns)
       .fail((message, error) => {
         throw error ?? new TypeError(message);
       })

@@ -50,7 +50,8 @@ encoded with keyframes at the same instants) and cuts each rendition into segmen
 <output dir>/<name>-<profile>-%05u.ts, announced to the uploader as playlist <name>-<profile>.m3u8,
 all joined in the master playlist <key prefix>/<name>.m3u8.`;
 
-export function buildLadderParser(argv: string[]) {
+/** `columns`: the terminal's width (main.ts reads it), for wrapping --help. */
+export function buildLadderParser(argv: string[], columns?: number) {
   return yargs(argv)
     .scriptName('segmenter')
     .usage(USAGE)
@@ -78,7 +79,7 @@ export function buildLadderParser(argv: string[]) {
     .strictOptions()
     .help()
     .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 100));
+    .wrap(Math.min(120, columns || 100));
 }
 
 export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (path: string) => string, defaultFfmpeg: () => string): LadderSettings {
