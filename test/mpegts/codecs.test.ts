@@ -22,7 +22,7 @@ import {
   BitReader,
   TS_PACKET_SIZE,
 } from '@hlsrelay/mpegts';
-import { fixture } from './fixtures';
+import { fixture } from '../support/paths';
 
 /** The first `n` PES of a PID, reassembled whole. */
 function firstPes(file: string, wantPid: number, n = 1): Array<{ es: Uint8Array; packets: number }> {

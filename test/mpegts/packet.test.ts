@@ -11,8 +11,8 @@ import {
   TS_PACKET_SIZE,
   transportError,
 } from '@hlsrelay/mpegts';
-import { concat, tsPacket } from './packets';
-import { fixture } from './fixtures';
+import { concat, tsPacket } from '../support/ts-packets';
+import { fixture } from '../support/paths';
 
 test('field readers on a hand-built packet', () => {
   const p = tsPacket({ pid: 0x1abc, pusi: true, cc: 9, rai: true, payload: [1, 2, 3] });

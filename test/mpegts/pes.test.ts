@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePesHeader, PesAssembler, ptsAdd, ptsDelta, PTS_MODULO, readTimestamp, secondsToTicks, ticksToSeconds } from '@hlsrelay/mpegts';
-import { pesBytes, timestampField, tsPacket } from './packets';
+import { pesBytes, timestampField, tsPacket } from '../support/ts-packets';
 
 test('33-bit timestamps above 2^32 survive (multiplication, not shifts)', () => {
   for (const t of [0, 1, 90_000, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 12345, PTS_MODULO - 1]) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32Mpeg, parsePat, parsePmt, SectionAssembler, StreamType, mediaKind } from '@hlsrelay/mpegts';
-import { patSection, pmtSection, psiPacket, tsPacket } from './packets';
+import { patSection, pmtSection, psiPacket, tsPacket } from '../support/ts-packets';
 
 test('CRC-32/MPEG-2 check value', () => {
   // The catalogue check value for "123456789".

@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseMessage } from '@hlsrelay/protocol';
 import { buildParser, LiveSegmenter, Notifier, settingsFrom, StatusLine } from '@hlsrelay/segmenter';
-import { fixture, freePort, MessageListener, tempDir } from './support';
+import { tempDir } from '../support/temp-dir';
+import { fixture } from '../support/paths';
+import { freePort, MessageListener } from './recorders';
 
 const names = (dir: string) => ({
   segmentDuration: 1,

@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseMessage } from '@hlsrelay/protocol';
-import { FFMPEG, ffmpeg, firstPids, firstVideoUnit, freePort, MessageListener, SEGMENTER_BIN, startsPes, tempDir } from './support';
+import { tempDir } from '../support/temp-dir';
+import { ffmpeg, FFMPEG } from '../support/ffmpeg';
+import { SEGMENTER_BIN } from '../support/paths';
+import { firstPids, firstVideoUnit, freePort, MessageListener, startsPes } from './recorders';
 
 const SOURCE = ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
 const ENCODE = ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-'];

@@ -1,0 +1,204 @@
+/**
+ * Real processes for the fault tests: the store (s3rver in its own process, so it can be stopped
+ * and started again on the same port and directory), the uploader bin on a fixed port (so a
+ * restarted one is found by the segmenter), ffmpeg piped into the segmenter bin, and a watcher
+ * that polls the live playlist over HTTP the way a player does and checks every version it sees.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseM3u8 } from '../support/m3u8';
+import { sleep, until } from '../support/until';
+import { FFMPEG as ffmpegPath } from '../support/ffmpeg';
+import { ROOT, SEGMENTER_BIN, UPLOADER_BIN } from '../support/paths';
+
+export const BUCKET = 'live';
+export const CDN = 'http://cdn.example/fault/';
+const STORE_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+/** A daemon started by the rig, with its stderr kept for failure messages. */
+export class Daemon {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  text = '';
+  constructor(child: ChildProcess) {
+    this.child = child;
+    this.exited = exitOf(child);
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => (this.text = (this.text + d).slice(-20_000)));
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+export class Rig {
+  readonly dir: string;
+  readonly storeDir: string;
+  readonly stateDir: string;
+  readonly spoolDir: string;
+  storePort = 0;
+  uploaderPort = 0;
+  store?: Daemon;
+  uploader?: Daemon;
+  readonly #children: Daemon[] = [];
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.storeDir = path.join(dir, 'store');
+    this.stateDir = path.join(dir, 'state');
+    this.spoolDir = path.join(dir, 'spool');
+  }
+
+  static async create(): Promise<Rig> {
+    const rig = new Rig(await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-fault-')));
+    rig.storePort = await freePort();
+    rig.uploaderPort = await freePort();
+    return rig;
+  }
+
+  /** s3rver in a child process on the rig's port and directory; resolves once it answers. */
+  async startStore(): Promise<void> {
+    const code = `require('@hlsrelay/embedded-store').startEmbeddedStore({ directory: ${JSON.stringify(this.storeDir)}, buckets: [${JSON.stringify(BUCKET)}], port: ${this.storePort} }).then(() => process.stderr.write('store ready\\n'))`;
+    const d = new Daemon(spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }));
+    this.#children.push(d);
+    this.store = d;
+    await until(() => {
+      if (d.child.exitCode !== null) throw new Error(`store exited: ${d.text}`);
+      return d.text.includes('store ready');
+    }, 30_000, 'store start');
+  }
+
+  async startUploader(extra: string[] = []): Promise<void> {
+    const d = new Daemon(
+      spawn(
+        process.execPath,
+        [
+          UPLOADER_BIN, '--listen', `127.0.0.1:${this.uploaderPort}`, '--s3-endpoint', `http://127.0.0.1:${this.storePort}`, '--s3-path-style',
+          '--state-dir', this.stateDir, '--keep-local', '--archive', '', '--retry-max-delay', '1', '--log-json', '--log-level', 'info', ...extra,
+        ],
+        { cwd: ROOT, env: { ...process.env, ...STORE_ENV }, stdio: ['ignore', 'ignore', 'pipe'] },
+      ),
+    );
+    this.#children.push(d);
+    this.uploader = d;
+    await until(() => {
+      if (d.child.exitCode !== null) throw new Error(`uploader exited: ${d.text}`);
+      return d.text.includes('listening for segmenters');
+    }, 30_000, 'uploader start');
+  }
+
+  /** ffmpeg (a real H.264/AAC test picture, in real time) piped into the segmenter bin, 1 s segments. */
+  startStream(seconds: number, outDir: string): { segmenter: Daemon; ffmpeg: Daemon } {
+    const ffmpeg = new Daemon(
+      spawn(ffmpegPath, [
+        '-hide_banner', '-loglevel', 'error', '-re',
+        '-f', 'lavfi', '-i', `testsrc=size=160x120:rate=25:duration=${seconds}`,
+        '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-sc_threshold', '0',
+        '-c:a', 'aac', '-b:a', '32k', '-f', 'mpegts', '-',
+      ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    const segmenter = new Daemon(
+      spawn(process.execPath, [
+        SEGMENTER_BIN, '-', '1', outDir, 'fault', 'fault.m3u8', CDN, BUCKET, 'fault',
+        '--uploader', `127.0.0.1:${this.uploaderPort}`, '--spool-dir', this.spoolDir, '--drain-timeout', '60',
+        '--log-level', 'info', '--log-json', '--status', 'never',
+      ], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] }),
+    );
+    ffmpeg.child.stdout!.pipe(segmenter.child.stdin!);
+    segmenter.child.stdin!.on('error', () => {});
+    this.#children.push(ffmpeg, segmenter);
+    return { segmenter, ffmpeg };
+  }
+
+  url(key: string): string {
+    return `http://127.0.0.1:${this.storePort}/${BUCKET}/${key}`;
+  }
+
+  async get(key: string): Promise<{ status: number; body: Buffer } | undefined> {
+    try {
+      const r = await fetch(this.url(key), { signal: AbortSignal.timeout(5000) });
+      return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
+    } catch {
+      return undefined; // the store is down
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await Promise.all(this.#children.map((c) => c.exited));
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Polls the live playlist like a player: every version seen must parse, its media sequence must
+ * never go back, and every segment it lists must be readable from the store at that moment.
+ */
+export class Watcher {
+  readonly versions: string[] = [];
+  readonly problems: string[] = [];
+  #lastSequence = -1;
+  #stop = false;
+  readonly #done: Promise<void>;
+
+  constructor(rig: Rig, key: string) {
+    this.#done = (async () => {
+      while (!this.#stop) {
+        const r = await rig.get(key);
+        if (r && r.status === 200 && r.body.length > 0 && r.body.toString() !== this.versions.at(-1)) {
+          const text = r.body.toString();
+          this.versions.push(text);
+          await this.#check(rig, text);
+        }
+        await sleep(250);
+      }
+    })();
+  }
+
+  async #check(rig: Rig, text: string): Promise<void> {
+    const m = parseM3u8(text);
+    if (!text.startsWith('#EXTM3U\n') || m.mediaSequence === undefined || !m.segments) {
+      this.problems.push(`not a valid media playlist:\n${text}`);
+      return;
+    }
+    if (m.mediaSequence < this.#lastSequence) this.problems.push(`media sequence went back from ${this.#lastSequence} to ${m.mediaSequence}`);
+    this.#lastSequence = m.mediaSequence;
+    for (const s of m.segments) {
+      const seg = await rig.get(s.uri.replace(CDN, 'fault/'));
+      // Undefined: the store went down between the playlist and this read — not the playlist's fault.
+      if (seg && seg.status !== 200) this.problems.push(`listed ${s.uri} is not in the store (HTTP ${seg.status})`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true;
+    await this.#done;
+  }
+}
+
+/** `.ts` files a segmenter wrote, sorted. */
+export async function segmentFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.endsWith('.ts')).sort();
+}
+
+export { readFile };

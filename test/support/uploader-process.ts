@@ -1,0 +1,72 @@
+/**
+ * The real `uploader` command in a child process, with JSON log lines collected from stderr and
+ * the ports it bound read from them (it is always started on port 0).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { until } from './until';
+import { UPLOADER_BIN } from './paths';
+
+export const STORE_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+export interface UploaderProcess {
+  child: ChildProcess;
+  /** The index port segmenters connect to. */
+  port: number;
+  /** The status port, when `--status-listen` was given. */
+  statusPort?: number;
+  /** Parsed JSON log lines so far. */
+  lines: Array<Record<string, unknown>>;
+  stderr(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startUploader(args: string[], env: Record<string, string> = {}): Promise<UploaderProcess> {
+  const child = spawn(process.execPath, [UPLOADER_BIN, '--listen', '127.0.0.1:0', '--log-json', ...args], {
+    env: { ...process.env, ...STORE_ENV, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  const lines: Array<Record<string, unknown>> = [];
+  let exited: number | null | undefined;
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exited = code))));
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    const start = text.lastIndexOf('\n') + 1;
+    text += d;
+    for (const line of text.slice(start).split('\n').slice(0, -1)) {
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not JSON: kept in stderr() for the failure message
+      }
+    }
+  });
+  const wantStatus = args.includes('--status-listen');
+  const addressOf = (message: string) => lines.find((l) => l.message === message)?.address as string | undefined;
+  try {
+    await until(() => {
+      if (exited !== undefined) throw new Error(`uploader exited ${exited}: ${text}`);
+      return addressOf('listening for segmenters') !== undefined && (!wantStatus || addressOf('status listening') !== undefined);
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  const portOf = (message: string) => {
+    const a = addressOf(message);
+    return a === undefined ? undefined : Number(a.slice(a.lastIndexOf(':') + 1));
+  };
+  return {
+    child,
+    port: portOf('listening for segmenters')!,
+    statusPort: portOf('status listening'),
+    lines,
+    stderr: () => text,
+    async stop() {
+      if (exited === undefined) child.kill('SIGTERM');
+      return exit;
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { silentLogger } from '@hlsrelay/log';
+import { FtpTarget, PermanentTransferError, UploadQueue } from '@hlsrelay/uploader';
+import { startFtpServer } from './ftp-server';
+import { tempDir } from '../../support/temp-dir';
+import { BUCKET, PLAYLIST_KEY, capturingLogger, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
+
+const USER = 'streamer';
+const PASSWORD = 'ftp-Pa55-word-0f-the-test';
+
+describe('ftp target', () => {
+  it('stores a live stream over one set of reused logins; playlists replaced atomically by rename', async () => {
+    const root = await tempDir('ftp-root');
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
+    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: 'hls', connections: 2, logger: silentLogger() });
+    try {
+      const { report } = await runLiveStream(target, (key) => path.join(root, 'hls', BUCKET, key));
+      assert.equal(report.missing, 0, 'the playlist never disappeared');
+      assert.equal(server.logins, 1, 'one login for the whole stream (sequential use needs one connection)');
+      assert.equal(target.logins, 1);
+    } finally {
+      await target.close();
+      await server.stop();
+      await rm(root, { recursive: true });
+    }
+  });
+
+  it('parallel streams share at most `connections` logins', async () => {
+    const root = await tempDir('ftp-pool');
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
+    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', connections: 3, logger: silentLogger() });
+    try {
+      const files = await realSegments();
+      await Promise.all(
+        [0, 1, 2, 3, 4, 5].map(async (s) => {
+          for (const file of files.slice(0, 4)) await target.putSegment({ bucket: BUCKET, key: `s${s}/${path.basename(file)}`, file });
+        }),
+      );
+      for (const s of [0, 5]) {
+        assert.deepEqual(await readFile(path.join(root, BUCKET, `s${s}`, path.basename(files[3]))), await readFile(files[3]));
+      }
+      assert.ok(server.logins >= 1 && server.logins <= 3, `logins: ${server.logins}`);
+    } finally {
+      await target.close();
+      await server.stop();
+      await rm(root, { recursive: true });
+    }
+  });
+
+  it('reconnects after the server restarts mid-stream; everything arrives, in order', async () => {
+    const root = await tempDir('ftp-restart');
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
+    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', connections: 2, timeoutMs: 5_000, logger: silentLogger() });
+    try {
+      await runThroughOutage(target, (key) => path.join(root, BUCKET, key), {
+        interrupt: () => server.stop(),
+        resume: () => server.start(),
+      });
+      assert.ok(server.logins >= 2, 'logged in again after the restart');
+    } finally {
+      await target.close();
+      await server.stop();
+      await rm(root, { recursive: true });
+    }
+  });
+
+  it('servers that refuse renaming onto a file get delete-then-rename, with one warning', async () => {
+    const root = await tempDir('ftp-strict');
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD, renameRefusesExisting: true });
+    const log = capturingLogger();
+    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger });
+    try {
+      await runLiveStream(target, (key) => path.join(root, BUCKET, key), { allowMissing: true });
+      const warnings = log.text().split('\n').filter((l) => l.includes('refuses to rename onto an existing file'));
+      assert.equal(warnings.length, 1);
+    } finally {
+      await target.close();
+      await server.stop();
+      await rm(root, { recursive: true });
+    }
+  });
+
+  it('never writes the password to the log, through refused logins, outages and retries', async () => {
+    const root = await tempDir('ftp-secret');
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
+    const log = capturingLogger();
+    const wrong = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: `${PASSWORD}-wrong`, secure: false, root: '/', logger: log.logger });
+    const right = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger });
+    const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });
+    const [file] = await realSegments();
+    try {
+      let attempts = 0;
+      // A refused login is retried like any outage (an operator may fix the account); stop after a few.
+      await assert.rejects(
+        queue.transfer('segment upload', { target: wrong.name }, async () => {
+          if (++attempts > 3) throw new PermanentTransferError('test gives up');
+          await wrong.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
+        }),
+        PermanentTransferError,
+      );
+      await right.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
+      await server.stop();
+      let down = 0;
+      await queue.transfer('playlist upload', { target: right.name }, async () => {
+        if (++down === 3) await server.start();
+        await right.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: '#EXTM3U\n', maxAgeSeconds: 0 });
+      });
+      const text = log.text();
+      assert.match(text, /login refused \(530\)/, 'the refused login was logged');
+      assert.match(text, new RegExp(`ftp://${USER}@127\\.0\\.0\\.1:${server.port}/`), 'targets are named user@host:port');
+      assert.ok(!text.includes(PASSWORD), 'no password in the log');
+      assert.ok(!wrong.name.includes(PASSWORD) && !right.name.includes(PASSWORD));
+    } finally {
+      await wrong.close();
+      await right.close();
+      await server.stop();
+      await rm(root, { recursive: true });
+    }
+  });
+
+  it('explicit FTPS: stores over TLS with a pinned certificate authority, refuses an unknown certificate', async (t) => {
+    const dir = await tempDir('ftps');
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    } catch {
+      t.skip('openssl is not installed: cannot make a test certificate');
+      return;
+    }
+    const tls = { key: await readFile(path.join(dir, 'key.pem'), 'utf8'), cert: await readFile(path.join(dir, 'cert.pem'), 'utf8') };
+    const root = path.join(dir, 'root');
+    await import('node:fs/promises').then((fs) => fs.mkdir(root));
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD, tls });
+    const common = { host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: true, root: '/', logger: silentLogger() };
+    const pinned = new FtpTarget({ ...common, tls: { ca: tls.cert } });
+    const unpinned = new FtpTarget({ ...common, timeoutMs: 5_000 });
+    try {
+      assert.match(pinned.name, /^ftps:\/\//);
+      const [file] = await realSegments();
+      await pinned.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
+      await pinned.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: '#EXTM3U\n', maxAgeSeconds: 0 });
+      assert.deepEqual(await readFile(path.join(root, BUCKET, segmentKey(file))), await readFile(file));
+      assert.equal(await readFile(path.join(root, BUCKET, PLAYLIST_KEY), 'utf8'), '#EXTM3U\n');
+      await assert.rejects(unpinned.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: 'x', maxAgeSeconds: 0 }), /self[- ]signed|certificate/i);
+    } finally {
+      await pinned.close();
+      await unpinned.close();
+      await server.stop();
+      await rm(dir, { recursive: true });
+    }
+  });
+});
