@@ -1,9 +1,8 @@
 /** Starts `npm run demo` (its script, through ts-node) for the player tests, and stops it like Ctrl-C. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../support/paths';
+import { tempDir } from '../support/temp-dir';
 
 export interface RunningDemo {
   process: ChildProcess;
@@ -18,7 +17,7 @@ export interface RunningDemo {
 }
 
 export async function startDemo(extraArgs: string[] = []): Promise<RunningDemo> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-demo-'));
+  const dataDir = tempDir('demo');
   const tsNode = path.join(ROOT, 'node_modules/.bin/ts-node');
   const child = spawn(tsNode, ['--transpile-only', 'scripts/demo.ts', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: ROOT,

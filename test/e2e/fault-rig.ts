@@ -5,14 +5,14 @@
  * that polls the live playlist over HTTP the way a player does and checks every version it sees.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parseM3u8 } from '../support/m3u8';
 import { sleep, until } from '../support/until';
 import { FFMPEG as ffmpegPath } from '../support/ffmpeg';
 import { ROOT, SEGMENTER_BIN, UPLOADER_BIN } from '../support/paths';
+import { tempDir } from '../support/temp-dir';
 
 export const BUCKET = 'live';
 export const CDN = 'http://cdn.example/fault/';
@@ -69,7 +69,7 @@ export class Rig {
   }
 
   static async create(): Promise<Rig> {
-    const rig = new Rig(await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-fault-')));
+    const rig = new Rig(tempDir('fault'));
     rig.storePort = await freePort();
     rig.uploaderPort = await freePort();
     return rig;

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { formatMessage } from '@hlsrelay/protocol';
 import { Notifier, Spool } from '@hlsrelay/segmenter';
 import { FileTarget, IndexServer, Journal, readJournal, Uploader } from '@hlsrelay/uploader';
-import { capturedLogger, tempStream } from '../support/stream-fixture';
+import { captureLog } from '../support/log-capture';
+import { tempStream } from '../support/stream-fixture';
 
 
 /**
@@ -19,7 +20,7 @@ import { capturedLogger, tempStream } from '../support/stream-fixture';
  * full disk does; the rest of the journal (and everything else) is real.
  */
 async function uploaderWithFailingJournal(dir: string, failures: number) {
-  const log = capturedLogger('uploader', 'debug');
+  const log = captureLog('uploader', 'debug');
   const stateDir = path.join(dir, 'state');
   const { journal } = await Journal.open(stateDir, { logger: log.logger });
   const accept = journal.accept.bind(journal);
@@ -41,7 +42,7 @@ async function uploaderWithFailingJournal(dir: string, failures: number) {
     server,
     root,
     stateDir,
-    records: log.records,
+    records: log.entries,
     accepts: () => calls,
     close() {
       closing ??= (async () => {

@@ -4,8 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { until } from '../support/until';
 import { getObject, listedUris, FakeStream } from '../support/uploader-rig';
@@ -13,11 +12,12 @@ import { Notifier, uploaderAccess } from '@hlsrelay/segmenter';
 import { BUCKET, startSecureStack } from '../support/secure-stack';
 import { captureLog } from '../support/log-capture';
 import { makeThrowawayPki } from '../support/throwaway-ca';
+import { tempDir } from '../support/temp-dir';
 
 const TOKEN = '9d1e6f3a0c7b4e2a8f5d1c9b7a3e6d0f';
 
 test('segmenter access: --token-file and $HLSRELAY_TOKEN read and checked, naming the option, never the token', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-access-'));
+  const dir = tempDir('access');
   try {
     await writeFile(path.join(dir, 'token'), TOKEN + '\n');
     await writeFile(path.join(dir, 'short'), 'abc\n');
@@ -34,7 +34,7 @@ test('segmenter access: --token-file and $HLSRELAY_TOKEN read and checked, namin
 });
 
 test('a notifier with the token over TLS delivers; one with a wrong token keeps its message and says why', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-notifier-tls-'));
+  const dir = tempDir('notifier-tls');
   const pki = makeThrowawayPki(dir);
   const ca = await readFile(pki.caCert);
   const stack = await startSecureStack({

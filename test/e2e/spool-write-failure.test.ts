@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { Notifier, Spool } from '@hlsrelay/segmenter';
 import { FileTarget, startUploaderService, type MessageAccepted } from '@hlsrelay/uploader';
-import { capturedLogger } from '../support/stream-fixture';
+import { captureLog } from '../support/log-capture';
+import { tempDir } from '../support/temp-dir';
 
 /** A real spool whose disk writes can be made to fail as a full disk does. */
 class FullDiskSpool extends Spool {
@@ -36,7 +36,7 @@ function enospc(): Error {
 
 
 test('a spool that cannot write: every message is still delivered, in order, and nothing throws', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-spool-fault-'));
+  const dir = tempDir('spool-fault');
   const segs = path.join(dir, 'segs');
   mkdirSync(segs);
   const message = (n: number, end = false): string => {
@@ -51,7 +51,7 @@ test('a spool that cannot write: every message is still delivered, in order, and
   const service = await startUploaderService({ target: new FileTarget({ root }), logger: silentLogger(), host: '127.0.0.1', port: 0 });
   const arrived: number[] = [];
   service.uploader.on('message-accepted', (e: MessageAccepted) => arrived.push(e.segment));
-  const log = capturedLogger('segmenter');
+  const log = captureLog('segmenter', 'info');
   const spool = new FullDiskSpool(path.join(dir, 'spool'));
   const notifier = new Notifier({ uploader: { host: '127.0.0.1', port: service.address.port }, spool, logger: log.logger });
   try {
@@ -74,7 +74,7 @@ test('a spool that cannot write: every message is still delivered, in order, and
     const listed = readFileSync(path.join(root, 'b/live/s.m3u8'), 'utf8').split('\n').filter((l) => l.endsWith('.ts'));
     assert.deepEqual(listed, [1, 2, 3, 4, 5].map((n) => `http://cdn/s-0000${n}.ts`));
 
-    const errors = log.records.filter((r) => r.level === 'error');
+    const errors = log.entries.filter((r) => r.level === 'error');
     const unspooled = errors.filter((r) => String(r.message).includes('kept in memory only'));
     assert.deepEqual(unspooled.map((r) => r.segment), [2, 3], 'each message kept only in memory is logged, naming it');
     assert.ok(unspooled.every((r) => r.stream === 's.m3u8' && /ENOSPC/.test(String(r.error))));

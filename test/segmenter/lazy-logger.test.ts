@@ -1,24 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { lazyLogger } from '@hlsrelay/segmenter';
-
-function capture(): { stream: PassThrough; lines: () => Array<Record<string, unknown>> } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (d: Buffer) => (text += d.toString()));
-  return {
-    stream,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
+import { captureStream } from '../support/log-capture';
 
 test('lines at enabled levels come out as from winston, with each child its own fields; lines below the level do not', async () => {
-  const out = capture();
+  const out = captureStream();
   const logger = lazyLogger({ service: 'segmenter', level: 'warn', json: true, stream: out.stream });
   const a = logger.child({ stream: 's3://b/a.m3u8' });
   const b = logger.child({ stream: 's3://b/b.m3u8' });
@@ -28,7 +14,7 @@ test('lines at enabled levels come out as from winston, with each child its own 
   b.error('also shown', { n: 3 });
   logger.warn('parent');
   await new Promise((r) => setImmediate(r));
-  const lines = out.lines();
+  const lines = out.entries;
   assert.deepEqual(
     lines.map((l) => [l.level, l.message, l.stream, l.n, l.service]),
     [
@@ -41,7 +27,7 @@ test('lines at enabled levels come out as from winston, with each child its own 
 });
 
 test('other uses reach the real logger: its level, and is-enabled checks', () => {
-  const out = capture();
+  const out = captureStream();
   const logger = lazyLogger({ service: 'segmenter', level: 'info', json: true, stream: out.stream });
   assert.equal(logger.level, 'info');
   assert.equal(logger.isLevelEnabled('debug'), false);

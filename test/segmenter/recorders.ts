@@ -1,9 +1,5 @@
-/** Shared pieces for the segmenter tests (not a test file). */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
+/** What the segmenter tests record and inspect: a sink keeping segments, a listener keeping messages, TS probes (not a test file). */
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { payloadOffset, payloadUnitStart, PesAssembler, pid, probeAccessUnit, TS_PACKET_SIZE } from '@hlsrelay/mpegts';
 import type { CompletedSegment, SegmentSink, SegmentStart } from '@hlsrelay/segmenter';
 

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readSpool, Spool, SPOOL_FILE } from '@hlsrelay/segmenter';
+import { tempDir } from '../support/temp-dir';
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-spool-'));
+const tmp = () => tempDir('spool');
 
 test('a restarted segmenter finds what its previous run did not deliver, in order', () => {
   const dir = tmp();

@@ -3,10 +3,9 @@
  * with a legitimate live stream flowing through it — so every attack test can show the refusal
  * and that the honest stream kept advancing (not a test file).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import os from 'node:os';
 import path from 'node:path';
 import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { formatHello, frameMessage } from '@hlsrelay/protocol';
@@ -24,6 +23,7 @@ import {
 import { until } from './until';
 import { FakeStream, getObject, listedUris } from './uploader-rig';
 import { captureLog, type CapturedLog } from './log-capture';
+import { tempDir } from './temp-dir';
 
 export const BUCKET = 'mybucket';
 export const OTHER_BUCKET = 'other';
@@ -54,7 +54,7 @@ export interface StackOptions {
 }
 
 export async function startSecureStack(options: StackOptions = {}): Promise<SecureStack> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-security-'));
+  const dir = tempDir('security');
   const segments = path.join(dir, 'segments');
   const outside = path.join(dir, 'outside');
   await mkdir(segments);

@@ -1,17 +1,15 @@
 /**
- * Shared by the durability tests: a throwaway stream whose segment files exist on disk, and a
- * logger whose JSON records a test can read as an operator would.
+ * Shared by the durability tests: a throwaway stream whose segment files exist on disk, (segment files
+ * written as its messages are made).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '@hlsrelay/log';
 import type { IndexMessage } from '@hlsrelay/protocol';
+import { tempDir } from './temp-dir';
 
 /** A temp folder with `segs/` (segment files written as messages are made) and `store/` (a file target root). */
 export function tempStream(name: string) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `hlsrelay-${name}-`));
+  const dir = tempDir(name);
   const segs = path.join(dir, 'segs');
   mkdirSync(segs);
   const message = (n: number, end = false): IndexMessage => {
@@ -22,18 +20,4 @@ export function tempStream(name: string) {
     };
   };
   return { dir, segs, message, root: path.join(dir, 'store'), done: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A JSON logger whose records are kept in `records`. */
-export function capturedLogger(service: string, level = 'info') {
-  const stream = new PassThrough();
-  const records: Array<Record<string, unknown>> = [];
-  let text = '';
-  stream.on('data', (d: Buffer) => {
-    text += d.toString();
-    const lines = text.split('\n');
-    text = lines.pop()!;
-    for (const l of lines) if (l) records.push(JSON.parse(l) as Record<string, unknown>);
-  });
-  return { logger: createLogger({ service, json: true, level, stream }), records };
 }

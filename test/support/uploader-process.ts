@@ -3,7 +3,6 @@
  * the ports it bound read from them (it is always started on port 0).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { until } from './until';
 import { UPLOADER_BIN } from './paths';
 

@@ -3,15 +3,15 @@
  * service in-process on 127.0.0.1:0, real TCP clients, and a record of every request the S3 client
  * sent (s3rver ignores ACLs, so those are asserted on the way out).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { silentLogger, type Logger } from '@hlsrelay/log';
 import { formatMessage, frameMessage, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { S3Target, startUploaderService, type CannedAcl, type UploaderService } from '@hlsrelay/uploader';
 import { until } from './until';
+import { tempDir } from './temp-dir';
 
 export interface SentRequest {
   method: string;
@@ -37,7 +37,7 @@ export interface Harness {
 export async function startHarness(
   options: { buckets?: string[]; acl?: CannedAcl; window?: number; concurrency?: number; logger?: Logger; retryMaxMs?: number } = {},
 ): Promise<Harness> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-uploader-test-'));
+  const dir = tempDir('uploader-test');
   const storeDir = path.join(dir, 'store');
   const buckets = options.buckets ?? ['mybucket'];
   let store = await startEmbeddedStore({ directory: storeDir, buckets });

@@ -2,17 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ProtocolError } from '@hlsrelay/protocol';
 import { AllowedPaths, PermanentTransferError } from '@hlsrelay/uploader';
+import { tempDir } from '../../support/temp-dir';
 
-function tempDir(name: string): string {
-  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `hlsrelay-${name}-`)));
+/** Allowed roots are compared as real paths (os.tmpdir() may be behind a link). */
+function realTempDir(name: string): string {
+  return fs.realpathSync(tempDir(name));
 }
 
 test('roots must exist; they are kept as real paths', async () => {
-  const base = tempDir('roots');
+  const base = realTempDir('roots');
   try {
     fs.mkdirSync(path.join(base, 'real'));
     fs.symlinkSync(path.join(base, 'real'), path.join(base, 'link'));
@@ -28,8 +29,8 @@ test('roots must exist; they are kept as real paths', async () => {
 });
 
 test('message-time check: inside the root passes; "..", absolute escapes and outward symlinks are refused', async () => {
-  const base = tempDir('paths');
-  const outside = tempDir('outside');
+  const base = realTempDir('paths');
+  const outside = realTempDir('outside');
   try {
     const root = path.join(base, 'root');
     fs.mkdirSync(path.join(root, 'hls'), { recursive: true });
@@ -66,7 +67,7 @@ test('message-time check: inside the root passes; "..", absolute escapes and out
 });
 
 test('read-time open: regular files inside; symlinks, FIFOs, directories and swapped files refused', async () => {
-  const base = tempDir('open');
+  const base = realTempDir('open');
   try {
     const root = path.join(base, 'root');
     fs.mkdirSync(root);

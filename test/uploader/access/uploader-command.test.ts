@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { until } from '../../support/until';
@@ -16,6 +15,7 @@ import { STORE_ENV, startUploader } from '../../support/uploader-process';
 import { FFMPEG } from '../../support/ffmpeg';
 import { SEGMENTER_BIN, UPLOADER_BIN } from '../../support/paths';
 import { makeThrowawayPki } from '../../support/throwaway-ca';
+import { tempDir } from '../../support/temp-dir';
 
 const TOKEN = '0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c';
 
@@ -25,7 +25,7 @@ function run(args: string[], env: Record<string, string> = {}) {
 }
 
 test('uploader: no token off loopback is refused before listening; bad security flags are named', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-sec-cmd-'));
+  const dir = tempDir('sec-cmd');
   try {
     const r = run(['--listen', '0.0.0.0:0']);
     assert.equal(r.status, 1);
@@ -45,7 +45,7 @@ test('uploader: no token off loopback is refused before listening; bad security 
 });
 
 test('uploader and segmenter commands with a token file, TLS and narrow grants: a live stream goes through', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-sec-e2e-'));
+  const dir = tempDir('sec-e2e');
   const store = await startEmbeddedStore({ directory: path.join(dir, 'store'), buckets: ['videos'] });
   const segments = path.join(dir, 'hls');
   await mkdir(segments);

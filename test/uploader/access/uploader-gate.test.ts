@@ -6,8 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { formatHello, formatMessage, frameMessage } from '@hlsrelay/protocol';
@@ -15,6 +14,7 @@ import { until } from '../../support/until';
 import { FakeStream } from '../../support/uploader-rig';
 import { connect, exchange, startSecureStack, BUCKET } from '../../support/secure-stack';
 import { makeThrowawayPki } from '../../support/throwaway-ca';
+import { tempDir } from '../../support/temp-dir';
 
 const TOKEN = '5b0c3d7e9a1f42c8b6e0d4a2f9c1e7b3';
 
@@ -151,7 +151,7 @@ test('a flood of messages on one connection is slowed, not dropped; another sess
 });
 
 test('TLS: a segmenter trusting the CA gets through; plain TCP and a client trusting another CA do not', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-tls-'));
+  const dir = tempDir('tls');
   const pki = makeThrowawayPki(dir);
   const stack = await startSecureStack({
     token: TOKEN,

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { silentLogger } from '@hlsrelay/log';
@@ -17,6 +16,7 @@ import { formatMessage, formatPayloadCommand, frameMessage, MessageDecoder, type
 import { payloadSpoolDir, S3Target, startUploaderService, type UploaderService } from '@hlsrelay/uploader';
 import { until } from '../../support/until';
 import { getObject } from '../../support/uploader-rig';
+import { tempDir } from '../../support/temp-dir';
 
 const message = (n: number, size: number | undefined, over: Partial<IndexMessage> = {}): string =>
   formatMessage({
@@ -113,7 +113,7 @@ describe('segment bytes on the session into the uploader service', { timeout: 12
     });
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-payload-session-'));
+    dir = tempDir('payload-session');
     stateDir = path.join(dir, 'state');
     store = await startEmbeddedStore({ directory: path.join(dir, 'store'), buckets: ['mybucket'] });
     service = await start();

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { PayloadSpool } from '@hlsrelay/uploader';
+import { tempDir } from '../../support/temp-dir';
 
 const message = (over: Partial<IndexMessage> = {}): IndexMessage => ({
   index: 'cam-360p.m3u8',
@@ -26,7 +26,7 @@ const message = (over: Partial<IndexMessage> = {}): IndexMessage => ({
 });
 
 test('a payload written in pieces is committed under the segment name; the message points at the spool', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-spool-'));
+  const dir = tempDir('spool');
   try {
     const spool = new PayloadSpool(dir);
     const bytes = Buffer.alloc(1000, 0x47);
@@ -46,7 +46,7 @@ test('a payload written in pieces is committed under the segment name; the messa
 });
 
 test('too many bytes, too few, or a size that disagrees with the message: refused, nothing left behind', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-spool-'));
+  const dir = tempDir('spool');
   try {
     const spool = new PayloadSpool(dir);
     const long = spool.open(4);

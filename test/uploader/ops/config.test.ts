@@ -5,8 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yargs from 'yargs';
 import { checkEnvironment, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
@@ -15,6 +14,7 @@ import { FakeStream, listedUris, PersistentClient } from '../../support/uploader
 import { UPLOADER_BIN } from '../../support/paths';
 import { startUploader } from '../../support/uploader-process';
 import { SEGMENTER_BIN } from '../../support/paths';
+import { tempDir } from '../../support/temp-dir';
 
 
 function run(bin: string, args: string[], env: Record<string, string> = {}) {
@@ -24,7 +24,7 @@ function run(bin: string, args: string[], env: Record<string, string> = {}) {
 }
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-config-'));
+  const dir = tempDir('config');
   try {
     return await fn(dir);
   } finally {

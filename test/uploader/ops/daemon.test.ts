@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { FakeStream, getObject, listedUris, PersistentClient } from '../../support/uploader-rig';
 import { UPLOADER_BIN as bin } from '../../support/paths';
+import { tempDir } from '../../support/temp-dir';
 
 
 test('rejects bad flags with the flag, what was expected and what came', async () => {
@@ -23,7 +23,7 @@ test('rejects bad flags with the flag, what was expected and what came', async (
 });
 
 test('SIGTERM: queued uploads finish, the playlist is complete, exit code 0', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-uploader-daemon-'));
+  const dir = tempDir('uploader-daemon');
   const store = await startEmbeddedStore({ directory: path.join(dir, 'store'), buckets: ['mybucket'] });
   try {
     const child = spawn(

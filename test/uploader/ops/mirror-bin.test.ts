@@ -4,16 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { until } from '../../support/until';
 import { FakeStream, getObject, listedUris, PersistentClient } from '../../support/uploader-rig';
 import { startUploader } from '../../support/uploader-process';
+import { tempDir } from '../../support/temp-dir';
 
 test('two --target values: every segment and the final playlist land in both, byte-identical', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-mirror-bin-'));
+  const dir = tempDir('mirror-bin');
   const store = await startEmbeddedStore({ directory: path.join(dir, 'store'), buckets: ['mybucket'] });
   const webRoot = path.join(dir, 'www');
   try {

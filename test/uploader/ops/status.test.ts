@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { until } from '../../support/until';
 import { FakeStream, PersistentClient } from '../../support/uploader-rig';
 import { startUploader } from '../../support/uploader-process';
+import { tempDir } from '../../support/temp-dir';
 
 /** Prometheus text → `name{labels}` → value (labels as printed, in prom-client's order). */
 function parseMetrics(text: string): Map<string, number> {
@@ -29,7 +29,7 @@ const A = 's3://mybucket/live/a.m3u8';
 const B = 's3://mybucket/live/b.m3u8';
 
 test('metrics, status and health of a live uploader', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-status-'));
+  const dir = tempDir('status');
   const storeDir = path.join(dir, 'store');
   let store = await startEmbeddedStore({ directory: storeDir, buckets: ['mybucket'] });
   const up = await startUploader(

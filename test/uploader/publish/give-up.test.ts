@@ -5,8 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore } from '@hlsrelay/embedded-store';
@@ -15,6 +14,7 @@ import { GaveUpTransferError, MeteredTarget, S3Target, Uploader, UploaderMetrics
 import { until } from '../../support/until';
 import { FakeStream, getObject, listedUris } from '../../support/uploader-rig';
 import { captureLog } from '../../support/log-capture';
+import { tempDir } from '../../support/temp-dir';
 
 /** A clock that only the queue's own waits move forward. */
 function fakeTime() {
@@ -54,7 +54,7 @@ test('queue: without giveUp, or with a give-up time of 0, a transfer is retried 
 });
 
 test('uploader against a stopped store, give up after 2 s: the segment is logged, counted refused and left out; the stream goes on', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-give-up-'));
+  const dir = tempDir('give-up');
   const storeDir = path.join(dir, 'store');
   let store = await startEmbeddedStore({ directory: storeDir, buckets: ['mybucket'] });
   const port = store.port;

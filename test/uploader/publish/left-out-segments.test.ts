@@ -4,15 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import type { IndexMessage } from '@hlsrelay/protocol';
 import { FileTarget, PermanentTransferError, Uploader } from '@hlsrelay/uploader';
+import { tempDir } from '../../support/temp-dir';
 
 function setup() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-left-out-'));
+  const dir = tempDir('left-out');
   const segs = path.join(dir, 'segs');
   mkdirSync(segs);
   const message = (n: number, end = false, size?: number): IndexMessage => {

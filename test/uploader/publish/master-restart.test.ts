@@ -5,15 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import { segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { FileTarget, startUploaderService } from '@hlsrelay/uploader';
 import { parseM3u8 } from '../../support/m3u8';
+import { tempDir } from '../../support/temp-dir';
 
 test('after a restart the master keeps the peak and average measured before it', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-master-restart-'));
+  const dir = tempDir('master-restart');
   const segments = path.join(dir, 'segments');
   fs.mkdirSync(segments);
   const stateDir = path.join(dir, 'state');

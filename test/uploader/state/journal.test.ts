@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import { encodeRecord } from '@hlsrelay/protocol';
 import { JOURNAL_FILE, Journal, readJournal } from '@hlsrelay/uploader';
+import { tempDir } from '../../support/temp-dir';
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-journal-'));
+const tmp = () => tempDir('journal');
 
 test('accepted messages survive until a commit marks them done; stream state is the latest committed', async () => {
   const dir = tmp();

@@ -7,7 +7,8 @@ import { silentLogger } from '@hlsrelay/log';
 import { FtpTarget, PermanentTransferError, UploadQueue } from '@hlsrelay/uploader';
 import { startFtpServer } from './ftp-server';
 import { tempDir } from '../../support/temp-dir';
-import { BUCKET, PLAYLIST_KEY, capturingLogger, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
+import { captureLog } from '../../support/log-capture';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'ftp-Pa55-word-0f-the-test';
@@ -71,7 +72,7 @@ describe('ftp target', () => {
   it('servers that refuse renaming onto a file get delete-then-rename, with one warning', async () => {
     const root = await tempDir('ftp-strict');
     const server = await startFtpServer({ root, user: USER, password: PASSWORD, renameRefusesExisting: true });
-    const log = capturingLogger();
+    const log = captureLog('uploader');
     const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger });
     try {
       await runLiveStream(target, (key) => path.join(root, BUCKET, key), { allowMissing: true });
@@ -87,7 +88,7 @@ describe('ftp target', () => {
   it('never writes the password to the log, through refused logins, outages and retries', async () => {
     const root = await tempDir('ftp-secret');
     const server = await startFtpServer({ root, user: USER, password: PASSWORD });
-    const log = capturingLogger();
+    const log = captureLog('uploader');
     const wrong = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: `${PASSWORD}-wrong`, secure: false, root: '/', logger: log.logger });
     const right = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger });
     const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });

@@ -6,7 +6,8 @@ import { silentLogger } from '@hlsrelay/log';
 import { PermanentTransferError, SftpTarget, sshFingerprint, UploadQueue } from '@hlsrelay/uploader';
 import { generateSshKey, startSftpServer } from './sftp-server';
 import { tempDir } from '../../support/temp-dir';
-import { BUCKET, PLAYLIST_KEY, capturingLogger, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
+import { captureLog } from '../../support/log-capture';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'sftp-Pa55-word-0f-the-test';
@@ -34,7 +35,7 @@ describe('sftp target', () => {
   it('servers whose plain rename refuses an existing file (SFTP v3) get delete-then-rename, with one warning', async () => {
     const root = await tempDir('sftp-v3');
     const server = await startSftpServer({ root, user: USER, password: PASSWORD });
-    const log = capturingLogger();
+    const log = captureLog('uploader');
     const target = new SftpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, root: 'hls', logger: log.logger });
     try {
       // A relative root is under the login directory (here the server's `/`).
@@ -86,7 +87,7 @@ describe('sftp target', () => {
     const root = await tempDir('sftp-secret');
     const clientKey = generateSshKey();
     const server = await startSftpServer({ root, user: USER, password: PASSWORD, renameReplaces: true });
-    const log = capturingLogger();
+    const log = captureLog('uploader');
     const withKey = new SftpTarget({ host: '127.0.0.1', port: server.port, user: USER, privateKey: Buffer.from(clientKey.privatePem), root: '/', logger: log.logger });
     const withPassword = new SftpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, root: '/', logger: log.logger });
     const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });

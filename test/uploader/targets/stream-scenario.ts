@@ -7,14 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
-import os from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger, silentLogger, type Logger } from '@hlsrelay/log';
+import { silentLogger, type Logger } from '@hlsrelay/log';
 import { UploadQueue, type TransferTarget } from '@hlsrelay/uploader';
 import { FFMPEG as ffmpegPath } from '../../support/ffmpeg';
+import { tempDir } from '../../support/temp-dir';
 
 
 export const BUCKET = 'live-bucket';
@@ -26,7 +25,7 @@ let segmentsOnce: Promise<string[]> | undefined;
 /** Real one-second MPEG-TS segments of a test picture, made once per test process. */
 export function realSegments(): Promise<string[]> {
   segmentsOnce ??= (async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-target-segments-'));
+    const dir = tempDir('target-segments');
     await promisify(execFile)(ffmpegPath, [
       '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '12',
       '-c:v', 'libx264', '-g', '25', '-pix_fmt', 'yuv420p', '-f', 'segment', '-segment_time', '1',
@@ -196,18 +195,6 @@ export async function runThroughOutage(
     assert.deepEqual(await readFile(onDisk(segmentKey(file))), await readFile(file), `${path.basename(file)} arrived intact`);
   }
   return { retries: queue.retries };
-}
-
-/** A winston logger at debug level whose JSON lines are collected in `lines`. */
-export function capturingLogger(): { logger: Logger; text(): string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(String(chunk));
-      cb();
-    },
-  });
-  return { logger: createLogger({ service: 'uploader', level: 'debug', json: true, stream }), text: () => chunks.join('') };
 }
 
 export async function writeSecret(dir: string, name: string, value: string): Promise<string> {

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { silentLogger } from '@hlsrelay/log';
 import { createTransferTarget, FileTarget, FtpTarget, parseTargetUrl, SftpTarget, TargetUrlError, type TransferTarget } from '@hlsrelay/uploader';
 import { tempDir } from '../../support/temp-dir';
-import { capturingLogger, writeSecret } from './stream-scenario';
+import { captureLog } from '../../support/log-capture';
+import { writeSecret } from './stream-scenario';
 
 describe('--target URL parsing', () => {
   const valid: Array<[string, Record<string, string>, Record<string, unknown>]> = [
@@ -68,7 +69,7 @@ describe('creating targets from --target', () => {
   it('builds file, ftp(s) and sftp targets, reading secrets once, never naming them', async () => {
     const dir = await tempDir('create-target');
     const pw = await writeSecret(dir, 'ftp-password', 'file-secret-123\n');
-    const log = capturingLogger();
+    const log = captureLog('uploader');
     const deps = { logger: log.logger, env: { HLSRELAY_SFTP_PASSWORD: 'env-secret-456' }, s3: s3Stub };
     const file = await createTransferTarget(parseTargetUrl(`file://${dir}/www`), deps);
     assert.ok(file instanceof FileTarget);
