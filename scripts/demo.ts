@@ -12,7 +12,7 @@ import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedStore, EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store';
 import { FIRST_OUTPUT_FD, ladderFfmpegArgs } from '@hlsrelay/segmenter';
 import { parseRenditions, DEFAULT_RENDITIONS, type Rendition } from './demo/renditions';
-import { startChild, stopChild, freePort, portIsFree, waitForPort, type Child } from './demo/children';
+import { startChild, stopChild, loggedPort, portIsFree, type Child } from './demo/children';
 import { StatusLine } from './demo/status-line';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -88,10 +88,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
 
   const nodeBin = process.execPath;
-  const uploaderPort = await freePort();
   const uploader = startChild('uploader', nodeBin, [
     path.join(ROOT, 'packages/uploader/bin/uploader.js'),
-    ...['--listen', `127.0.0.1:${uploaderPort}`, '--window', String(argv.window)],
+    ...['--listen', '127.0.0.1:0', '--log-json', '--window', String(argv.window)],
     // The segments live under the demo's data directory, not the system temp directory the
     // uploader reads from by default.
     ...['--allow-dir', segmentsDir],
@@ -103,7 +102,7 @@ async function main(): Promise<void> {
   });
   children.push(uploader);
   prefixLines(uploader, path.join(dataDir, 'uploader.log'));
-  await waitForPort('127.0.0.1', uploaderPort, 15_000, () => uploader.process.exitCode === null);
+  const uploaderPort = await loggedPort(uploader, 'listening for segmenters', 15_000);
 
   const segmenters = playlists.map(({ rendition, index }) => startSegmenter(rendition, index));
   function startSegmenter(r: Rendition, index: string): Child {

@@ -1,6 +1,5 @@
 /** Child processes of the demo: started with a name, stopped with a deadline, never left behind. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { once } from 'node:events';
 import net from 'node:net';
 
 export interface Child {
@@ -43,15 +42,34 @@ export async function stopChild(child: Child, signal: NodeJS.Signals, graceMs: n
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
+/**
+ * The port a child daemon reports in its JSON log line `message` (an `address` field
+ * host:port), once it listens on the port the OS gave it (it was started with port 0).
+ */
+export function loggedPort(child: Child, message: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let partial = '';
+    const stderr = child.process.stderr!;
+    const done = (result: number | Error): void => {
+      clearTimeout(timer);
+      stderr.removeListener('data', onData);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const timer = setTimeout(() => done(new Error(`${child.name} did not log "${message}" within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (!line.includes(`"${message}"`)) continue;
+        const address = String((JSON.parse(line) as { address?: unknown }).address);
+        const port = Number(address.slice(address.lastIndexOf(':') + 1));
+        if (port > 0) return done(port);
+      }
+    };
+    stderr.on('data', onData);
+    void child.exited.then((code) => done(new Error(`${child.name} exited (${code}) before it was listening`)));
+  });
 }
 
 /** Whether `port` on 127.0.0.1 can be listened on right now. */
@@ -61,23 +79,4 @@ export async function portIsFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-}
-
-/** Waits until something accepts TCP connections on host:port. */
-export async function waitForPort(host: string, port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host, port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (!alive()) throw new Error(`the process meant to listen on ${host}:${port} has exited`);
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

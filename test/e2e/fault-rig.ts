@@ -1,14 +1,15 @@
 /**
  * Real processes for the fault tests: the store (s3rver in its own process, so it can be stopped
- * and started again on the same port and directory), the uploader bin on a fixed port (so a
- * restarted one is found by the segmenter), ffmpeg piped into the segmenter bin, and a watcher
+ * and started again on the same directory), the uploader bin, each behind a port the rig holds
+ * for the whole test (so a restarted one is found at the same address; each start listens on a
+ * port of its own from the OS), ffmpeg piped into the segmenter bin, and a watcher
  * that polls the live playlist over HTTP the way a player does and checks every version it sees.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { parseM3u8 } from '../support/m3u8';
+import { HeldPort } from '../support/ports';
 import { sleep, until } from '../support/until';
 import { FFMPEG as ffmpegPath } from '../support/ffmpeg';
 import { ROOT, SEGMENTER_BIN, UPLOADER_BIN } from '../support/paths';
@@ -17,14 +18,6 @@ import { tempDir } from '../support/temp-dir';
 export const BUCKET = 'live';
 export const CDN = 'http://cdn.example/fault/';
 const STORE_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
@@ -55,8 +48,11 @@ export class Rig {
   readonly storeDir: string;
   readonly stateDir: string;
   readonly spoolDir: string;
+  /** The addresses clients use, held for the whole test. */
   storePort = 0;
   uploaderPort = 0;
+  #storeGate?: HeldPort;
+  #uploaderGate?: HeldPort;
   store?: Daemon;
   uploader?: Daemon;
   readonly #children: Daemon[] = [];
@@ -70,14 +66,16 @@ export class Rig {
 
   static async create(): Promise<Rig> {
     const rig = new Rig(tempDir('fault'));
-    rig.storePort = await freePort();
-    rig.uploaderPort = await freePort();
+    rig.#storeGate = await HeldPort.open();
+    rig.#uploaderGate = await HeldPort.open();
+    rig.storePort = rig.#storeGate.port;
+    rig.uploaderPort = rig.#uploaderGate.port;
     return rig;
   }
 
-  /** s3rver in a child process on the rig's port and directory; resolves once it answers. */
+  /** s3rver in a child process on the rig's directory, behind the rig's store port; resolves once it answers. */
   async startStore(): Promise<void> {
-    const code = `require('@hlsrelay/embedded-store').startEmbeddedStore({ directory: ${JSON.stringify(this.storeDir)}, buckets: [${JSON.stringify(BUCKET)}], port: ${this.storePort} }).then(() => process.stderr.write('store ready\\n'))`;
+    const code = `require('@hlsrelay/embedded-store').startEmbeddedStore({ directory: ${JSON.stringify(this.storeDir)}, buckets: [${JSON.stringify(BUCKET)}], port: 0 }).then((s) => process.stderr.write('store ready on ' + s.port + '\\n'))`;
     const d = new Daemon(spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }));
     this.#children.push(d);
     this.store = d;
@@ -85,6 +83,7 @@ export class Rig {
       if (d.child.exitCode !== null) throw new Error(`store exited: ${d.text}`);
       return d.text.includes('store ready');
     }, 30_000, 'store start');
+    this.#behind(this.#storeGate!, d, Number(/store ready on (\d+)/.exec(d.text)![1]));
   }
 
   async startUploader(extra: string[] = []): Promise<void> {
@@ -92,7 +91,7 @@ export class Rig {
       spawn(
         process.execPath,
         [
-          UPLOADER_BIN, '--listen', `127.0.0.1:${this.uploaderPort}`, '--s3-endpoint', `http://127.0.0.1:${this.storePort}`, '--s3-path-style',
+          UPLOADER_BIN, '--listen', '127.0.0.1:0', '--s3-endpoint', `http://127.0.0.1:${this.storePort}`, '--s3-path-style',
           '--state-dir', this.stateDir, '--keep-local', '--archive', '', '--retry-max-delay', '1', '--log-json', '--log-level', 'info', ...extra,
         ],
         { cwd: ROOT, env: { ...process.env, ...STORE_ENV }, stdio: ['ignore', 'ignore', 'pipe'] },
@@ -104,6 +103,14 @@ export class Rig {
       if (d.child.exitCode !== null) throw new Error(`uploader exited: ${d.text}`);
       return d.text.includes('listening for segmenters');
     }, 30_000, 'uploader start');
+    const listening = d.text.split('\n').find((l) => l.includes('"listening for segmenters"'))!;
+    this.#behind(this.#uploaderGate!, d, Number(String((JSON.parse(listening) as { address: string }).address).split(':').pop()));
+  }
+
+  /** `gate` relays to the daemon's own port until the daemon exits, then resets connections. */
+  #behind(gate: HeldPort, d: Daemon, port: number): void {
+    gate.forwardTo(port);
+    void d.exited.then(() => gate.forwardTo(undefined));
   }
 
   /** ffmpeg (a real H.264/AAC test picture, in real time) piped into the segmenter bin, 1 s segments. */
@@ -146,6 +153,7 @@ export class Rig {
   async close(): Promise<void> {
     for (const c of this.#children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
     await Promise.all(this.#children.map((c) => c.exited));
+    await Promise.all([this.#storeGate?.close(), this.#uploaderGate?.close()]);
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,8 @@ import { parseMessage } from '@hlsrelay/protocol';
 import { buildParser, LiveSegmenter, Notifier, settingsFrom, StatusLine } from '@hlsrelay/segmenter';
 import { tempDir } from '../support/temp-dir';
 import { fixture } from '../support/paths';
-import { freePort, MessageListener } from './recorders';
+import { MessageListener } from './recorders';
+import { HeldPort } from '../support/ports';
 
 const names = (dir: string) => ({
   segmentDuration: 1,
@@ -65,14 +66,16 @@ test('a segment that cannot be written is logged and skipped; the stream goes on
 });
 
 test('notifier: uploader down at start, up later — every message arrives, in order, one connection each, no newline', async () => {
-  const port = await freePort();
+  // The uploader's address is held from the start; nothing is behind it until the listener is.
+  const held = await HeldPort.open();
+  const port = held.port;
   const notifier = new Notifier({ uploader: { host: '127.0.0.1', port }, initialRetryMs: 20, maxRetryMs: 100 });
   const sent = ['a, 1', 'b, 2', 'c, 3'];
   for (const m of sent) notifier.send(m);
   await new Promise((r) => setTimeout(r, 150)); // some failed attempts
   assert.equal(notifier.pending, 3);
   const listener = new MessageListener();
-  await listener.listen(port);
+  held.forwardTo(await listener.listen());
   notifier.send('d, 4');
   await notifier.onIdle();
   await listener.waitFor(4);
@@ -80,10 +83,12 @@ test('notifier: uploader down at start, up later — every message arrives, in o
   assert.equal(notifier.delivered, 4);
   assert.deepEqual(notifier.close(), []);
   await listener.close();
+  await held.close();
 });
 
 test('notifier: close() hands back what was never delivered, in order', async () => {
-  const port = await freePort();
+  const held = await HeldPort.open(); // an address with no uploader behind it
+  const port = held.port;
   const notifier = new Notifier({ uploader: { host: '127.0.0.1', port }, initialRetryMs: 10, maxRetryMs: 20 });
   notifier.send('x');
   notifier.send('y');
@@ -91,6 +96,7 @@ test('notifier: close() hands back what was never delivered, in order', async ()
   assert.deepEqual(notifier.close(), ['x', 'y']);
   assert.throws(() => notifier.send('z'), /closed/);
   assert.throws(() => new Notifier({ uploader: { host: '127.0.0.1', port }, initialRetryMs: 0 }), /retry delays/);
+  await held.close();
 });
 
 const parse = (argv: string[]) => settingsFrom(buildParser(argv).fail((msg, err) => { throw err ?? new TypeError(msg); }).parseSync());

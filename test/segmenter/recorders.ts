@@ -94,11 +94,3 @@ export class MessageListener {
     this.#waiters = this.#waiters.filter((w) => (this.messages.length >= w.n ? (w.resolve(), false) : true));
   }
 }
-
-/** A port that was free a moment ago (for "the uploader is down at start"). */
-export async function freePort(): Promise<number> {
-  const l = new MessageListener();
-  const port = await l.listen(0);
-  await l.close();
-  return port;
-}

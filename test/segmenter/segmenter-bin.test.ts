@@ -11,7 +11,8 @@ import { parseMessage } from '@hlsrelay/protocol';
 import { tempDir } from '../support/temp-dir';
 import { ffmpeg, FFMPEG } from '../support/ffmpeg';
 import { SEGMENTER_BIN } from '../support/paths';
-import { firstPids, firstVideoUnit, freePort, MessageListener, startsPes } from './recorders';
+import { firstPids, firstVideoUnit, MessageListener, startsPes } from './recorders';
+import { HeldPort } from '../support/ports';
 
 const SOURCE = ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
 const ENCODE = ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-'];
@@ -82,13 +83,15 @@ test('ffmpeg | segmenter: decodable keyframe-first segments, one message each, e
 
 test('uploader down at start and up later: segmenting goes on and every message arrives, in order', async (t) => {
   const dir = tempDir('down');
-  const port = await freePort();
+  // The uploader's address is held from the start; nothing is behind it until the listener is.
+  const held = await HeldPort.open();
+  const port = held.port;
   const listener = new MessageListener();
-  t.after(() => listener.close());
+  t.after(() => Promise.all([listener.close(), held.close()]));
   const run = pipeline([...SOURCE, '-t', '3', ...ENCODE], segArgs(dir, port, ['--drain-timeout', '30']));
   // Wait until segments exist while nobody listens, then bring the uploader up.
   while (fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.startsWith('.')).length < 2) await new Promise((r) => setTimeout(r, 50));
-  await listener.listen(port);
+  held.forwardTo(await listener.listen());
   const result = await run;
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /uploader unreachable/);
