@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
-import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
+import { startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { formatHello, frameMessage } from '@hlsrelay/protocol';
 import {
   AllowedKeys,
@@ -15,13 +15,12 @@ import {
   ConfinedTarget,
   MessagePolicy,
   parseBucketGrant,
-  S3Target,
   startUploaderService,
   type ConnectionLimits,
   type UploaderService,
 } from '@hlsrelay/uploader';
 import { until } from './until';
-import { FakeStream, getObject, listedUris } from './uploader-rig';
+import { FakeStream, getObject, listedUris, recordedS3Target } from './uploader-rig';
 import { captureLog, type CapturedLog } from './log-capture';
 import { tempDir } from './temp-dir';
 
@@ -60,23 +59,7 @@ export async function startSecureStack(options: StackOptions = {}): Promise<Secu
   await mkdir(segments);
   await mkdir(outside);
   const store = await startEmbeddedStore({ directory: path.join(dir, 'store'), buckets: [BUCKET, OTHER_BUCKET] });
-  const s3 = new S3Target({
-    acl: 'none',
-    endpoint: store.endpoint,
-    region: EMBEDDED_REGION,
-    forcePathStyle: true,
-    maxSockets: 8,
-    clientConfig: { credentials: EMBEDDED_CREDENTIALS },
-  });
-  const puts: string[] = [];
-  s3.client.middlewareStack.add(
-    (next) => async (args) => {
-      const req = args.request as { method: string; path: string };
-      if (req.method === 'PUT') puts.push(`PUT ${decodeURIComponent(req.path)}`);
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'recordPuts' },
-  );
+  const { target: s3, requests } = recordedS3Target(store.endpoint, { acl: 'none', maxSockets: 8 });
   const paths = await AllowedPaths.resolve([segments]);
   const keys = new AllowedKeys([parseBucketGrant(`${BUCKET}/live`)]);
   const log = captureLog('uploader');
@@ -103,7 +86,9 @@ export async function startSecureStack(options: StackOptions = {}): Promise<Secu
     service,
     port,
     log,
-    puts,
+    get puts() {
+      return requests.filter((r) => r.method === 'PUT').map((r) => `PUT ${decodeURIComponent(r.path)}`);
+    },
     legit,
     async close() {
       legit.socket.destroy();

@@ -1,15 +1,16 @@
 /**
- * Shared set-up for the uploader's integration tests: a real s3rver on 127.0.0.1:0, the uploader
- * service in-process on 127.0.0.1:0, real TCP clients, and a record of every request the S3 client
+ * Shared set-up for the uploader's integration tests: a real s3rver (behind a port the test
+ * holds, so it can stop and start again), the uploader service in-process on 127.0.0.1:0, real TCP clients, and a record of every request the S3 client
  * sent (s3rver ignores ACLs, so those are asserted on the way out).
  */
 import { rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
+import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { silentLogger, type Logger } from '@hlsrelay/log';
 import { formatMessage, frameMessage, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
 import { S3Target, startUploaderService, type CannedAcl, type UploaderService } from '@hlsrelay/uploader';
+import { HeldStore } from './held-store';
 import { until } from './until';
 import { tempDir } from './temp-dir';
 
@@ -29,7 +30,7 @@ export interface Harness {
   stored: string[];
   /** Each stored playlist's text, with its index in `stored`. */
   storedPlaylists: Array<{ at: number; text: string }>;
-  /** Restarts the store on the same port and directory (after `store.close()`). */
+  /** Starts the store again on its directory, at the same endpoint (after `store.close()`). */
   restartStore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,29 +41,8 @@ export async function startHarness(
   const dir = tempDir('uploader-test');
   const storeDir = path.join(dir, 'store');
   const buckets = options.buckets ?? ['mybucket'];
-  let store = await startEmbeddedStore({ directory: storeDir, buckets });
-  const requests: SentRequest[] = [];
-  const stored: string[] = [];
-  const storedPlaylists: Array<{ at: number; text: string }> = [];
-  const target = new S3Target({
-    acl: options.acl ?? 'public-read',
-    endpoint: store.endpoint,
-    region: EMBEDDED_REGION,
-    forcePathStyle: true,
-    maxSockets: 16,
-    clientConfig: { credentials: EMBEDDED_CREDENTIALS },
-  });
-  target.client.middlewareStack.add(
-    (next) => async (args) => {
-      const req = args.request as { method: string; path: string; headers: Record<string, string>; body?: unknown };
-      requests.push({ method: req.method, path: req.path, headers: { ...req.headers } });
-      const result = await next(args);
-      if (typeof req.body === 'string') storedPlaylists.push({ at: stored.length, text: req.body });
-      stored.push(`${req.method} ${decodeURIComponent(req.path)}`);
-      return result;
-    },
-    { step: 'finalizeRequest', name: 'recordRequests' },
-  );
+  const store = await HeldStore.start(storeDir, buckets);
+  const { target, requests, stored, storedPlaylists } = recordedS3Target(store.endpoint, { acl: options.acl ?? 'public-read', maxSockets: 16 });
   const service = await startUploaderService({
     target,
     logger: options.logger ?? silentLogger(),
@@ -82,16 +62,41 @@ export async function startHarness(
     requests,
     stored,
     storedPlaylists,
-    async restartStore() {
-      store = await startEmbeddedStore({ directory: storeDir, buckets, port: h.store.port });
-    },
+    restartStore: () => store.start(),
     async close() {
       await service.close();
-      await store.close();
+      await store.release();
       await rm(dir, { recursive: true, force: true });
     },
   } as Harness;
   return h;
+}
+
+/** The S3 client the rigs give the uploader: every request it sends is recorded on the way out. */
+export function recordedS3Target(endpoint: string, options: { acl: CannedAcl; maxSockets: number }) {
+  const requests: SentRequest[] = [];
+  const stored: string[] = [];
+  const storedPlaylists: Array<{ at: number; text: string }> = [];
+  const target = new S3Target({
+    acl: options.acl,
+    endpoint,
+    region: EMBEDDED_REGION,
+    forcePathStyle: true,
+    maxSockets: options.maxSockets,
+    clientConfig: { credentials: EMBEDDED_CREDENTIALS },
+  });
+  target.client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { method: string; path: string; headers: Record<string, string>; body?: unknown };
+      requests.push({ method: req.method, path: req.path, headers: { ...req.headers } });
+      const result = await next(args);
+      if (typeof req.body === 'string') storedPlaylists.push({ at: stored.length, text: req.body });
+      stored.push(`${req.method} ${decodeURIComponent(req.path)}`);
+      return result;
+    },
+    { step: 'finalizeRequest', name: 'recordRequests' },
+  );
+  return { target, requests, stored, storedPlaylists };
 }
 
 /** The original framing: connect, send one message with no line end, close. */

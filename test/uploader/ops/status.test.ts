@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { until } from '../../support/until';
 import { FakeStream, PersistentClient } from '../../support/uploader-rig';
 import { startUploader } from '../../support/uploader-process';
 import { tempDir } from '../../support/temp-dir';
+import { HeldStore } from '../../support/held-store';
 
 /** Prometheus text → `name{labels}` → value (labels as printed, in prom-client's order). */
 function parseMetrics(text: string): Map<string, number> {
@@ -31,7 +31,7 @@ const B = 's3://mybucket/live/b.m3u8';
 test('metrics, status and health of a live uploader', async () => {
   const dir = tempDir('status');
   const storeDir = path.join(dir, 'store');
-  let store = await startEmbeddedStore({ directory: storeDir, buckets: ['mybucket'] });
+  const store = await HeldStore.start(storeDir, ['mybucket']);
   const up = await startUploader(
     ['--status-listen', '127.0.0.1:0', '--s3-endpoint', store.endpoint, '--s3-path-style', '--acl', 'none', '--retry-max-delay', '0.5'],
   );
@@ -110,13 +110,12 @@ test('metrics, status and health of a live uploader', async () => {
     );
 
     // The store goes away: A's next segment fails and is retried, visibly, until it is back.
-    const port = store.port;
     await store.close();
     await a.cut(4);
     client.send(a.message(4));
     await until(async () => ((await scrape()).get(`hlsrelay_upload_retries_total{target="${target}",kind="segment"}`) ?? 0) >= 2);
     assert.equal((await streamOf(A))?.lastSegment, 3);
-    store = await startEmbeddedStore({ directory: storeDir, buckets: ['mybucket'], port });
+    await store.start();
     await until(async () => (await streamOf(A))?.lastSegment === 4);
     m = await scrape();
     const errors = m.get(`hlsrelay_upload_errors_total{target="${target}",kind="segment"}`)!;
@@ -145,7 +144,7 @@ test('metrics, status and health of a live uploader', async () => {
     assert.equal(await up.stop(), 0, up.stderr());
   } finally {
     await up.stop();
-    await store.close();
+    await store.release();
     await rm(dir, { recursive: true, force: true });
   }
 });

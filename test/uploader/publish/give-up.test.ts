@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
-import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore } from '@hlsrelay/embedded-store';
+import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store';
 import { parseMessage } from '@hlsrelay/protocol';
 import { GaveUpTransferError, MeteredTarget, S3Target, Uploader, UploaderMetrics, UploadQueue, type SegmentGivenUp } from '@hlsrelay/uploader';
 import { until } from '../../support/until';
 import { FakeStream, getObject, listedUris } from '../../support/uploader-rig';
 import { captureLog } from '../../support/log-capture';
+import { HeldStore } from '../../support/held-store';
 import { tempDir } from '../../support/temp-dir';
 
 /** A clock that only the queue's own waits move forward. */
@@ -56,10 +57,8 @@ test('queue: without giveUp, or with a give-up time of 0, a transfer is retried 
 test('uploader against a stopped store, give up after 2 s: the segment is logged, counted refused and left out; the stream goes on', { timeout: 60_000 }, async () => {
   const dir = tempDir('give-up');
   const storeDir = path.join(dir, 'store');
-  let store = await startEmbeddedStore({ directory: storeDir, buckets: ['mybucket'] });
-  const port = store.port;
+  const store = await HeldStore.start(storeDir, ['mybucket']);
   await store.close();
-  let storeRunning = false;
   const metrics = new UploaderMetrics({ processMetrics: false });
   const s3 = new S3Target({ acl: 'none', endpoint: store.endpoint, region: EMBEDDED_REGION, forcePathStyle: true, maxSockets: 4, clientConfig: { credentials: EMBEDDED_CREDENTIALS } });
   const log = captureLog('uploader');
@@ -91,8 +90,7 @@ test('uploader against a stopped store, give up after 2 s: the segment is logged
     assert.match(await metrics.metrics(), /hlsrelay_segments_given_up_total\{stream="s3:\/\/mybucket\/live\/cam.m3u8"\} 1/);
 
     // The store comes back: the stream goes on from segment 2, and segment 1 is never listed.
-    store = await startEmbeddedStore({ directory: storeDir, buckets: ['mybucket'], port });
-    storeRunning = true;
+    await store.start();
     await stream.cut(2);
     await uploader.accept(parseMessage(stream.message(2, true)));
     await uploader.onIdle();
@@ -103,7 +101,7 @@ test('uploader against a stopped store, give up after 2 s: the segment is logged
     assert.equal((await getObject(store, 'mybucket', 'live/cam-00001.ts')).status, 404);
   } finally {
     await uploader.close();
-    if (storeRunning) await store.close();
+    await store.release();
     await rm(dir, { recursive: true, force: true });
   }
 });
