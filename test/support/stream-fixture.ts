@@ -1,6 +1,6 @@
 /**
- * Shared by the durability tests: a throwaway stream whose segment files exist on disk, (segment files
- * written as its messages are made).
+ * For the durability tests (journal, spool, acknowledged sessions): a throwaway stream whose
+ * segment files exist on disk, each written as its message is made.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -10,10 +10,10 @@ import fc from 'fast-check';
 import { formatMessage, parseMessage } from '@hlsrelay/protocol';
 import { PAT_PID, TS_PACKET_SIZE } from '@hlsrelay/mpegts';
 import { MAX_HELD_BYTES, TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '@hlsrelay/segmenter';
-import { fixture } from '../support/paths';
-import { concat, pesBytes, psiPacket, patSection, pmtSection, tsPacket } from '../support/ts-packets';
-import { captureLog } from '../support/log-capture';
-import { chunked, mutate, mutationArb } from '../support/ts-mutations';
+import { fixture } from '../../support/paths';
+import { concat, pesBytes, psiPacket, patSection, pmtSection, tsPacket } from '../../support/ts-packets';
+import { captureLog } from '../../support/log-capture';
+import { chunked, mutate, mutationArb } from '../../support/ts-mutations';
 
 const FIXTURES = ['h264-aac.m2ts', 'h265.m2ts', 'aac.m2ts', 'mp3.m2ts', 'h264-pts-wrap.m2ts'].map((name) => ({ name, bytes: fixture(name) }));
 

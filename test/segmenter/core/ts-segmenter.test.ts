@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TS_PACKET_SIZE, PTS_MODULO } from '@hlsrelay/mpegts';
 import { TsSegmenter } from '@hlsrelay/segmenter';
-import { fixture } from '../support/paths';
-import { firstPids, firstVideoUnit, RecordingSink, startsPes } from './recorders';
+import { fixture } from '../../support/paths';
+import { firstPids, firstVideoUnit, RecordingSink, startsPes } from '../recorders';
 
 const PMT_PID = 0x1000;
 const FIXED_NOW = Date.parse('2026-01-02T03:04:05.000Z');

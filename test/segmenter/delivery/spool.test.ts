@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readSpool, Spool, SPOOL_FILE } from '@hlsrelay/segmenter';
-import { tempDir } from '../support/temp-dir';
+import { tempDir } from '../../support/temp-dir';
 
 const tmp = () => tempDir('spool');
 
