@@ -5,9 +5,8 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
 import type { StreamNames } from './live/live-segmenter';
-import { deliverySettingsFrom } from './delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom } from './delivery/delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from './delivery/uploader-access';
 
 export interface SegmenterSettings extends StreamNames {
@@ -79,15 +78,6 @@ export function buildParser(argv: string[], columns?: number) {
     .help()
     .version(false)
     .wrap(Math.min(120, columns || 100));
-}
-
-/** A master playlist name as the wire allows it, with the option named in the error. */
-export function checkMasterName(value: string, option: string): string {
-  try {
-    return checkMasterWireName(value);
-  } catch (e) {
-    throw new TypeError(`${option} ${(e as Error).message.replace(/^master /, '')}`);
-  }
 }
 
 /** Validates a parsed command line; throws TypeError with what was expected and what came. */

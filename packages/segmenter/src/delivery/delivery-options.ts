@@ -2,6 +2,8 @@
  * Checks of the options both `segmenter` and `segmenter ladder` take for numbering segments and
  * delivering their messages; one place so both commands say the same thing about bad values.
  */
+import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
+
 export interface DeliverySettings {
   startNumber: number;
   discontinuityThreshold: number;
@@ -19,4 +21,13 @@ export function deliverySettingsFrom(args: Record<string, unknown>): DeliverySet
   const spoolDir = args['spool-dir'] === undefined ? undefined : String(args['spool-dir']);
   if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
   return { startNumber, discontinuityThreshold, drainTimeout, ...(spoolDir !== undefined ? { spoolDir } : {}) };
+}
+
+/** A master playlist name as the wire allows it, with the option named in the error. */
+export function checkMasterName(value: string, option: string): string {
+  try {
+    return checkMasterWireName(value);
+  } catch (e) {
+    throw new TypeError(`${option} ${(e as Error).message.replace(/^master /, '')}`);
+  }
 }

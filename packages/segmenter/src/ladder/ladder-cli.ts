@@ -5,8 +5,7 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName } from '../cli';
-import { deliverySettingsFrom } from '../delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom } from '../delivery/delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
 import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
 
