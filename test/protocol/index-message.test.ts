@@ -170,3 +170,34 @@ test('value encoding round-trips any string and never emits a separator (propert
     { numRuns: 1000 },
   );
 });
+
+test('Unicode whitespace in a value is sent as its UTF-8 bytes and read back unchanged', () => {
+  const cases: Array<[string, string]> = [
+    ['a\u00a0b', 'a%C2%A0b'], // no-break space: once `%A0`, which decodeURIComponent refuses
+    ['a\u2028b', 'a%E2%80%A8b'], // line separator: once `%2028`, read back as " 28"
+    ['\ufeffx', '%EF%BB%BFx'], // byte order mark at the start, trimmed by the 2009 parser
+    ['x\u3000', 'x%E3%80%80'], // ideographic space at the end
+    ['50%, a=b', '50%25%2C%20a%3Db'],
+  ];
+  for (const [value, wire] of cases) {
+    assert.equal(encodeValue(value), wire, JSON.stringify(value));
+    assert.equal(decodeValue(wire), value, JSON.stringify(value));
+  }
+});
+
+test('a message survives the bytes of the wire with any well-formed string in its values (property)', () => {
+  fc.assert(
+    fc.property(
+      // Well-formed strings only: UTF-8 cannot carry a lone surrogate.
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).filter((s) => Buffer.from(s, 'utf8').toString('utf8') === s),
+      (note) => {
+        const m: IndexMessage = { ...base, ext: { unknown: { note } } };
+        const bytes = Buffer.from(formatMessage(m) + '\n', 'utf8');
+        const line = bytes.toString('utf8');
+        assert.equal(line.indexOf('\n'), line.length - 1, 'one line, ended once');
+        assert.deepEqual(parseMessage(line.slice(0, -1)).ext.unknown, { note });
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

@@ -76,12 +76,14 @@ const SEPARATOR = ', ';
 const EXTENSION_NAME = /^[a-z][a-z0-9_]*$/;
 
 /**
- * Extension values are percent-encoded for the bytes that could break the line:
- * `%` itself, `,` (field separator), `=` (name/value), CR, LF, and leading/trailing spaces
- * (the original parser trims around separators).
+ * Extension values are percent-encoded for the characters that could break the line:
+ * `%` itself, `,` (field separator), `=` (name/value), CR, LF, and every whitespace character
+ * (the original parser trims around separators; Unicode spaces such as U+00A0 and U+2028 are
+ * whitespace to it too). Each is written as the percent-encoded bytes of its UTF-8 form
+ * (U+00A0 → `%C2%A0`), which is exactly what `decodeValue` reads back.
  */
 export function encodeValue(value: string): string {
-  return value.replace(/[%,=\r\n\s]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return value.replace(/[%,=\r\n\s]/g, encodeURIComponent);
 }
 
 export function decodeValue(value: string): string {
