@@ -17,7 +17,7 @@ export function configFormat(file: string): 'YAML' | 'JSON' {
 export function parseConfigText(text: string, file: string): unknown {
   const format = configFormat(file);
   try {
-    return format === 'YAML' ? parseYaml(text, { uniqueKeys: true, prettyErrors: false }) : JSON.parse(text);
+    return format === 'YAML' ? parseYaml(text, { uniqueKeys: true, prettyErrors: true }) : JSON.parse(text);
   } catch (err) {
     // yaml's messages carry a code frame after the first line: keep the one line.
     throw new SettingsError(`--config ${file}: not valid ${format} (${(err as Error).message.split('\n')[0].replace(/:$/, '')})`);
