@@ -6,11 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UPLOADER_BIN } from '../uploader-ops/uploader-process';
+import { until } from '../uploader/harness';
+import { startUploader, UPLOADER_BIN } from '../uploader-ops/uploader-process';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const UNITS = path.join(ROOT, 'deploy/systemd');
@@ -31,6 +33,17 @@ const inside = (dir: string, roots: string[]) => roots.some((r) => dir === r || 
 
 const uploaderUnit = readFileSync(path.join(UNITS, UPLOADER_UNIT), 'utf8');
 const segmenterUnit = readFileSync(path.join(UNITS, SEGMENTER_UNIT), 'utf8');
+/** The template's shell script, `$$` already turned into `$` as systemd does. */
+const segmenterScript = () => /^\/bin\/sh -c '(.*)'$/.exec(value(section(segmenterUnit, 'Service'), 'ExecStart')[0])![1].replace(/\$\$/g, '$');
+/** The example environment file: NAME=value lines. */
+const exampleEnv = (): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(path.join(UNITS, 'cam-720p.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+const withoutHlsrelay = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HLSRELAY_')));
 
 test("README shows the shipped uploader unit, byte for byte", () => {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -86,14 +99,8 @@ test('the segmenter template reads its environment file; the example one starts 
   const service = section(segmenterUnit, 'Service');
   assert.deepEqual(value(service, 'EnvironmentFile'), ['/etc/hlsrelay/segmenter/%i.env']);
   assert.match(value(service, 'Restart')[0] ?? '', /^(on-failure|always)$/);
-  const [exec] = value(service, 'ExecStart');
-  const script = /^\/bin\/sh -c '(.*)'$/.exec(exec)![1].replace(/\$\$/g, '$');
-  const env = Object.fromEntries(
-    readFileSync(path.join(UNITS, 'cam-720p.env'), 'utf8')
-      .split('\n')
-      .filter((l) => /^[A-Z_]+=/.test(l))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
+  const script = segmenterScript();
+  const env = exampleEnv();
   // Every variable the pipeline reads comes from the file or from systemd.
   const fromSystemd = new Set(['STATE_DIRECTORY', 'CREDENTIALS_DIRECTORY']);
   for (const [, name] of script.matchAll(/\$\{?([A-Z_]+)/g)) assert.ok(name in env || fromSystemd.has(name), `$${name} is set`);
@@ -104,7 +111,7 @@ test('the segmenter template reads its environment file; the example one starts 
   // The segmenter's part of the pipeline, with the file's values, as the real command sees it.
   const segmenterPart = script.slice(script.indexOf('| exec segmenter ') + '| exec segmenter '.length);
   const words = [...segmenterPart.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => (m[1] ?? m[2]).replace(/\$\{?([A-Z_]+)\}?/g, (_, n: string) => env[n] ?? (fromSystemd.has(n) ? `/run/${n.toLowerCase()}` : '')));
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HLSRELAY_')));
+  const clean = withoutHlsrelay();
   const hlsrelay = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HLSRELAY_')));
   const r = spawnSync(process.execPath, [SEGMENTER_BIN, ...words, '--print-config'], { encoding: 'utf8', env: { ...clean, ...hlsrelay } });
   assert.equal(r.status, 0, r.stderr);
@@ -112,4 +119,48 @@ test('the segmenter template reads its environment file; the example one starts 
   assert.equal(settings.uploader, env.HLSRELAY_SEGMENTER_UPLOADER);
   assert.equal(settings['spool-dir'], '/run/state_directory');
   assert.equal(settings['token-file'], '/run/credentials_directory/token');
+});
+
+test('the segmenter template, stopped as systemd stops it, ends its stream with EXT-X-ENDLIST', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hlsrelay-unit-'));
+  for (const d of ['bin', 'hls', 'state', 'credentials']) mkdirSync(path.join(dir, d));
+  writeFileSync(path.join(dir, 'credentials/token'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+  // `segmenter` on PATH, as the npm install puts it there.
+  symlinkSync(SEGMENTER_BIN, path.join(dir, 'bin/segmenter'));
+  const up = await startUploader(['--target', `file://${dir}/www`, '--allow-dir', path.join(dir, 'hls'), '--token-file', path.join(dir, 'credentials/token')]);
+  try {
+    const env = {
+      ...withoutHlsrelay(),
+      ...exampleEnv(),
+      // A test picture from the npm ffmpeg instead of the example's camera.
+      FFMPEG: (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
+      FFMPEG_INPUT: '-re -f lavfi -i testsrc2=size=320x240:rate=30 -re -f lavfi -i sine=frequency=440',
+      FFMPEG_ENCODE: '-c:v libx264 -preset veryfast -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 64k',
+      SEGMENT_SECONDS: '1',
+      HLSRELAY_SEGMENTER_UPLOADER: `127.0.0.1:${up.port}`,
+      HLSRELAY_SEGMENTER_LOG_JSON: 'true',
+      // Set by systemd from StateDirectory= and LoadCredential=.
+      STATE_DIRECTORY: path.join(dir, 'state'),
+      CREDENTIALS_DIRECTORY: path.join(dir, 'credentials'),
+      PATH: [path.join(dir, 'bin'), path.dirname(process.execPath), process.env.PATH].join(path.delimiter),
+    };
+    const script = segmenterScript().replace(' /var/hls/ ', ` ${dir}/hls/ `);
+    assert.notEqual(script, segmenterScript());
+    const child = spawn('/bin/sh', ['-c', script], { detached: true, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const playlist = path.join(dir, 'www/mybucket/stream0001/stream-720p.m3u8');
+    await until(async () => (await readFile(playlist, 'utf8').catch(() => '')).includes('#EXTINF'), 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}; unit: ${stderr}; uploader: ${up.stderr()}`);
+    });
+    // systemctl stop: SIGTERM to every process of the unit (KillMode=control-group).
+    process.kill(-child.pid!, 'SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    await until(async () => (await readFile(playlist, 'utf8')).endsWith('#EXT-X-ENDLIST\n'));
+    assert.match(await readFile(path.join(dir, 'www/mybucket/stream0001/stream.m3u8'), 'utf8'), /stream-720p\.m3u8/, 'the example joins the master playlist');
+  } finally {
+    assert.equal(await up.stop(), 0, up.stderr());
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
