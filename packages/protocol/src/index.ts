@@ -4,5 +4,6 @@ export * from './address';
 export * from './session';
 export * from './record-framing';
 export * from './settings-sources';
+export * from './config-file';
 export * from './segment-payload';
 export * from './shared-token';

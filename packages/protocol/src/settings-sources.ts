@@ -1,15 +1,13 @@
 /**
  * Where a daemon's settings come from besides its flags, shared by both daemons so the rules
- * are the same: a JSON config file (`--config FILE`) and environment variables with the daemon's
- * prefix (`HLSRELAY_UPLOADER_WINDOW=6` is `--window 6`), both named exactly like the flags.
- * Precedence: flag > environment > file > default (yargs applies them in that order).
+ * are the same: a config file (`--config FILE`, JSON or YAML: config-file.ts) and environment
+ * variables with the daemon's prefix (`HLSRELAY_UPLOADER_WINDOW=6` is `--window 6`), both named
+ * exactly like the flags. Precedence: flag > environment > file > default.
  *
  * yargs would coerce `"six"` to NaN and swallow a config file's parse error into "Invalid JSON";
  * these checks run first so the message names the file or the variable, the setting, what was
  * expected and what came. Pure: argv and the environment come in as arguments.
  */
-import { readFileSync } from 'node:fs';
-
 /** The part of yargs' `getOptions()` the checks need. */
 export interface OptionTable {
   key: Record<string, unknown>;
@@ -38,48 +36,98 @@ export function configPathFrom(argv: readonly string[], env: Readonly<Record<str
   return env[`${envPrefix}_CONFIG`] || undefined;
 }
 
-/** Reads and checks a JSON config file: an object whose keys are option names. */
-export function readConfigFile(file: string, options: OptionTable): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new SettingsError(`--config ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new SettingsError(`--config ${file}: not valid JSON (${(err as Error).message})`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SettingsError(`--config ${file}: expected a JSON object of settings such as {"log-level": "debug"}, got ${describeValue(value)}`);
-  }
-  const settings = value as Record<string, unknown>;
-  for (const [name, v] of Object.entries(settings)) checkSetting(`--config ${file}: "${name}"`, name, v, options);
-  return settings;
-}
+/**
+ * Variables of the `HLSRELAY_` family that are not a daemon's settings. Each daemon checks its own
+ * prefix; a name in the family that is none of these and under no daemon's prefix is a typo.
+ */
+export const SHARED_VARIABLES: readonly string[] = [
+  'HLSRELAY_TOKEN',
+  'HLSRELAY_FTP_PASSWORD',
+  'HLSRELAY_SFTP_PASSWORD',
+  'HLSRELAY_SFTP_KEY_FILE',
+  'HLSRELAY_SFTP_KEY_PASSPHRASE',
+  // The demo's mark on the environment of the processes it starts (scripts/demo/children.ts).
+  'HLSRELAY_DEMO_RUN',
+];
+/** The daemons' prefixes: `HLSRELAY_UPLOADER_<NAME>`, `HLSRELAY_SEGMENTER_<NAME>`. */
+export const DAEMON_PREFIXES: readonly string[] = ['HLSRELAY_UPLOADER', 'HLSRELAY_SEGMENTER'];
+const FAMILY = 'HLSRELAY_';
+
+/**
+ * Separator of a repeatable setting (`--target`, `--allow-dir`, `--allow-bucket`) given in one
+ * variable: `HLSRELAY_UPLOADER_ALLOW_DIR=/var/hls,/mnt/live hls`. Spaces belong to the items;
+ * an item holding a comma needs the JSON form `["/srv/a,b", "/var/hls"]`.
+ */
+export const LIST_SEPARATOR = ',';
 
 /** Checks every `<PREFIX>_*` variable names a setting and holds a value of its type. */
 export function checkEnvironment(env: Readonly<Record<string, string | undefined>>, envPrefix: string, options: OptionTable): void {
+  environmentSettings(env, envPrefix, options);
+}
+
+/**
+ * The settings the `<PREFIX>_*` variables give, typed as the flags are (numbers, booleans, lists
+ * split at LIST_SEPARATOR), checked as checkEnvironment does. Also refuses an unknown variable of
+ * the `HLSRELAY_` family, which names no daemon's setting: a misspelt prefix would otherwise be
+ * ignored without a word.
+ */
+export function environmentSettings(env: Readonly<Record<string, string | undefined>>, envPrefix: string, options: OptionTable): Record<string, unknown> {
   const prefix = `${envPrefix}_`;
+  const settings: Record<string, unknown> = {};
   for (const [variable, raw] of Object.entries(env)) {
-    if (!variable.startsWith(prefix) || raw === undefined || variable === `${prefix}CONFIG`) continue;
+    if (raw === undefined) continue;
+    if (!variable.startsWith(prefix)) {
+      if (prefix.startsWith(FAMILY)) checkFamily(variable);
+      continue;
+    }
+    if (variable === `${prefix}CONFIG`) continue;
     const name = variable.slice(prefix.length).toLowerCase().replace(/_/g, '-');
     const where = `$${variable} (--${name})`;
     if (!known(name, options)) throw new SettingsError(`$${variable}: no setting --${name}; ${knownList(options)}`);
     let v: unknown = raw;
-    if (options.number.includes(name)) v = raw.trim() === '' ? NaN : Number(raw);
+    if (options.array.includes(name)) v = listFromVariable(where, raw);
+    else if (options.number.includes(name)) v = raw.trim() === '' ? NaN : Number(raw);
     else if (options.boolean.includes(name)) {
       if (!/^(true|false|1|0)$/i.test(raw)) throw new SettingsError(`${where} must be true or false, got "${raw}"`);
       v = /^(true|1)$/i.test(raw);
     }
     if (typeof v === 'number' && Number.isNaN(v)) throw new SettingsError(`${where} must be a number, got "${raw}"`);
     checkSetting(where, name, v, options);
+    settings[name] = v;
   }
+  return settings;
 }
 
-function checkSetting(where: string, name: string, v: unknown, options: OptionTable): void {
+function checkFamily(variable: string): void {
+  if (!variable.startsWith(FAMILY) || SHARED_VARIABLES.includes(variable)) return;
+  if (DAEMON_PREFIXES.some((p) => variable.startsWith(`${p}_`))) return;
+  throw new SettingsError(
+    `$${variable}: not a variable hlsrelay reads; expected ${DAEMON_PREFIXES.map((p) => `${p}_<SETTING>`).join(', ')} or one of ${SHARED_VARIABLES.join(', ')}`,
+  );
+}
+
+/** `a,b` or `["a", "b"]`: the items of a repeatable setting given in one variable. */
+export function listFromVariable(where: string, raw: string): string[] {
+  if (raw.trimStart().startsWith('[')) {
+    let list: unknown;
+    try {
+      list = JSON.parse(raw);
+    } catch (err) {
+      throw new SettingsError(`${where}: a list starting with "[" must be a JSON list of strings (${(err as Error).message}), got ${JSON.stringify(raw)}`);
+    }
+    if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) {
+      throw new SettingsError(`${where}: expected a JSON list of strings, got ${JSON.stringify(raw)}`);
+    }
+    return list as string[];
+  }
+  const items = raw.split(LIST_SEPARATOR).map((item) => item.trim());
+  if (items.some((item) => item === '')) {
+    throw new SettingsError(`${where}: expected items separated by "${LIST_SEPARATOR}" (e.g. "s3:${LIST_SEPARATOR}file:///srv/hls"), got an empty item in ${JSON.stringify(raw)}`);
+  }
+  return items;
+}
+
+export function checkSetting(where: string, name: string, v: unknown, options: OptionTable): void {
   if (!known(name, options)) throw new SettingsError(`${where} is not a setting; ${knownList(options)}`);
   const isArray = options.array.includes(name);
   const items = isArray && Array.isArray(v) ? v : [v];
@@ -103,7 +151,7 @@ function knownList(options: OptionTable): string {
   return `known settings: ${Object.keys(options.key).filter((k) => !NOT_SETTINGS.has(k)).sort().join(', ')}`;
 }
 
-function describeValue(v: unknown): string {
+export function describeValue(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? `a list ${JSON.stringify(v)}` : `${JSON.stringify(v)} (${typeof v})`;
 }
 
