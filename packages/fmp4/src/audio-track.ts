@@ -67,6 +67,19 @@ export class AudioTrack {
   }
 
   /** A new configuration (another sample rate): frame times start again from the next PTS. */
+  /**
+   * Drops queued frames that start before `time90k` (an unwrapped 90 kHz time), and any beyond
+   * the newest `keep`: audio that arrived before the video's first keyframe.
+   */
+  trimBefore(time90k: number, keep = Number.POSITIVE_INFINITY): void {
+    if (!this.config) return;
+    const start = rescale(time90k, this.config.sampleRate);
+    let drop = Math.max(0, this.#frames.length - keep);
+    while (drop < this.#frames.length && this.#firstTime + drop * AAC_FRAME_SAMPLES < start) drop++;
+    this.#frames = this.#frames.slice(drop);
+    this.#firstTime += drop * AAC_FRAME_SAMPLES;
+  }
+
   reset(config: AacConfig): void {
     this.config = config;
     this.#next = -1;

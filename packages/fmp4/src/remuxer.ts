@@ -5,8 +5,9 @@
  *
  * - An init is emitted before the first segment, and a new one (another `identity`) before the
  *   first segment after the codec configuration changed: other SPS/PPS/VPS bytes at a keyframe,
- *   another ADTS sample rate or channel layout, or a track whose configuration became known late.
- *   A change inside an open segment closes it first, so a segment never spans two inits.
+ *   another ADTS sample rate or channel layout, or a track whose configuration became known after
+ *   the first init. When the changing track has samples in the open segment, that segment is
+ *   closed first: no sample is ever described by an init other than its own.
  * - Video tracks start at their first keyframe that carries parameter sets; audio is collected
  *   once every video track has started, so each first segment starts with a sync sample.
  * - A segment's last video sample lasts until the next segment's first DTS when `flush` is
@@ -55,6 +56,9 @@ export interface Fmp4RemuxerOptions {
 
 type Track = VideoTrack | AudioTrack;
 
+/** Audio held while waiting for the first video keyframe: about 20 s at 48 kHz. */
+const EARLY_AUDIO_FRAMES = 1000;
+
 export class Fmp4Remuxer {
   readonly #tracks: Track[];
   readonly #clock = new DecodeClock();
@@ -88,21 +92,36 @@ export class Fmp4Remuxer {
       const { parts, newConfig, unreadable } = track.split(au);
       if (unreadable) this.#warn('keyframe with unreadable parameter sets; previous configuration kept', { track: track.id, dts: au.dts });
       if (newConfig) {
-        out.push(...this.flush(new Map([[index, au.dts]])));
+        if (track.pendingSamples > 0) out.push(...this.flush(new Map([[index, au.dts]])));
         track.config = newConfig;
       }
+      const starting = !this.#videoStarted();
       track.add(au, parts);
+      if (starting && this.#videoStarted()) this.#trimEarlyAudio(this.#videoStartTime());
     } else {
-      if (!this.#videoStarted()) return out;
       const { frames, skipped, newConfig } = track.split(au);
       if (skipped > 0) this.#warn('bytes that are not ADTS frames skipped', { track: track.id, skipped, pts: au.pts });
       if (newConfig) {
-        out.push(...this.flush());
+        if (track.pendingSamples > 0) out.push(...this.flush());
         track.reset(newConfig);
       }
       track.add(au, frames);
+      if (!this.#videoStarted()) this.#trimEarlyAudio(Number.NEGATIVE_INFINITY, EARLY_AUDIO_FRAMES);
     }
     return out;
+  }
+
+  /**
+   * Audio that arrives before every video track has started is held, at most EARLY_AUDIO_FRAMES
+   * of it; once video starts, what precedes its first decode time is dropped, so the first
+   * segment opens on the video's sync sample with the audio that belongs to it.
+   */
+  #trimEarlyAudio(before: number, keep = Number.POSITIVE_INFINITY): void {
+    for (const t of this.#tracks) if (t instanceof AudioTrack) t.trimBefore(before, keep);
+  }
+
+  #videoStartTime(): number {
+    return Math.max(...this.#tracks.map((t) => (t instanceof VideoTrack ? t.firstDecodeTime : Number.NEGATIVE_INFINITY)));
   }
 
   /**

@@ -74,6 +74,9 @@ export class VideoTrack {
     return this.#started;
   }
 
+  /** Unwrapped decode time of the first sample queued, -1 before it. */
+  firstDecodeTime = -1;
+
   get pendingSamples(): number {
     return this.#pending.length;
   }
@@ -98,6 +101,7 @@ export class VideoTrack {
     const dts = this.#clock.unwrap(au.dts);
     const pts = dts + ptsDelta(au.dts, au.pts); // B-frames: PTS a few frames after DTS, maybe across a wrap
     if (dts < 0) return false;
+    if (!this.#started) this.firstDecodeTime = dts;
     this.#started = true;
     this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced }), parts: parts.nals });
     return true;
