@@ -1,0 +1,87 @@
+/**
+ * The committed captures (test/fixtures/README.md) remuxed to fMP4 and read back with mp4box.js,
+ * an independent parser: tracks, codecs, sample counts, durations, sync samples, and decode
+ * times continuous from segment to segment — also across the 33-bit PTS wrap.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UnsupportedCodecError } from '@hlsrelay/fmp4';
+import { fixture } from '../mpegts/fixtures';
+import { parseMp4, type ParsedTrack } from './mp4-parse';
+import { concatenated, remuxTs } from './remux-ts';
+
+/** Every sample starts where the one before it ended: tfdt of each moof continues the last trun. */
+function assertContinuous(t: ParsedTrack): void {
+  for (let i = 1; i < t.samples.length; i++) {
+    const prev = t.samples[i - 1];
+    assert.equal(t.samples[i].dts, prev.dts + prev.duration, `track ${t.id} sample ${i}: dts ${t.samples[i].dts} after ${prev.dts}+${prev.duration}`);
+  }
+}
+
+const totalSeconds = (t: ParsedTrack): number => t.samples.reduce((a, s) => a + s.duration, 0) / t.timescale;
+
+test('H.264 + AAC capture: two tracks, avc1/mp4a, 50 frames of 40 ms, AAC frames of 1024 samples', () => {
+  const r = remuxTs(fixture('h264-aac.m2ts'));
+  assert.equal(r.inits.length, 1);
+  assert.deepEqual(r.inits[0].codecs, ['avc1.64000b', 'mp4a.40.2']);
+  assert.equal(r.segments.length, 2); // keyframes every second, cut at ≥ 1 s
+  const mp4 = parseMp4(concatenated(r));
+  assert.ok(mp4.fragmented);
+  assert.ok(!mp4.brands.includes('cmfc'), 'two tracks in one file: not a CMAF track');
+  const [video, audio] = mp4.tracks;
+  assert.deepEqual([video.codec, video.timescale, audio.codec, audio.timescale], ['avc1.64000b', 90000, 'mp4a.40.2', 48000]);
+  assert.equal(video.samples.length, 50);
+  assert.ok(video.samples.every((s) => s.duration === 3600));
+  assert.deepEqual(video.samples.flatMap((s, i) => (s.sync ? [i] : [])), [0, 25]);
+  assert.ok(video.samples.some((s) => s.cts !== s.dts), 'the capture has B-frames: composition offsets are written');
+  assert.ok(audio.samples.every((s) => s.duration === 1024 && s.sync));
+  assert.ok(Math.abs(totalSeconds(audio) - totalSeconds(video)) < 0.1, `audio ${totalSeconds(audio)} s vs video ${totalSeconds(video)} s`);
+  assertContinuous(video);
+  assertContinuous(audio);
+  assert.equal(video.samples[0].dts, r.segments[0].tracks[0].baseDecodeTime);
+});
+
+test('H.265 capture: hvc1 with parameter sets in hvcC, a single-track CMAF file', () => {
+  const r = remuxTs(fixture('h265.m2ts'));
+  assert.deepEqual(r.inits[0].codecs, ['hvc1.1.6.L30.90']);
+  const hvcC = r.inits[0].tracks[0].config;
+  assert.ok(hvcC.codec === 'h265' && hvcC.vpsNals.length === 1 && hvcC.spsNals.length === 1 && hvcC.ppsNals.length === 1);
+  const mp4 = parseMp4(concatenated(r));
+  assert.ok(mp4.brands.includes('cmfc'));
+  const [video] = mp4.tracks;
+  assert.equal(video.codec, 'hvc1.1.6.L30.90');
+  assert.equal(video.samples.length, 50);
+  assert.equal(totalSeconds(video), 2);
+  assertContinuous(video);
+});
+
+test('AAC-only capture: one mp4a track, cut on PES boundaries, continuous', () => {
+  const r = remuxTs(fixture('aac.m2ts'));
+  assert.deepEqual(r.inits[0].codecs, ['mp4a.40.2']);
+  const [audio] = parseMp4(concatenated(r)).tracks;
+  assert.equal(audio.timescale, 44100);
+  assert.ok(Math.abs(totalSeconds(audio) - 3) < 0.1, `${totalSeconds(audio)} s`);
+  assertContinuous(audio);
+  assert.ok(r.segments.length >= 2);
+});
+
+test('PTS wrap: decode times run on past 2^33 without a jump', () => {
+  const r = remuxTs(fixture('h264-pts-wrap.m2ts'));
+  const [video] = parseMp4(concatenated(r)).tracks;
+  assert.equal(video.samples.length, 50);
+  assert.equal(video.samples[0].dts, 8589862593 - 7200); // first DTS (2^33 − 71999 minus two frames of B-frame delay)
+  assert.ok(video.samples[49].dts > 2 ** 33, 'the last decode time is beyond the 33-bit range');
+  assertContinuous(video);
+  assert.equal(r.segments[1].tracks[0].baseDecodeTime, r.segments[0].tracks[0].baseDecodeTime + r.segments[0].tracks[0].duration);
+});
+
+test('chunk boundaries do not matter: 188-byte and 7-byte chunks give the same bytes', () => {
+  const ts = fixture('h264-aac.m2ts');
+  const whole = concatenated(remuxTs(ts, 1, ts.length));
+  assert.deepEqual(concatenated(remuxTs(ts, 1, 7)), whole);
+  assert.deepEqual(concatenated(remuxTs(ts, 1, 188)), whole);
+});
+
+test('MP3 capture: refused before any output, naming the codec and the way out', () => {
+  assert.throws(() => remuxTs(fixture('mp3.m2ts')), (e: unknown) => e instanceof UnsupportedCodecError && e.codec === 'mp3' && /--format ts/.test(e.message));
+});
