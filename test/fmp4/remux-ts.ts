@@ -1,10 +1,9 @@
 /**
- * Test driver: an MPEG-TS file through the PES demuxer and the fMP4 remuxer, cut at the first
- * keyframe at or after `targetSeconds` (the segmenter's cut rule), as the live segmenter will.
- * Not a test file itself.
+ * Test driver: an MPEG-TS file through TsRemuxer, cut at the first keyframe at or after
+ * `targetSeconds` (the segmenter's cut rule). Not a test file itself.
  */
-import { isVideoKind, PesDemuxer, probeAccessUnit, ptsDelta, secondsToTicks, type ElementaryStream, type PesUnit } from '@hlsrelay/mpegts';
-import { Fmp4Remuxer, type InitSegment, type MediaSegment, type RemuxOutput } from '@hlsrelay/fmp4';
+import { secondsToTicks, type ElementaryStream } from '@hlsrelay/mpegts';
+import { TsRemuxer, type InitSegment, type MediaSegment } from '@hlsrelay/fmp4';
 
 export interface RemuxResult {
   streams: ElementaryStream[];
@@ -15,47 +14,16 @@ export interface RemuxResult {
 }
 
 export function remuxTs(ts: Uint8Array, targetSeconds = 1, chunk = 64 * 1024): RemuxResult {
-  const result: RemuxResult = { streams: [], inits: [], segments: [], units: [] };
-  let remuxer: Fmp4Remuxer | null = null;
-  const pids: number[] = [];
-  let clockIndex = 0;
-  let segmentStart = -1;
-  const take = (outputs: RemuxOutput[]): void => {
-    for (const o of outputs) {
-      if (o.type === 'init') result.inits.push(o.init);
-      else result.segments.push(o.segment);
-    }
-  };
-  const demuxer = new PesDemuxer({
-    program(streams) {
-      if (remuxer) throw new Error('program change: not expected in these fixtures');
-      result.streams = streams;
-      const media = streams.filter((s) => s.kind !== 'other');
-      for (const s of media) pids.push(s.pid);
-      remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind) });
-      result.units = media.map(() => 0);
-      clockIndex = Math.max(0, media.findIndex((s) => isVideoKind(s.kind)));
-    },
-    unit(u: PesUnit) {
-      const index = pids.indexOf(u.pid);
-      if (!remuxer || index < 0) return;
-      const video = u.kind === 'h264' || u.kind === 'h265';
-      const keyframe = video ? probeAccessUnit(u.kind as 'h264' | 'h265', u.data, true).kind === 'key' : true;
-      if (index === clockIndex && keyframe) {
-        if (segmentStart >= 0 && ptsDelta(segmentStart, u.pts) >= secondsToTicks(targetSeconds)) {
-          take(remuxer.flush(new Map([[index, u.dts]])));
-          segmentStart = -1;
-        }
-        if (segmentStart < 0) segmentStart = u.pts;
-      }
-      result.units[index]++;
-      take(remuxer.push(index, { pts: u.pts, dts: u.dts, keyframe, data: u.data }));
-    },
+  const inits: InitSegment[] = [];
+  const segments: MediaSegment[] = [];
+  const target = secondsToTicks(targetSeconds);
+  const remuxer = new TsRemuxer({
+    wantsCut: (ticks) => ticks >= target,
+    output: (o) => (o.type === 'init' ? inits.push(o.init) : segments.push(o.segment)),
   });
-  for (let o = 0; o < ts.length; o += chunk) demuxer.push(ts.subarray(o, o + chunk));
-  demuxer.finish();
-  if (remuxer) take((remuxer as Fmp4Remuxer).flush());
-  return result;
+  for (let o = 0; o < ts.length; o += chunk) remuxer.push(ts.subarray(o, o + chunk));
+  remuxer.finish();
+  return { streams: remuxer.streams, inits, segments, units: remuxer.units };
 }
 
 /** Init, then its segments, as one file (what a player fetches, laid end to end). */

@@ -15,3 +15,4 @@ export * from './video-track';
 export * from './audio-track';
 export * from './unsupported-codec';
 export * from './remuxer';
+export * from './ts-remuxer';
