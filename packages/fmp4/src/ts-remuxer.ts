@@ -58,7 +58,7 @@ export class TsRemuxer {
     const index = this.#pids.indexOf(u.pid);
     const remuxer = this.#remuxer;
     if (!remuxer || index < 0 || u.pts < 0) return;
-    const keyframe = u.kind === 'h264' || u.kind === 'h265' ? probeAccessUnit(u.kind, u.data, true).kind === 'key' : true;
+    const keyframe = u.kind === 'h264' || u.kind === 'h265' ? isKeyframe(u.kind, u.data) : true;
     if (index === this.#clockIndex && keyframe) {
       if (this.#segmentStart >= 0 && this.#options.wantsCut(ptsDelta(this.#segmentStart, u.pts))) {
         this.#emit(remuxer.flush(new Map([[index, u.dts]])));
@@ -73,4 +73,12 @@ export class TsRemuxer {
   #emit(outputs: RemuxOutput[]): void {
     for (const o of outputs) this.#options.output(o);
   }
+}
+
+/** The first slice sits behind a few small NAL units (AUD, parameter sets, SEI): look there before scanning the whole unit. */
+const PROBE_PREFIX = 16 * 1024;
+
+function isKeyframe(codec: 'h264' | 'h265', data: Uint8Array): boolean {
+  const head = probeAccessUnit(codec, data.subarray(0, PROBE_PREFIX), data.length <= PROBE_PREFIX);
+  return (head.kind === 'unknown' ? probeAccessUnit(codec, data, true) : head).kind === 'key';
 }
