@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UnsupportedCodecError } from '@hlsrelay/fmp4';
 import { fixture } from '../mpegts/fixtures';
+import { findBox, hex } from './box-path';
 import { parseMp4, type ParsedTrack } from './mp4-parse';
 import { concatenated, remuxTs } from './remux-ts';
 
@@ -16,6 +17,22 @@ function assertContinuous(t: ParsedTrack): void {
     const prev = t.samples[i - 1];
     assert.equal(t.samples[i].dts, prev.dts + prev.duration, `track ${t.id} sample ${i}: dts ${t.samples[i].dts} after ${prev.dts}+${prev.duration}`);
   }
+}
+
+/** NAL unit types in a video-only mdat, walking its 4-byte lengths; they must tile it exactly. */
+function mdatNalTypes(segment: Uint8Array, type: (header: number) => number): number[] {
+  const mdat = findBox(segment, ['mdat']);
+  const view = new DataView(mdat.buffer, mdat.byteOffset, mdat.length);
+  const types: number[] = [];
+  let o = 8;
+  while (o < mdat.length) {
+    const length = view.getUint32(o);
+    assert.ok(length > 0 && o + 4 + length <= mdat.length, `NAL length ${length} at mdat offset ${o}`);
+    types.push(type(mdat[o + 4]));
+    o += 4 + length;
+  }
+  assert.equal(o, mdat.length);
+  return types;
 }
 
 const totalSeconds = (t: ParsedTrack): number => t.samples.reduce((a, s) => a + s.duration, 0) / t.timescale;
@@ -46,6 +63,33 @@ test('H.265 capture: hvc1 with parameter sets in hvcC, a single-track CMAF file'
   assert.deepEqual(r.inits[0].codecs, ['hvc1.1.6.L30.90']);
   const hvcC = r.inits[0].tracks[0].config;
   assert.ok(hvcC.codec === 'h265' && hvcC.vpsNals.length === 1 && hvcC.spsNals.length === 1 && hvcC.ppsNals.length === 1);
+  const hvcc = findBox(r.inits[0].bytes, ['moov', 'trak', 'mdia', 'minf', 'stbl', 'stsd', 'hvc1', 'hvcC']);
+  assert.equal(
+    hex(hvcc.subarray(0, 31)),
+    '00000076' + '68766343' + // size 118, 'hvcC'
+      '01' + // configurationVersion
+      '01' + // general_profile_space 0, general_tier_flag 0 (Main tier), general_profile_idc 1 (Main)
+      '60000000' + // general_profile_compatibility_flags: Main and Main 10 (flags 1, 2)
+      '900000000000' + // general_constraint_indicator_flags: progressive_source, frame_only_constraint
+      '1e' + // general_level_idc 30 (level 1)
+      'f000' + // reserved 1111, min_spatial_segmentation_idc 0
+      'fc' + // reserved 111111, parallelismType 0
+      'fd' + // reserved 111111, chromaFormat 1 (4:2:0)
+      'f8' + 'f8' + // reserved 11111 + bitDepthLumaMinus8 0; reserved 11111 + bitDepthChromaMinus8 0
+      '0000' + // avgFrameRate unspecified
+      '0f' + // constantFrameRate 0, numTemporalLayers 1, temporalIdNested 1, lengthSizeMinusOne 3
+      '03', // numOfArrays: VPS, SPS, PPS
+  );
+  const arrays = hvcc.subarray(31);
+  assert.equal(hex(arrays.subarray(0, 5)), 'a0' + '0001' + '0018'); // array_completeness 1, NAL type 32 (VPS), 1 unit, 24 bytes
+  assert.equal(hex(arrays.subarray(29, 34)), 'a1' + '0001' + '002a'); // complete, type 33 (SPS), 1 unit, 42 bytes
+  assert.equal(hex(arrays.subarray(76)), 'a2' + '0001' + '0006' + '4401c073c189'); // complete, type 34 (PPS), 1 unit, the PPS
+  for (const seg of r.segments) {
+    const types = mdatNalTypes(seg.bytes, (h) => (h >> 1) & 0x3f);
+    assert.ok(!types.some((t) => t >= 32 && t <= 35), `no VPS/SPS/PPS/AUD in hvc1 samples: ${types.slice(0, 8)}`);
+    const first = types.find((t) => t <= 31)!;
+    assert.ok(first >= 16 && first <= 23, `each segment's first picture is IRAP (IDR_N_LP, then x265's CRA), got ${first}`);
+  }
   const mp4 = parseMp4(concatenated(r));
   assert.ok(mp4.brands.includes('cmfc'));
   const [video] = mp4.tracks;
@@ -67,6 +111,11 @@ test('AAC-only capture: one mp4a track, cut on PES boundaries, continuous', () =
 
 test('PTS wrap: decode times run on past 2^33 without a jump', () => {
   const r = remuxTs(fixture('h264-pts-wrap.m2ts'));
+  for (const seg of r.segments) {
+    const types = mdatNalTypes(seg.bytes, (h) => h & 0x1f);
+    assert.ok(!types.some((t) => t === 7 || t === 8 || t === 9), `no SPS/PPS/AUD in avc1 samples: ${types.slice(0, 8)}`);
+    assert.equal(types.find((t) => t >= 1 && t <= 5), 5); // each segment's first picture: IDR
+  }
   const [video] = parseMp4(concatenated(r)).tracks;
   assert.equal(video.samples.length, 50);
   assert.equal(video.samples[0].dts, 8589862593 - 7200); // first DTS (2^33 − 71999 minus two frames of B-frame delay)
