@@ -18,7 +18,7 @@ const ROOT = path.resolve(__dirname, '..');
 const INPUT = path.join(ROOT, '.bench', 'input-720p-60s.ts');
 const SEGMENT_SECONDS = 2;
 const CHUNK = 1024 * 1024;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const FFMPEG: string = require('@ffmpeg-installer/ffmpeg').path;
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoxWriter, Fmp4Remuxer, sampleFlags, UnsupportedCodecError, type InitSegment, type MediaSegment, type RemuxOutput } from '@hlsrelay/fmp4';
+import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, UnsupportedCodecError, type InitSegment, type MediaSegment, type RemuxOutput } from '@hlsrelay/fmp4';
 import { findBox, hex } from './box-path';
 import { adtsFrame, annexB, AUD, IDR, P_NONREF, PPS, SPS } from './hand-built';
 
@@ -165,4 +165,14 @@ test('MP3 and unknown streams are refused with an error the caller can show for 
     (e: unknown) => e instanceof UnsupportedCodecError && e.codec === 'mp3' && /MP3.*--format ts/.test(e.message),
   );
   assert.throws(() => new Fmp4Remuxer({ tracks: ['other'] }), UnsupportedCodecError);
+});
+
+test('decode clock: 33-bit timestamps unwrap to one unbounded timeline, shared by all tracks', () => {
+  const c = new DecodeClock();
+  const wrap = 2 ** 33;
+  assert.deepEqual(
+    [wrap - 3600, wrap - 100, 3500, 3400 /* a B-frame step back */, 90_000].map((t) => c.unwrap(t)),
+    [wrap - 3600, wrap - 100, wrap + 3500, wrap + 3400, wrap + 90_000],
+  );
+  assert.throws(() => c.unwrap(wrap), RangeError); // not a 33-bit value
 });

@@ -10,8 +10,10 @@ export class BoxWriter {
   #length = 0;
 
   constructor(capacity = 1024) {
-    this.#buffer = new Uint8Array(capacity);
-    this.#view = new DataView(this.#buffer.buffer);
+    // Not zero-filled (every byte is written before bytes() hands it out; reserve() zeroes its own),
+    // and never a slice of Node's shared pool: the bytes may be passed on by their ArrayBuffer.
+    this.#buffer = Buffer.allocUnsafeSlow(capacity);
+    this.#view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength);
   }
 
   get length(): number {
@@ -127,9 +129,9 @@ export class BoxWriter {
 
   #ensure(n: number): void {
     if (this.#length + n <= this.#buffer.length) return;
-    const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#length + n));
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.#buffer.length * 2, this.#length + n));
     grown.set(this.#buffer.subarray(0, this.#length), 0);
     this.#buffer = grown;
-    this.#view = new DataView(grown.buffer);
+    this.#view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 }

@@ -3,7 +3,8 @@
  * every byte of each access unit — PesAssembler keeps only the head of each PES.
  *
  * A PES is complete when its PES_packet_length is reached, when the next PES of its PID starts,
- * or when the input ends. Each unit's payload is a copy the caller owns.
+ * or when the input ends. Each unit's payload is a view of a buffer the caller then owns: the
+ * demuxer starts the next PES in a new one (sized like the last), so the bytes are copied once.
  */
 import { PacketReader, payloadOffset, payloadUnitStart, pid, randomAccessIndicator, transportError, PAT_PID, NULL_PID, TS_PACKET_SIZE } from './packet';
 import { parsePat, parsePmt, SectionAssembler, type Pmt } from './psi';
@@ -45,6 +46,8 @@ interface Collecting {
 }
 
 const INITIAL_BUFFER = 64 * 1024;
+/** Room for the next PES of a stream: its last size and a quarter more, so most never grow. */
+const nextCapacity = (last: number): number => Math.max(4096, Math.ceil(last * 1.25));
 
 export class PesDemuxer {
   readonly #events: PesDemuxerEvents;
@@ -54,6 +57,8 @@ export class PesDemuxer {
   #pmtPid = -1;
   #pmtCrc = -1;
   readonly #streams = new Map<number, Collecting>();
+  /** The same collectors indexed by PID: the per-packet lookup. */
+  #byPid: Array<Collecting | undefined> = [];
 
   constructor(events: PesDemuxerEvents) {
     this.#events = events;
@@ -72,7 +77,7 @@ export class PesDemuxer {
   readonly #onPacket = (b: Uint8Array, o: number): void => {
     if (transportError(b, o)) return;
     const p = pid(b, o);
-    const c = this.#streams.get(p);
+    const c = this.#byPid[p];
     if (c) {
       this.#onMedia(b, o, p, c);
     } else if (p === PAT_PID) {
@@ -97,6 +102,7 @@ export class PesDemuxer {
     this.#pmtCrc = crc;
     for (const [p, c] of this.#streams) this.#complete(p, c);
     this.#streams.clear();
+    this.#byPid = [];
     const streams: ElementaryStream[] = [];
     for (const s of pmt.streams) {
       if (s.pid === PAT_PID || s.pid === this.#pmtPid || s.pid === NULL_PID) continue;
@@ -104,7 +110,9 @@ export class PesDemuxer {
       streams.push({ pid: s.pid, streamType: s.streamType, kind });
       // Other stream types may carry sections rather than PES (SCTE-35): not followed.
       if (kind !== 'other') {
-        this.#streams.set(s.pid, { kind, buffer: new Uint8Array(INITIAL_BUFFER), length: 0, randomAccess: false, expected: -1 });
+        const c: Collecting = { kind, buffer: new Uint8Array(INITIAL_BUFFER), length: 0, randomAccess: false, expected: -1 };
+        this.#streams.set(s.pid, c);
+        this.#byPid[s.pid] = c;
       }
     }
     this.#events.program(streams, pmt);
@@ -131,24 +139,26 @@ export class PesDemuxer {
   #complete(p: number, c: Collecting): void {
     if (c.length === 0) return;
     const end = Number.isFinite(c.expected) && c.expected > 0 ? Math.min(c.expected, c.length) : c.length;
-    const header = parsePesHeader(c.buffer, 0, end);
+    const buffer = c.buffer;
+    const header = parsePesHeader(buffer, 0, end);
     c.length = 0;
     c.expected = -1;
     if (!header) return;
+    c.buffer = Buffer.allocUnsafeSlow(nextCapacity(end)); // every byte read is written first: no zero fill
     this.#events.unit({
       pid: p,
       kind: c.kind,
       pts: header.pts,
       dts: header.dts,
       randomAccess: c.randomAccess,
-      data: c.buffer.slice(header.dataOffset, end),
+      data: buffer.subarray(header.dataOffset, end),
     });
   }
 }
 
 function append(c: Collecting, bytes: Uint8Array): void {
   if (c.length + bytes.length > c.buffer.length) {
-    const grown = new Uint8Array(Math.max(c.buffer.length * 2, c.length + bytes.length));
+    const grown = Buffer.allocUnsafeSlow(Math.max(c.buffer.length * 2, c.length + bytes.length));
     grown.set(c.buffer.subarray(0, c.length), 0);
     c.buffer = grown;
   }
