@@ -134,3 +134,12 @@ test('chunk boundaries do not matter: 188-byte and 7-byte chunks give the same b
 test('MP3 capture: refused before any output, naming the codec and the way out', () => {
   assert.throws(() => remuxTs(fixture('mp3.m2ts')), (e: unknown) => e instanceof UnsupportedCodecError && e.codec === 'mp3' && /--format ts/.test(e.message));
 });
+
+test('a new program (H.264 + AAC, then H.265) closes the open segment and starts a new init', () => {
+  const r = remuxTs(Buffer.concat([fixture('h264-aac.m2ts'), fixture('h265.m2ts')]));
+  assert.deepEqual(r.inits.map((i) => i.codecs), [['avc1.64000b', 'mp4a.40.2'], ['hvc1.1.6.L30.90']]);
+  assert.notEqual(r.inits[0].identity, r.inits[1].identity);
+  assert.deepEqual(r.segments.map((s) => s.init.codecs[0]), ['avc1.64000b', 'avc1.64000b', 'hvc1.1.6.L30.90', 'hvc1.1.6.L30.90']);
+  const h265 = parseMp4(Buffer.concat([r.inits[1].bytes, ...r.segments.slice(2).map((s) => s.bytes)]));
+  assert.equal(h265.tracks[0].samples.length, 50);
+});

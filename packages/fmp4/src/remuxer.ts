@@ -8,8 +8,9 @@
  *   another ADTS sample rate or channel layout, or a track whose configuration became known after
  *   the first init. When the changing track has samples in the open segment, that segment is
  *   closed first: no sample is ever described by an init other than its own.
- * - Video tracks start at their first keyframe that carries parameter sets; audio is collected
- *   once every video track has started, so each first segment starts with a sync sample.
+ * - Video tracks start at their first keyframe that carries parameter sets; audio that comes
+ *   earlier is held and then trimmed to that keyframe's time, so the first segment starts with a
+ *   sync sample on every track.
  * - A segment's last video sample lasts until the next segment's first DTS when `flush` is
  *   given it (the live segmenter always knows it: it cuts when that keyframe arrives), else as
  *   long as the sample before it. Audio samples last 1024 ticks of the sample rate, exactly.

@@ -45,13 +45,21 @@ export class TsRemuxer {
 
   #onProgram(streams: ElementaryStream[]): void {
     this.#emit(this.#remuxer?.flush() ?? []);
+    // Streams of other types (SCTE-35, ID3 timed metadata, AC-3 …) are left out, as the TS segmenter leaves them unread.
     const media = streams.filter((s) => s.kind !== 'other');
-    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn: this.#options.warn });
+    const ignored = streams.filter((s) => s.kind === 'other').map((s) => `${s.pid}:0x${s.streamType.toString(16)}`);
+    if (ignored.length > 0) this.#options.warn?.('streams fMP4 does not carry are left out', { streams: ignored.join(' ') });
     this.streams = streams;
     this.#pids = media.map((s) => s.pid);
     this.units = media.map(() => 0);
-    this.#clockIndex = Math.max(0, media.findIndex((s) => isVideoKind(s.kind)));
     this.#segmentStart = -1;
+    if (media.length === 0) {
+      this.#remuxer = null;
+      this.#options.warn?.('the program has no H.264, H.265 or AAC stream: nothing to remux', {});
+      return;
+    }
+    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn: this.#options.warn });
+    this.#clockIndex = Math.max(0, media.findIndex((s) => isVideoKind(s.kind)));
   }
 
   #onUnit(u: PesUnit): void {
