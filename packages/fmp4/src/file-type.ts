@@ -2,11 +2,11 @@
  * `ftyp` (ISO/IEC 14496-12 §4.3) of the init segment and `styp` (§8.16.2) of media segments.
  *
  * Brand rule: `iso6` (the brand that covers tfdt version 1, trun version 1 with signed
- * composition offsets and default-base-is-moof) always. `cmfc` (and `cmfs` on segments) only
- * when the file is a CMAF track: ISO/IEC 23000-19 §7.3.1 allows exactly one track per CMAF header
- * and fragment, and every codec written here (avc1, hvc1, AAC mp4a) has a CMAF media profile —
- * so a single-track stream (video only or audio only) claims CMAF, a multiplexed
- * audio+video stream does not.
+ * composition offsets and default-base-is-moof) always. `cmfc` (and the CMAF segment brand
+ * `cmfs` on segments) only when the file is a CMAF track: ISO/IEC 23000-19 clause 7 gives a CMAF
+ * header and its fragments exactly one track (CMAF tracks are never multiplexed), and every codec
+ * written here (avc1, hvc1, AAC mp4a) has a CMAF media profile — so a single-track stream (video
+ * only or audio only) claims CMAF, a multiplexed audio+video stream does not.
  */
 import { BoxWriter } from './box-writer';
 
