@@ -46,14 +46,41 @@ interface Collecting {
 }
 
 const INITIAL_BUFFER = 64 * 1024;
+/** Buffer#copy takes offsets, so the packet loop allocates no view per packet. */
+const copyBytes = Buffer.prototype.copy;
+
+/**
+ * One PSI PID's sections. Encoders repeat PAT and PMT every few dozen packets: a packet equal to
+ * the last one but for its continuity counter, when that one held a whole section, says nothing new.
+ */
+class TableReader {
+  readonly #assembler = new SectionAssembler();
+  readonly #last = new Uint8Array(TS_PACKET_SIZE);
+  /** #last started and completed a section on its own. */
+  #lastWhole = false;
+
+  repeats(b: Uint8Array, o: number): boolean {
+    const last = this.#last;
+    if (!this.#lastWhole || last[1] !== b[o + 1] || last[2] !== b[o + 2] || (last[3] & 0xf0) !== (b[o + 3] & 0xf0)) return false;
+    for (let i = 4; i < TS_PACKET_SIZE; i++) if (last[i] !== b[o + i]) return false;
+    return true;
+  }
+
+  push(b: Uint8Array, o: number): Uint8Array | null {
+    const section = this.#assembler.push(b, o);
+    this.#lastWhole = section !== null && payloadUnitStart(b, o);
+    if (this.#lastWhole) copyBytes.call(b, this.#last, 0, o, o + TS_PACKET_SIZE);
+    return section;
+  }
+}
 /** Room for the next PES of a stream: its last size and a quarter more, so most never grow. */
 const nextCapacity = (last: number): number => Math.max(4096, Math.ceil(last * 1.25));
 
 export class PesDemuxer {
   readonly #events: PesDemuxerEvents;
   readonly #reader = new PacketReader();
-  readonly #pat = new SectionAssembler();
-  #pmtAssembler = new SectionAssembler();
+  readonly #pat = new TableReader();
+  #pmt = new TableReader();
   #pmtPid = -1;
   #pmtCrc = -1;
   readonly #streams = new Map<number, Collecting>();
@@ -65,34 +92,40 @@ export class PesDemuxer {
   }
 
   push(chunk: Uint8Array): void {
-    this.#reader.push(chunk, this.#onPacket);
+    this.#reader.pushRuns(chunk, this.#onRun);
   }
 
   /** Input ended: every PES still open is complete. */
   finish(): void {
-    this.#reader.end(this.#onPacket);
+    this.#reader.endRuns(this.#onRun);
     for (const [p, c] of this.#streams) this.#complete(p, c);
   }
 
-  readonly #onPacket = (b: Uint8Array, o: number): void => {
+  readonly #onRun = (b: Uint8Array, start: number, end: number): void => {
+    for (let o = start; o < end; o += TS_PACKET_SIZE) this.#onPacket(b, o);
+  };
+
+  #onPacket(b: Uint8Array, o: number): void {
     if (transportError(b, o)) return;
     const p = pid(b, o);
     const c = this.#byPid[p];
     if (c) {
       this.#onMedia(b, o, p, c);
     } else if (p === PAT_PID) {
+      if (this.#pat.repeats(b, o)) return;
       const section = this.#pat.push(b, o);
       const pmtPid = section ? parsePat(section)?.[0]?.pmtPid : undefined;
       if (pmtPid !== undefined && pmtPid !== this.#pmtPid && pmtPid !== PAT_PID && pmtPid !== NULL_PID) {
         this.#pmtPid = pmtPid;
-        this.#pmtAssembler = new SectionAssembler();
+        this.#pmt = new TableReader();
         this.#pmtCrc = -1;
       }
     } else if (p === this.#pmtPid) {
-      const section = this.#pmtAssembler.push(b, o);
+      if (this.#pmt.repeats(b, o)) return;
+      const section = this.#pmt.push(b, o);
       if (section) this.#onPmt(section);
     }
-  };
+  }
 
   #onPmt(section: Uint8Array): void {
     const crc = section.subarray(section.length - 4).reduce((a, v) => a * 256 + v, 0);
@@ -128,7 +161,7 @@ export class PesDemuxer {
       return; // joined mid-PES
     }
     if (start < 0) return;
-    append(c, b.subarray(start, o + TS_PACKET_SIZE));
+    append(c, b, start, o + TS_PACKET_SIZE);
     if (c.expected === 0 && c.length >= 6) {
       const declared = pesPacketLength(c.buffer, 0);
       c.expected = declared > 0 ? 6 + declared : Number.POSITIVE_INFINITY;
@@ -156,12 +189,13 @@ export class PesDemuxer {
   }
 }
 
-function append(c: Collecting, bytes: Uint8Array): void {
-  if (c.length + bytes.length > c.buffer.length) {
-    const grown = Buffer.allocUnsafeSlow(Math.max(c.buffer.length * 2, c.length + bytes.length));
+function append(c: Collecting, b: Uint8Array, from: number, to: number): void {
+  const n = to - from;
+  if (c.length + n > c.buffer.length) {
+    const grown = Buffer.allocUnsafeSlow(Math.max(c.buffer.length * 2, c.length + n));
     grown.set(c.buffer.subarray(0, c.length), 0);
     c.buffer = grown;
   }
-  c.buffer.set(bytes, c.length);
-  c.length += bytes.length;
+  copyBytes.call(b, c.buffer, c.length, from, to);
+  c.length += n;
 }
