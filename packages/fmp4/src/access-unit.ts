@@ -5,6 +5,18 @@
  */
 import { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex, type AdtsHeader } from '@hlsrelay/mpegts';
 
+/** What the remuxer takes, per track: one access unit (video) or one PES of ADTS frames (audio). */
+export interface TimedAccessUnit {
+  /** 33-bit PTS, 90 kHz. */
+  pts: number;
+  /** 33-bit DTS, 90 kHz (equal to pts when the stream has none). */
+  dts: number;
+  /** The unit is a random access point (IDR / IRAP). */
+  keyframe: boolean;
+  /** Annex B bytes for video; one or more ADTS frames for AAC. */
+  data: Uint8Array;
+}
+
 /** H.264 NAL unit types that never go into an avc1 sample (Table 7-1). */
 const H264_OUT_OF_BAND = new Set<number>([
   H264Nal.SPS,

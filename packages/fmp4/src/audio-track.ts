@@ -4,12 +4,12 @@
  * sample of a fragment needs no successor. Frame times run on from the previous frame; a PES
  * whose PTS strays from that by more than MAX_DRIFT_FRAMES (a gap in the input) re-anchors them.
  */
-import { splitAdtsFrames, type AdtsFrame } from './access-unit';
+import { splitAdtsFrames, type AdtsFrame, type TimedAccessUnit } from './access-unit';
 import { rescale, type DecodeClock } from './decode-clock';
 import type { FragmentTrack } from './media-segment';
 import { AUDIO_SAMPLE_FLAGS } from './sample-flags';
 import { configFingerprint, type AacConfig } from './track-config';
-import type { TimedAccessUnit } from './video-track';
+
 
 /** PCM samples per AAC frame (ISO/IEC 14496-3 §4.5.1.1). */
 export const AAC_FRAME_SAMPLES = 1024;

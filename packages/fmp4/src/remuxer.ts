@@ -22,7 +22,8 @@ import { buildInitSegment, initIdentity, type InitSegment } from './init-segment
 import { buildMediaSegment, type FragmentTrack } from './media-segment';
 import { timescaleOf, type TrackConfig } from './track-config';
 import { assertFmp4Codecs } from './unsupported-codec';
-import { VideoTrack, type TimedAccessUnit } from './video-track';
+import type { TimedAccessUnit } from './access-unit';
+import { VideoTrack } from './video-track';
 
 export interface SegmentTrackSummary {
   id: number;

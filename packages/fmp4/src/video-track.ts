@@ -3,7 +3,7 @@
  * is also the track timescale), durations from DTS deltas, composition offsets PTS − DTS.
  */
 import { parseH264Sps, parseH265Sps, ptsDelta } from '@hlsrelay/mpegts';
-import { splitVideoAccessUnit, type VideoSampleParts } from './access-unit';
+import { splitVideoAccessUnit, type TimedAccessUnit, type VideoSampleParts } from './access-unit';
 import type { DecodeClock } from './decode-clock';
 import type { FragmentSample, FragmentTrack } from './media-segment';
 import { sampleFlags } from './sample-flags';
@@ -12,16 +12,6 @@ import { configFingerprint, type VideoConfig } from './track-config';
 /** Duration of a lone last sample when nothing better is known: one frame at 25 fps. */
 export const FALLBACK_FRAME_TICKS = 3600;
 
-export interface TimedAccessUnit {
-  /** 33-bit PTS, 90 kHz. */
-  pts: number;
-  /** 33-bit DTS, 90 kHz (equal to pts when the stream has none). */
-  dts: number;
-  /** The unit is a random access point (IDR / IRAP). */
-  keyframe: boolean;
-  /** Annex B bytes for video; one or more ADTS frames for AAC. */
-  data: Uint8Array;
-}
 
 interface PendingVideoSample {
   dts: number;
