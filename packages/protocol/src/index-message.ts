@@ -81,7 +81,10 @@ const EXTENSION_NAME = /^[a-z][a-z0-9_]*$/;
  * (the original parser trims around separators).
  */
 export function encodeValue(value: string): string {
-  return value.replace(/[%,=\r\n\s]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  // Non-ASCII white space (U+00A0, U+3000 …) goes as its UTF-8 bytes, the form decodeURIComponent reads back.
+  return value.replace(/[%,=\r\n\s]/g, (c) =>
+    c.charCodeAt(0) < 0x80 ? '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0') : encodeURIComponent(c),
+  );
 }
 
 export function decodeValue(value: string): string {
