@@ -68,7 +68,17 @@ test('H.264 capture: the IDR comes packets after the PES start, behind x264’s 
   const probe = probeAccessUnit('h264', first.es, true);
   assert.equal(probe.kind, 'key');
   const sps = parseH264Sps(probe.sps!);
-  assert.deepEqual(sps, { profileIdc: 100, constraintFlags: 0, levelIdc: 11, width: 160, height: 120, frameRate: 25 });
+  assert.deepEqual(sps, {
+    profileIdc: 100,
+    constraintFlags: 0,
+    levelIdc: 11,
+    chromaFormatIdc: 1,
+    bitDepthLuma: 8,
+    bitDepthChroma: 8,
+    width: 160,
+    height: 120,
+    frameRate: 25,
+  });
   assert.equal(h264CodecString(sps!), 'avc1.64000b');
 });
 
@@ -94,6 +104,11 @@ test('H.265 capture: IRAP keyframe, hvc1 codecs string, resolution', () => {
   const sps = parseH265Sps(probe.sps!);
   assert.equal(sps?.width, 160);
   assert.equal(sps?.height, 120);
+  // What hvcC repeats: one temporal layer, 4:2:0, 8-bit Main.
+  assert.deepEqual(
+    sps && [sps.temporalLayers, sps.chromaFormatIdc, sps.bitDepthLuma, sps.bitDepthChroma],
+    [1, 1, 8, 8],
+  );
   assert.equal(h265CodecString(sps!), 'hvc1.1.6.L30.90');
   const later = firstPes('h265.m2ts', 0x100, 3);
   assert.equal(probeAccessUnit('h265', later[1].es, true).kind, 'delta');
@@ -107,8 +122,6 @@ test('hvc1 string: profile space letter, reversed compatibility flags, high tier
     compatibilityFlags: 0x20000000, // flag 2 set
     constraintBytes: [0xb0, 0, 0, 0, 0, 0],
     levelIdc: 120,
-    width: 0,
-    height: 0,
   });
   assert.equal(s, 'hvc1.A2.4.H120.B0');
 });

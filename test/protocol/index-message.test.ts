@@ -159,6 +159,11 @@ test('round trip: any message survives format → parse (property)', () => {
   );
 });
 
+test('non-ASCII white space is encoded as UTF-8 bytes and decodes back', () => {
+  assert.equal(encodeValue('a\u3000b\u00a0'), 'a%E3%80%80b%C2%A0'); // ideographic space, no-break space
+  assert.equal(decodeValue(encodeValue('\u3000')), '\u3000');
+});
+
 test('value encoding round-trips any string and never emits a separator (property)', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => {

@@ -27,6 +27,12 @@ export interface H264Sps {
   /** constraint_set0..5 flags and reserved bits: the byte after profile_idc. */
   constraintFlags: number;
   levelIdc: number;
+  /** chroma_format_idc (1 = 4:2:0 unless a High profile SPS says otherwise); avcC carries it. */
+  chromaFormatIdc: number;
+  /** bit_depth_luma_minus8 + 8 (8 unless a High profile SPS says otherwise). */
+  bitDepthLuma: number;
+  /** bit_depth_chroma_minus8 + 8. */
+  bitDepthChroma: number;
   width: number;
   height: number;
   /** From VUI timing (time_scale / 2·num_units_in_tick), when present. */
@@ -47,11 +53,13 @@ export function parseH264Sps(nal: Uint8Array): H264Sps | null {
     r.ue(); // seq_parameter_set_id
     let chromaFormatIdc = 1;
     let separateColourPlane = 0;
+    let bitDepthLuma = 8;
+    let bitDepthChroma = 8;
     if (HIGH_PROFILES.has(profileIdc)) {
       chromaFormatIdc = r.ue();
       if (chromaFormatIdc === 3) separateColourPlane = r.flag();
-      r.ue(); // bit_depth_luma_minus8
-      r.ue(); // bit_depth_chroma_minus8
+      bitDepthLuma = r.ue() + 8; // bit_depth_luma_minus8
+      bitDepthChroma = r.ue() + 8; // bit_depth_chroma_minus8
       r.flag(); // qpprime_y_zero_transform_bypass_flag
       if (r.flag()) {
         // seq_scaling_matrix_present_flag: skip each list that is present.
@@ -96,6 +104,9 @@ export function parseH264Sps(nal: Uint8Array): H264Sps | null {
       profileIdc,
       constraintFlags,
       levelIdc,
+      chromaFormatIdc,
+      bitDepthLuma,
+      bitDepthChroma,
       width: widthMbs * 16 - cropUnitX * (cropLeft + cropRight),
       height: (2 - frameMbsOnly) * heightMapUnits * 16 - cropUnitY * (cropTop + cropBottom),
     };

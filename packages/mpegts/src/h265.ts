@@ -34,6 +34,15 @@ export interface H265Sps {
   /** The 48 bits of general constraint flags as 6 bytes. */
   constraintBytes: number[];
   levelIdc: number;
+  /** sps_max_sub_layers_minus1 + 1: hvcC numTemporalLayers. */
+  temporalLayers: number;
+  /** sps_temporal_id_nesting_flag: hvcC temporalIdNested. */
+  temporalIdNesting: number;
+  chromaFormatIdc: number;
+  /** bit_depth_luma_minus8 + 8. */
+  bitDepthLuma: number;
+  /** bit_depth_chroma_minus8 + 8. */
+  bitDepthChroma: number;
   width: number;
   height: number;
 }
@@ -45,7 +54,7 @@ export function parseH265Sps(nal: Uint8Array): H265Sps | null {
     const r = new BitReader(toRbsp(nal.subarray(2)));
     r.skip(4); // sps_video_parameter_set_id
     const maxSubLayersMinus1 = r.u(3);
-    r.skip(1); // sps_temporal_id_nesting_flag
+    const temporalIdNesting = r.u(1); // sps_temporal_id_nesting_flag
     // profile_tier_level(1, sps_max_sub_layers_minus1), §7.3.3
     const profileSpace = r.u(2);
     const tierFlag = r.u(1);
@@ -84,7 +93,23 @@ export function parseH265Sps(nal: Uint8Array): H265Sps | null {
       height -= subHeight * (top + bottom);
     }
     if (!plausiblePictureSize(width, height)) return null;
-    return { profileSpace, tierFlag, profileIdc, compatibilityFlags, constraintBytes, levelIdc, width, height };
+    const bitDepthLuma = r.ue() + 8; // bit_depth_luma_minus8
+    const bitDepthChroma = r.ue() + 8; // bit_depth_chroma_minus8
+    return {
+      profileSpace,
+      tierFlag,
+      profileIdc,
+      compatibilityFlags,
+      constraintBytes,
+      levelIdc,
+      temporalLayers: maxSubLayersMinus1 + 1,
+      temporalIdNesting,
+      chromaFormatIdc,
+      bitDepthLuma,
+      bitDepthChroma,
+      width,
+      height,
+    };
   } catch (e) {
     if (e instanceof RangeError) return null;
     throw e;
@@ -95,7 +120,9 @@ export function parseH265Sps(nal: Uint8Array): H265Sps | null {
  * ISO/IEC 14496-15 Annex E: `hvc1.<space><profile>.<compat, bit-reversed hex>.<L|H><level>[.<constraint bytes>]`,
  * trailing zero constraint bytes left out — e.g. `hvc1.1.6.L93.B0`.
  */
-export function h265CodecString(sps: H265Sps): string {
+export function h265CodecString(
+  sps: Pick<H265Sps, 'profileSpace' | 'tierFlag' | 'profileIdc' | 'compatibilityFlags' | 'constraintBytes' | 'levelIdc'>,
+): string {
   const space = ['', 'A', 'B', 'C'][sps.profileSpace];
   let reversed = 0;
   for (let i = 0; i < 32; i++) {

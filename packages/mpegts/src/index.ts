@@ -10,3 +10,4 @@ export * from './h265';
 export * from './aac';
 export * from './mp3';
 export * from './keyframe';
+export * from './pes-demuxer';

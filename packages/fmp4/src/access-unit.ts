@@ -1,0 +1,110 @@
+/**
+ * Elementary-stream access units into MP4 sample data: Annex B video loses its start codes (the
+ * muxer adds 4-byte lengths) and its parameter sets and delimiters, which go out of band into
+ * avcC/hvcC (ISO/IEC 14496-15 §5.3.2, §8.3.2); ADTS audio loses its headers (ISO/IEC 14496-14 §3.1).
+ */
+import { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex, type AdtsHeader } from '@hlsrelay/mpegts';
+
+/** What the remuxer takes, per track: one access unit (video) or one PES of ADTS frames (audio). */
+export interface TimedAccessUnit {
+  /** 33-bit PTS, 90 kHz. */
+  pts: number;
+  /** 33-bit DTS, 90 kHz (equal to pts when the stream has none). */
+  dts: number;
+  /** The unit is a random access point (IDR / IRAP). */
+  keyframe: boolean;
+  /** Annex B bytes for video; one or more ADTS frames for AAC. */
+  data: Uint8Array;
+}
+
+/** H.264 NAL unit types that never go into an avc1 sample (Table 7-1). */
+const H264_OUT_OF_BAND = new Set<number>([
+  H264Nal.SPS,
+  H264Nal.PPS,
+  H264Nal.AUD,
+  10, // end of sequence
+  11, // end of stream
+  12, // filler data
+  13, // SPS extension
+]);
+/** H.265 NAL unit types that never go into an hvc1 sample (Table 7-1). */
+const H265_OUT_OF_BAND = new Set<number>([
+  H265Nal.VPS,
+  H265Nal.SPS,
+  H265Nal.PPS,
+  H265Nal.AUD,
+  36, // EOS_NUT
+  37, // EOB_NUT
+  38, // FD_NUT (filler)
+]);
+
+export interface VideoSampleParts {
+  /** NAL units that stay in the sample (slices, SEI), views into the access unit. */
+  nals: Uint8Array[];
+  vps: Uint8Array[];
+  sps: Uint8Array[];
+  pps: Uint8Array[];
+  /** False when the picture is known to be a non-reference one (H.264 nal_ref_idc = 0). */
+  referenced: boolean;
+  /** Bytes of the VCL NAL units: 0 means the unit held no picture. */
+  vclBytes: number;
+}
+
+/** Splits an Annex B access unit of `codec` (views, no copies). */
+export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): VideoSampleParts {
+  const out: VideoSampleParts = { nals: [], vps: [], sps: [], pps: [], referenced: true, vclBytes: 0 };
+  let firstVcl = true;
+  for (const u of findNalUnits(au)) {
+    if (u.end <= u.start) continue;
+    const nal = au.subarray(u.start, u.end);
+    if (codec === 'h264') {
+      const type = h264NalType(au, u.start);
+      if (type === H264Nal.SPS) out.sps.push(nal);
+      else if (type === H264Nal.PPS) out.pps.push(nal);
+      if (H264_OUT_OF_BAND.has(type)) continue;
+      if (isH264Vcl(type)) {
+        out.vclBytes += nal.length;
+        // nal_ref_idc: 2 bits of the header byte; 0 = no other picture predicts from this one.
+        if (firstVcl) out.referenced = ((au[u.start] >> 5) & 0x03) !== 0;
+        firstVcl = false;
+      }
+    } else {
+      const type = h265NalType(au, u.start);
+      if (type === H265Nal.VPS) out.vps.push(nal);
+      else if (type === H265Nal.SPS) out.sps.push(nal);
+      else if (type === H265Nal.PPS) out.pps.push(nal);
+      if (H265_OUT_OF_BAND.has(type)) continue;
+      if (isH265Vcl(type)) out.vclBytes += nal.length;
+    }
+    out.nals.push(nal);
+  }
+  return out;
+}
+
+export interface AdtsFrame {
+  header: AdtsHeader;
+  /** sampling_frequency_index, which the AudioSpecificConfig repeats. */
+  sampleRateIndex: number;
+  /** The raw_data_block, header and CRC removed (a view). */
+  raw: Uint8Array;
+}
+
+/** protection_absent: 1 bit, byte 1 bit 0 — 0 means a 16-bit CRC follows the 7-byte header (ISO/IEC 13818-7 §6.2.1). */
+const adtsHeaderLength = (b: Uint8Array, o: number): number => ((b[o + 1] & 0x01) === 1 ? 7 : 9);
+
+/**
+ * The ADTS frames of a PES payload. Stops at the first byte that is not a frame start or a frame
+ * that runs past the end, and says how many bytes it could not use.
+ */
+export function splitAdtsFrames(data: Uint8Array): { frames: AdtsFrame[]; skipped: number } {
+  const frames: AdtsFrame[] = [];
+  let o = 0;
+  while (o < data.length) {
+    const header = parseAdtsHeader(data, o);
+    const hl = adtsHeaderLength(data, o);
+    if (!header || header.frameLength <= hl || o + header.frameLength > data.length) break;
+    frames.push({ header, sampleRateIndex: adtsSampleRateIndex(data, o), raw: data.subarray(o + hl, o + header.frameLength) });
+    o += header.frameLength;
+  }
+  return { frames, skipped: data.length - o };
+}

@@ -1,0 +1,88 @@
+/**
+ * A media segment: `styp` + `moof` (ISO/IEC 14496-12 §8.8.4) + `mdat` (§8.1.1). One `traf` per
+ * track, every sample's duration, size, flags and (video) signed composition offset in a
+ * version-1 `trun`; sample data written once, straight into the output buffer.
+ */
+import { BoxWriter } from './box-writer';
+import { writeStyp } from './file-type';
+
+export interface FragmentSample {
+  /** In the track's timescale. */
+  duration: number;
+  /** sample_flags (sample-flags.ts). */
+  flags: number;
+  /** Presentation minus decode time, in the track's timescale; may be negative (trun v1). */
+  compositionOffset: number;
+  /** The sample's bytes in pieces: NAL units (each gets a 4-byte length) or one raw audio frame. */
+  parts: Uint8Array[];
+}
+
+export interface FragmentTrack {
+  id: number;
+  /** tfdt baseMediaDecodeTime: decode time of the first sample, in the track's timescale. */
+  baseDecodeTime: number;
+  samples: FragmentSample[];
+  /** Parts are NAL units that each get a 4-byte length prefix (ISO/IEC 14496-15 §4.3.2). */
+  lengthPrefixed: boolean;
+}
+
+/** tfhd flags (§8.8.7.1). */
+const DEFAULT_BASE_IS_MOOF = 0x020000;
+/** trun flags (§8.8.8.1). */
+const DATA_OFFSET_PRESENT = 0x000001;
+const SAMPLE_DURATION_PRESENT = 0x000100;
+const SAMPLE_SIZE_PRESENT = 0x000200;
+const SAMPLE_FLAGS_PRESENT = 0x000400;
+const SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT = 0x000800;
+const TRUN_FLAGS =
+  DATA_OFFSET_PRESENT | SAMPLE_DURATION_PRESENT | SAMPLE_SIZE_PRESENT | SAMPLE_FLAGS_PRESENT | SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT;
+
+export const sampleSize = (s: FragmentSample, lengthPrefixed: boolean): number => {
+  let n = 0;
+  for (const p of s.parts) n += p.length + (lengthPrefixed ? 4 : 0);
+  return n;
+};
+
+/** `sequence`: mfhd sequence_number, 1 for the first fragment, +1 for each after (§8.8.5.3). */
+export function buildMediaSegment(sequence: number, tracks: FragmentTrack[]): Uint8Array {
+  const sizes = tracks.map((t) => t.samples.map((s) => sampleSize(s, t.lengthPrefixed)));
+  const mdatPayload = sizes.reduce((a, ts) => a + ts.reduce((b, n) => b + n, 0), 0);
+  const sampleCount = tracks.reduce((a, t) => a + t.samples.length, 0);
+  const w = new BoxWriter(256 + 100 * tracks.length + 16 * sampleCount + mdatPayload);
+  writeStyp(w, tracks.length);
+  const moofStart = w.length;
+  const dataOffsetFields: number[] = [];
+  w.box('moof', () => {
+    w.fullBox('mfhd', 0, 0, () => w.u32(sequence)); // sequence_number
+    tracks.forEach((t, i) => {
+      w.box('traf', () => {
+        w.fullBox('tfhd', 0, DEFAULT_BASE_IS_MOOF, () => w.u32(t.id)); // track_ID
+        w.fullBox('tfdt', 1, 0, () => w.u64(t.baseDecodeTime)); // baseMediaDecodeTime (64-bit)
+        w.fullBox('trun', 1, TRUN_FLAGS, () => {
+          w.u32(t.samples.length); // sample_count
+          dataOffsetFields.push(w.reserve(4)); // data_offset: from the moof's first byte, patched below
+          t.samples.forEach((s, j) => {
+            w.u32(s.duration); // sample_duration
+            w.u32(sizes[i][j]); // sample_size
+            w.u32(s.flags); // sample_flags
+            w.i32(s.compositionOffset); // sample_composition_time_offset (signed in version 1)
+          });
+        });
+      });
+    });
+  });
+  const mdatStart = w.length;
+  w.u32(8 + mdatPayload); // mdat size
+  w.fourcc('mdat');
+  tracks.forEach((t, i) => {
+    w.patchU32(dataOffsetFields[i], w.length - moofStart);
+    for (const s of t.samples) {
+      for (const p of s.parts) {
+        if (t.lengthPrefixed) w.u32(p.length); // NALUnitLength (lengthSizeMinusOne = 3)
+        w.bytesField(p);
+      }
+    }
+  });
+  if (w.length - mdatStart !== 8 + mdatPayload) throw new Error('mdat size mismatch');
+  return w.bytes();
+}

@@ -1,0 +1,174 @@
+/**
+ * Timed access units per track in; init segments and media segments out. The caller decides
+ * where segments end (its cut rule) and what files are called; the remuxer decides what the
+ * bytes are. It never touches files, sockets or the process.
+ *
+ * - An init is emitted before the first segment, and a new one (another `identity`) before the
+ *   first segment after the codec configuration changed: other SPS/PPS/VPS bytes at a keyframe,
+ *   another ADTS sample rate or channel layout, or a track whose configuration became known after
+ *   the first init. When the changing track has samples in the open segment, that segment is
+ *   closed first: no sample is ever described by an init other than its own.
+ * - Video tracks start at their first keyframe that carries parameter sets; audio that comes
+ *   earlier is held and then trimmed to that keyframe's time, so the first segment starts with a
+ *   sync sample on every track.
+ * - A segment's last video sample lasts until the next segment's first DTS when `flush` is
+ *   given it (the live segmenter always knows it: it cuts when that keyframe arrives), else as
+ *   long as the sample before it. Audio samples last 1024 ticks of the sample rate, exactly.
+ */
+import type { MediaKind } from '@hlsrelay/mpegts';
+import { AudioTrack } from './audio-track';
+import { DecodeClock } from './decode-clock';
+import { buildInitSegment, initIdentity, type InitSegment } from './init-segment';
+import { buildMediaSegment, type FragmentTrack } from './media-segment';
+import { timescaleOf, type TrackConfig } from './track-config';
+import { assertFmp4Codecs } from './unsupported-codec';
+import type { TimedAccessUnit } from './access-unit';
+import { VideoTrack } from './video-track';
+
+export interface SegmentTrackSummary {
+  id: number;
+  timescale: number;
+  /** tfdt of the track's traf, in its timescale. */
+  baseDecodeTime: number;
+  samples: number;
+  /** Sum of sample durations, in the track's timescale. */
+  duration: number;
+}
+
+export interface MediaSegment {
+  bytes: Uint8Array;
+  /** mfhd sequence_number: 1, 2, … for the life of the remuxer. */
+  sequence: number;
+  /** The init these samples need (emitted earlier as an 'init' output). */
+  init: InitSegment;
+  /** Seconds, from the first video track (else the first audio track). */
+  startTime: number;
+  duration: number;
+  tracks: SegmentTrackSummary[];
+}
+
+export type RemuxOutput = { type: 'init'; init: InitSegment } | { type: 'segment'; segment: MediaSegment };
+
+export interface Fmp4RemuxerOptions {
+  /** The elementary streams, in the order `push` names them by index; MP3 and others are refused. */
+  tracks: readonly MediaKind[];
+  /** Bad input that was skipped (logged by the caller with its stream context). */
+  warn?: (message: string, context: Record<string, unknown>) => void;
+}
+
+type Track = VideoTrack | AudioTrack;
+
+/** Audio held while waiting for the first video keyframe: about 20 s at 48 kHz. */
+const EARLY_AUDIO_FRAMES = 1000;
+
+export class Fmp4Remuxer {
+  readonly #tracks: Track[];
+  readonly #clock = new DecodeClock();
+  readonly #warn: (message: string, context: Record<string, unknown>) => void;
+  #init: InitSegment | null = null;
+  #sequence = 0;
+
+  /** Throws UnsupportedCodecError when a track's codec cannot go into fMP4 (MP3: the caller keeps TS). */
+  constructor(options: Fmp4RemuxerOptions) {
+    if (options.tracks.length === 0) throw new RangeError('the remuxer needs at least one track');
+    assertFmp4Codecs(options.tracks);
+    this.#tracks = options.tracks.map((k, i) => (k === 'aac' ? new AudioTrack(i + 1, this.#clock) : new VideoTrack(i + 1, k as 'h264' | 'h265', this.#clock)));
+    this.#warn = options.warn ?? (() => {});
+  }
+
+  /** The init of the last segment emitted, null before the first. */
+  get init(): InitSegment | null {
+    return this.#init;
+  }
+
+  /** Adds one access unit (video) or PES of ADTS frames (audio) of track `index`. */
+  push(index: number, au: TimedAccessUnit): RemuxOutput[] {
+    const track = this.#tracks[index];
+    if (!track) throw new RangeError(`no track ${index}: the remuxer has ${this.#tracks.length}`);
+    if (au.dts < 0 || au.pts < 0) {
+      this.#warn('access unit without a timestamp skipped', { track: track.id, bytes: au.data.length });
+      return [];
+    }
+    const out: RemuxOutput[] = [];
+    if (track instanceof VideoTrack) {
+      const { parts, newConfig, unreadable } = track.split(au);
+      if (unreadable) this.#warn('keyframe with unreadable parameter sets; previous configuration kept', { track: track.id, dts: au.dts });
+      if (newConfig) {
+        if (track.pendingSamples > 0) out.push(...this.flush(new Map([[index, au.dts]])));
+        track.config = newConfig;
+      }
+      const starting = !this.#videoStarted();
+      track.add(au, parts);
+      if (starting && this.#videoStarted()) this.#trimEarlyAudio(this.#videoStartTime());
+    } else {
+      const { frames, skipped, newConfig } = track.split(au);
+      if (skipped > 0) this.#warn('bytes that are not ADTS frames skipped', { track: track.id, skipped, pts: au.pts });
+      if (newConfig) {
+        if (track.pendingSamples > 0) out.push(...this.flush());
+        track.reset(newConfig);
+      }
+      track.add(au, frames);
+      if (!this.#videoStarted()) this.#trimEarlyAudio(Number.NEGATIVE_INFINITY, EARLY_AUDIO_FRAMES);
+    }
+    return out;
+  }
+
+  /**
+   * Audio that arrives before every video track has started is held, at most EARLY_AUDIO_FRAMES
+   * of it; once video starts, what precedes its first decode time is dropped, so the first
+   * segment opens on the video's sync sample with the audio that belongs to it.
+   */
+  #trimEarlyAudio(before: number, keep = Number.POSITIVE_INFINITY): void {
+    for (const t of this.#tracks) if (t instanceof AudioTrack) t.trimBefore(before, keep);
+  }
+
+  #videoStartTime(): number {
+    return Math.max(...this.#tracks.map((t) => (t instanceof VideoTrack ? t.firstDecodeTime : Number.NEGATIVE_INFINITY)));
+  }
+
+  /**
+   * Closes the open segment: everything queued becomes one `moof`/`mdat`, preceded by an init
+   * output when the configuration changed. `nextDts` maps a track index to the raw DTS of its
+   * next unit (the first of the next segment), which sizes its last sample.
+   */
+  flush(nextDts: ReadonlyMap<number, number> = new Map()): RemuxOutput[] {
+    if (this.#tracks.every((t) => t.pendingSamples === 0)) return [];
+    const out: RemuxOutput[] = [];
+    const configured = this.#tracks.filter((t) => t.config !== null);
+    const initTracks = configured.map((t) => ({ id: t.id, config: t.config as TrackConfig }));
+    if (!this.#init || initIdentity(initTracks) !== this.#init.identity) {
+      this.#init = buildInitSegment(initTracks);
+      out.push({ type: 'init', init: this.#init });
+    }
+    const fragments: Array<{ track: Track; f: FragmentTrack }> = [];
+    this.#tracks.forEach((t, i) => {
+      const f = t instanceof VideoTrack ? t.fragment(nextDts.get(i)) : t.fragment();
+      if (f) fragments.push({ track: t, f });
+    });
+    const tracks = fragments.map(({ track, f }) => ({
+      id: f.id,
+      timescale: timescaleOf(track.config as TrackConfig),
+      baseDecodeTime: f.baseDecodeTime,
+      samples: f.samples.length,
+      duration: f.samples.reduce((a, s) => a + s.duration, 0),
+    }));
+    const clock = tracks.find((_, i) => fragments[i].track instanceof VideoTrack) ?? tracks[0];
+    this.#sequence++;
+    out.push({
+      type: 'segment',
+      segment: {
+        bytes: buildMediaSegment(this.#sequence, fragments.map(({ f }) => f)),
+        sequence: this.#sequence,
+        init: this.#init,
+        startTime: clock.baseDecodeTime / clock.timescale,
+        duration: clock.duration / clock.timescale,
+        tracks,
+      },
+    });
+    return out;
+  }
+
+  #videoStarted(): boolean {
+    return this.#tracks.every((t) => !(t instanceof VideoTrack) || t.started);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * MPEG-TS bytes to fMP4 outputs: the PES demuxer (@hlsrelay/mpegts) feeds the remuxer, and a
+ * segment ends at the first keyframe of the clock track (video, else the first audio stream)
+ * for which the caller's cut rule says yes. A new program (PMT) closes the open segment and
+ * starts a new remuxer, whose first output is a new init.
+ */
+import { isVideoKind, PesDemuxer, probeAccessUnit, ptsDelta, type ElementaryStream, type PesUnit } from '@hlsrelay/mpegts';
+import { Fmp4Remuxer, type RemuxOutput } from './remuxer';
+
+export interface TsRemuxerOptions {
+  /** Cut before this random access unit? Given the 90 kHz ticks since the open segment started. */
+  wantsCut: (ticksSinceStart: number) => boolean;
+  output: (o: RemuxOutput) => void;
+  warn?: (message: string, context: Record<string, unknown>) => void;
+}
+
+export class TsRemuxer {
+  readonly #options: TsRemuxerOptions;
+  readonly #demuxer: PesDemuxer;
+  #remuxer: Fmp4Remuxer | null = null;
+  /** PIDs of the remuxer's tracks, by track index. */
+  #pids: number[] = [];
+  #clockIndex = 0;
+  /** PTS of the open segment's first unit on the clock track; -1 when none is open. */
+  #segmentStart = -1;
+  /** Access units handed to the remuxer, per track index of the current program. */
+  units: number[] = [];
+  streams: ElementaryStream[] = [];
+
+  /** Throws UnsupportedCodecError from push() when a program has a stream fMP4 cannot carry. */
+  constructor(options: TsRemuxerOptions) {
+    this.#options = options;
+    this.#demuxer = new PesDemuxer({ program: (s) => this.#onProgram(s), unit: (u) => this.#onUnit(u) });
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#demuxer.push(chunk);
+  }
+
+  /** Input ended: the open segment is emitted (its last video sample lasts as long as the one before). */
+  finish(): void {
+    this.#demuxer.finish();
+    this.#emit(this.#remuxer?.flush() ?? []);
+  }
+
+  #onProgram(streams: ElementaryStream[]): void {
+    this.#emit(this.#remuxer?.flush() ?? []);
+    // Streams of other types (SCTE-35, ID3 timed metadata, AC-3 …) are left out, as the TS segmenter leaves them unread.
+    const media = streams.filter((s) => s.kind !== 'other');
+    const ignored = streams.filter((s) => s.kind === 'other').map((s) => `${s.pid}:0x${s.streamType.toString(16)}`);
+    if (ignored.length > 0) this.#options.warn?.('streams fMP4 does not carry are left out', { streams: ignored.join(' ') });
+    this.streams = streams;
+    this.#pids = media.map((s) => s.pid);
+    this.units = media.map(() => 0);
+    this.#segmentStart = -1;
+    if (media.length === 0) {
+      this.#remuxer = null;
+      this.#options.warn?.('the program has no H.264, H.265 or AAC stream: nothing to remux', {});
+      return;
+    }
+    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn: this.#options.warn });
+    this.#clockIndex = Math.max(0, media.findIndex((s) => isVideoKind(s.kind)));
+  }
+
+  #onUnit(u: PesUnit): void {
+    const index = this.#pids.indexOf(u.pid);
+    const remuxer = this.#remuxer;
+    if (!remuxer || index < 0 || u.pts < 0) return;
+    const keyframe = u.kind === 'h264' || u.kind === 'h265' ? isKeyframe(u.kind, u.data) : true;
+    if (index === this.#clockIndex && keyframe) {
+      if (this.#segmentStart >= 0 && this.#options.wantsCut(ptsDelta(this.#segmentStart, u.pts))) {
+        this.#emit(remuxer.flush(new Map([[index, u.dts]])));
+        this.#segmentStart = -1;
+      }
+      if (this.#segmentStart < 0) this.#segmentStart = u.pts;
+    }
+    this.units[index]++;
+    this.#emit(remuxer.push(index, { pts: u.pts, dts: u.dts, keyframe, data: u.data }));
+  }
+
+  #emit(outputs: RemuxOutput[]): void {
+    for (const o of outputs) this.#options.output(o);
+  }
+}
+
+/**
+ * The first slice sits behind a few small NAL units (AUD, parameter sets, SEI): look there before
+ * scanning the whole unit — the remuxer scans every byte once already, a second full scan here
+ * cost a quarter of the remux time.
+ */
+const PROBE_PREFIX = 2 * 1024;
+
+function isKeyframe(codec: 'h264' | 'h265', data: Uint8Array): boolean {
+  const head = probeAccessUnit(codec, data.subarray(0, PROBE_PREFIX), data.length <= PROBE_PREFIX);
+  return (head.kind === 'unknown' ? probeAccessUnit(codec, data, true) : head).kind === 'key';
+}

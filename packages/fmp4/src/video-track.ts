@@ -1,0 +1,122 @@
+/**
+ * One video track's samples between fragments: decode times from DTS (unwrapped, 90 kHz, which
+ * is also the track timescale), durations from DTS deltas, composition offsets PTS − DTS.
+ */
+import { parseH264Sps, parseH265Sps, ptsDelta } from '@hlsrelay/mpegts';
+import { splitVideoAccessUnit, type TimedAccessUnit, type VideoSampleParts } from './access-unit';
+import type { DecodeClock } from './decode-clock';
+import type { FragmentSample, FragmentTrack } from './media-segment';
+import { sampleFlags } from './sample-flags';
+import { configFingerprint, type VideoConfig } from './track-config';
+
+/** Duration of a lone last sample when nothing better is known: one frame at 25 fps. */
+export const FALLBACK_FRAME_TICKS = 3600;
+
+
+interface PendingVideoSample {
+  dts: number;
+  pts: number;
+  flags: number;
+  parts: Uint8Array[];
+}
+
+/** Builds the configuration a keyframe's parameter sets describe; null when they are missing or unreadable. */
+export function videoConfigOf(codec: 'h264' | 'h265', p: VideoSampleParts): VideoConfig | null {
+  if (p.sps.length === 0 || p.pps.length === 0) return null;
+  const copy = (nals: Uint8Array[]): Uint8Array[] => dedupe(nals).map((n) => n.slice());
+  if (codec === 'h264') {
+    const sps = parseH264Sps(p.sps[0]);
+    return sps && { codec, sps, spsNals: copy(p.sps), ppsNals: copy(p.pps) };
+  }
+  if (p.vps.length === 0) return null;
+  const sps = parseH265Sps(p.sps[0]);
+  return sps && { codec, sps, vpsNals: copy(p.vps), spsNals: copy(p.sps), ppsNals: copy(p.pps) };
+}
+
+function dedupe(nals: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return nals.filter((n) => {
+    const key = Buffer.from(n.buffer, n.byteOffset, n.length).toString('base64');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export class VideoTrack {
+  readonly id: number;
+  readonly codec: 'h264' | 'h265';
+  config: VideoConfig | null = null;
+  readonly #clock: DecodeClock;
+  #pending: PendingVideoSample[] = [];
+  /** Duration of the last sample written, for a last sample whose successor is unknown. */
+  #lastDuration = 0;
+  #started = false;
+
+  constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock) {
+    this.id = id;
+    this.codec = codec;
+    this.#clock = clock;
+  }
+
+  /** A first sync sample has been queued. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Unwrapped decode time of the first sample queued, -1 before it. */
+  firstDecodeTime = -1;
+
+  get pendingSamples(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * The configuration this unit brings when it differs from the current one (a keyframe with
+   * other parameter sets), else null. The caller closes the open fragment before adopting it.
+   */
+  split(au: TimedAccessUnit): { parts: VideoSampleParts; newConfig: VideoConfig | null; unreadable: boolean } {
+    const parts = splitVideoAccessUnit(this.codec, au.data);
+    if (!au.keyframe || parts.sps.length === 0) return { parts, newConfig: null, unreadable: false };
+    const config = videoConfigOf(this.codec, parts);
+    if (!config) return { parts, newConfig: null, unreadable: true };
+    const changed = !this.config || configFingerprint(config) !== configFingerprint(this.config);
+    return { parts, newConfig: changed ? config : null, unreadable: false };
+  }
+
+  /** Queues a sample; false when it cannot be used (no configuration yet, no picture, before time zero). */
+  add(au: TimedAccessUnit, parts: VideoSampleParts): boolean {
+    if (!this.config || parts.vclBytes === 0) return false;
+    if (!this.#started && !au.keyframe) return false; // the track starts on a sync sample
+    const dts = this.#clock.unwrap(au.dts);
+    const pts = dts + ptsDelta(au.dts, au.pts); // B-frames: PTS a few frames after DTS, maybe across a wrap
+    if (dts < 0) return false;
+    if (!this.#started) this.firstDecodeTime = dts;
+    this.#started = true;
+    this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced }), parts: parts.nals });
+    return true;
+  }
+
+  /** Takes the queued samples as a traf's worth; `nextDts` (raw 33-bit) sizes the last one. */
+  fragment(nextDts?: number): FragmentTrack | null {
+    const pending = this.#pending;
+    if (pending.length === 0) return null;
+    this.#pending = [];
+    const samples: FragmentSample[] = pending.map((s, i) => {
+      const next = pending[i + 1];
+      return { duration: next ? Math.max(0, next.dts - s.dts) : 0, flags: s.flags, compositionOffset: s.pts - s.dts, parts: s.parts };
+    });
+    const last = samples[samples.length - 1];
+    const lastDts = pending[pending.length - 1].dts;
+    if (nextDts !== undefined) {
+      last.duration = Math.max(0, this.#clock.unwrap(nextDts) - lastDts);
+    } else {
+      // Not known: the sample before it (in this fragment or the previous one), else the SPS frame rate.
+      const previous = samples.length > 1 ? samples[samples.length - 2].duration : this.#lastDuration;
+      const fps = this.config?.codec === 'h264' ? this.config.sps.frameRate : undefined;
+      last.duration = previous > 0 ? previous : fps ? Math.round(90_000 / fps) : FALLBACK_FRAME_TICKS;
+    }
+    this.#lastDuration = last.duration;
+    return { id: this.id, baseDecodeTime: pending[0].dts, samples, lengthPrefixed: true };
+  }
+}

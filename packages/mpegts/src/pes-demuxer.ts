@@ -1,0 +1,201 @@
+/**
+ * Whole PES packets per elementary stream (ISO/IEC 13818-1 §2.4.3.6), for a remuxer that needs
+ * every byte of each access unit — PesAssembler keeps only the head of each PES.
+ *
+ * A PES is complete when its PES_packet_length is reached, when the next PES of its PID starts,
+ * or when the input ends. Each unit's payload is a view of a buffer the caller then owns: the
+ * demuxer starts the next PES in a new one (sized like the last), so the bytes are copied once.
+ */
+import { PacketReader, payloadOffset, payloadUnitStart, pid, randomAccessIndicator, transportError, PAT_PID, NULL_PID, TS_PACKET_SIZE } from './packet';
+import { parsePat, parsePmt, SectionAssembler, type Pmt } from './psi';
+import { parsePesHeader, pesPacketLength } from './pes';
+import { mediaKind, type MediaKind } from './stream-type';
+
+export interface ElementaryStream {
+  pid: number;
+  streamType: number;
+  kind: MediaKind;
+}
+
+export interface PesUnit {
+  pid: number;
+  kind: MediaKind;
+  /** 33-bit, 90 kHz; -1 when the PES carried none. */
+  pts: number;
+  /** Equals pts when the header carried no DTS. */
+  dts: number;
+  /** random_access_indicator of the first packet: only a hint (see keyframe.ts). */
+  randomAccess: boolean;
+  /** The elementary-stream bytes (PES header removed); owned by the caller. */
+  data: Uint8Array;
+}
+
+export interface PesDemuxerEvents {
+  /** A PMT (first, or a new version): the streams that follow. */
+  program(streams: ElementaryStream[], pmt: Pmt): void;
+  unit(unit: PesUnit): void;
+}
+
+interface Collecting {
+  kind: MediaKind;
+  buffer: Uint8Array;
+  length: number;
+  randomAccess: boolean;
+  /** 6 + PES_packet_length, or 0 while unbounded or unknown. */
+  expected: number;
+}
+
+const INITIAL_BUFFER = 64 * 1024;
+/** Buffer#copy takes offsets, so the packet loop allocates no view per packet. */
+const copyBytes = Buffer.prototype.copy;
+
+/**
+ * One PSI PID's sections. Encoders repeat PAT and PMT every few dozen packets: a packet equal to
+ * the last one but for its continuity counter, when that one held a whole section, says nothing new.
+ */
+class TableReader {
+  readonly #assembler = new SectionAssembler();
+  readonly #last = new Uint8Array(TS_PACKET_SIZE);
+  /** #last started and completed a section on its own. */
+  #lastWhole = false;
+
+  repeats(b: Uint8Array, o: number): boolean {
+    const last = this.#last;
+    if (!this.#lastWhole || last[1] !== b[o + 1] || last[2] !== b[o + 2] || (last[3] & 0xf0) !== (b[o + 3] & 0xf0)) return false;
+    for (let i = 4; i < TS_PACKET_SIZE; i++) if (last[i] !== b[o + i]) return false;
+    return true;
+  }
+
+  push(b: Uint8Array, o: number): Uint8Array | null {
+    const section = this.#assembler.push(b, o);
+    this.#lastWhole = section !== null && payloadUnitStart(b, o);
+    if (this.#lastWhole) copyBytes.call(b, this.#last, 0, o, o + TS_PACKET_SIZE);
+    return section;
+  }
+}
+/** Room for the next PES of a stream: its last size and a quarter more, so most never grow. */
+const nextCapacity = (last: number): number => Math.max(4096, Math.ceil(last * 1.25));
+
+export class PesDemuxer {
+  readonly #events: PesDemuxerEvents;
+  readonly #reader = new PacketReader();
+  readonly #pat = new TableReader();
+  #pmt = new TableReader();
+  #pmtPid = -1;
+  #pmtCrc = -1;
+  readonly #streams = new Map<number, Collecting>();
+  /** The same collectors indexed by PID: the per-packet lookup. */
+  #byPid: Array<Collecting | undefined> = [];
+
+  constructor(events: PesDemuxerEvents) {
+    this.#events = events;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#reader.pushRuns(chunk, this.#onRun);
+  }
+
+  /** Input ended: every PES still open is complete. */
+  finish(): void {
+    this.#reader.endRuns(this.#onRun);
+    for (const [p, c] of this.#streams) this.#complete(p, c);
+  }
+
+  readonly #onRun = (b: Uint8Array, start: number, end: number): void => {
+    for (let o = start; o < end; o += TS_PACKET_SIZE) this.#onPacket(b, o);
+  };
+
+  #onPacket(b: Uint8Array, o: number): void {
+    if (transportError(b, o)) return;
+    const p = pid(b, o);
+    const c = this.#byPid[p];
+    if (c) {
+      this.#onMedia(b, o, p, c);
+    } else if (p === PAT_PID) {
+      if (this.#pat.repeats(b, o)) return;
+      const section = this.#pat.push(b, o);
+      const pmtPid = section ? parsePat(section)?.[0]?.pmtPid : undefined;
+      if (pmtPid !== undefined && pmtPid !== this.#pmtPid && pmtPid !== PAT_PID && pmtPid !== NULL_PID) {
+        this.#pmtPid = pmtPid;
+        this.#pmt = new TableReader();
+        this.#pmtCrc = -1;
+      }
+    } else if (p === this.#pmtPid) {
+      if (this.#pmt.repeats(b, o)) return;
+      const section = this.#pmt.push(b, o);
+      if (section) this.#onPmt(section);
+    }
+  }
+
+  #onPmt(section: Uint8Array): void {
+    const crc = section.subarray(section.length - 4).reduce((a, v) => a * 256 + v, 0);
+    if (crc === this.#pmtCrc) return; // the same table repeated
+    const pmt = parsePmt(section);
+    if (!pmt) return;
+    this.#pmtCrc = crc;
+    for (const [p, c] of this.#streams) this.#complete(p, c);
+    this.#streams.clear();
+    this.#byPid = [];
+    const streams: ElementaryStream[] = [];
+    for (const s of pmt.streams) {
+      if (s.pid === PAT_PID || s.pid === this.#pmtPid || s.pid === NULL_PID) continue;
+      const kind = mediaKind(s.streamType);
+      streams.push({ pid: s.pid, streamType: s.streamType, kind });
+      // Other stream types may carry sections rather than PES (SCTE-35): not followed.
+      if (kind !== 'other') {
+        const c: Collecting = { kind, buffer: new Uint8Array(INITIAL_BUFFER), length: 0, randomAccess: false, expected: -1 };
+        this.#streams.set(s.pid, c);
+        this.#byPid[s.pid] = c;
+      }
+    }
+    this.#events.program(streams, pmt);
+  }
+
+  #onMedia(b: Uint8Array, o: number, p: number, c: Collecting): void {
+    const start = payloadOffset(b, o);
+    if (payloadUnitStart(b, o)) {
+      this.#complete(p, c);
+      c.randomAccess = randomAccessIndicator(b, o);
+      c.expected = 0;
+    } else if (c.expected < 0) {
+      return; // joined mid-PES
+    }
+    if (start < 0) return;
+    append(c, b, start, o + TS_PACKET_SIZE);
+    if (c.expected === 0 && c.length >= 6) {
+      const declared = pesPacketLength(c.buffer, 0);
+      c.expected = declared > 0 ? 6 + declared : Number.POSITIVE_INFINITY;
+    }
+    if (c.length >= c.expected) this.#complete(p, c);
+  }
+
+  #complete(p: number, c: Collecting): void {
+    if (c.length === 0) return;
+    const end = Number.isFinite(c.expected) && c.expected > 0 ? Math.min(c.expected, c.length) : c.length;
+    const buffer = c.buffer;
+    const header = parsePesHeader(buffer, 0, end);
+    c.length = 0;
+    c.expected = -1;
+    if (!header) return;
+    c.buffer = Buffer.allocUnsafeSlow(nextCapacity(end)); // every byte read is written first: no zero fill
+    this.#events.unit({
+      pid: p,
+      kind: c.kind,
+      pts: header.pts,
+      dts: header.dts,
+      randomAccess: c.randomAccess,
+      data: buffer.subarray(header.dataOffset, end),
+    });
+  }
+}
+
+function append(c: Collecting, b: Uint8Array, from: number, to: number): void {
+  const n = to - from;
+  if (c.length + n > c.buffer.length) {
+    const grown = Buffer.allocUnsafeSlow(Math.max(c.buffer.length * 2, c.length + n));
+    grown.set(c.buffer.subarray(0, c.length), 0);
+    c.buffer = grown;
+  }
+  copyBytes.call(b, c.buffer, c.length, from, to);
+  c.length += n;
+}

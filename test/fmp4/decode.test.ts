@@ -1,0 +1,60 @@
+/**
+ * Init + segments laid end to end decode with ffmpeg (the bundled 2018 build reads a local
+ * fragmented MP4): no error output, every frame, the input's duration. The B-frame input is made
+ * at test time; its presentation times must come out evenly spaced.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fixture } from '../support/paths';
+import { B_FRAME_FRAMES, decode, makeBFrameTs, tempDir } from './generated';
+import { parseMp4 } from './mp4-parse';
+import { concatenated, remuxTs, type RemuxResult } from './remux-ts';
+
+function decodeAll(dir: string, name: string, r: RemuxResult): ReturnType<typeof decode> {
+  const file = path.join(dir, `${name}.mp4`);
+  fs.writeFileSync(file, concatenated(r));
+  const d = decode(file);
+  assert.equal(d.status, 0, `ffmpeg exit status for ${name}: ${d.stderr}`);
+  assert.equal(d.stderr, '', `ffmpeg error output for ${name}`);
+  return d;
+}
+
+for (const [name, frames, seconds] of [
+  ['h264-aac', 50, 2],
+  ['h265', 50, 2],
+  ['h264-pts-wrap', 50, 2],
+] as const) {
+  test(`${name}: every segment decodes after its init, ${frames} frames, ${seconds} s`, (t) => {
+    const d = decodeAll(tempDir(t), name, remuxTs(fixture(`${name}.m2ts`)));
+    assert.equal(d.frames[0], frames);
+    assert.ok(Math.abs(d.durations[0] - seconds) < 0.01, `video lasts ${d.durations[0]} s`);
+  });
+}
+
+test('AAC only: decodes, about 3 s of audio', (t) => {
+  const d = decodeAll(tempDir(t), 'aac', remuxTs(fixture('aac.m2ts')));
+  assert.ok(d.frames[0] > 100);
+  assert.ok(Math.abs(d.durations[0] - 3) < 0.1, `audio lasts ${d.durations[0]} s`);
+});
+
+test('H.264 with B-frames (made now by ffmpeg): decodes whole, presentation times evenly spaced, signed offsets', (t) => {
+  const dir = tempDir(t);
+  const r = remuxTs(makeBFrameTs(dir), 2);
+  assert.equal(r.units[0], B_FRAME_FRAMES);
+  assert.equal(r.segments.length, 2);
+  const d = decodeAll(dir, 'bframes', r);
+  assert.equal(d.frames[0], B_FRAME_FRAMES);
+  assert.ok(Math.abs(d.durations[0] - 4) < 0.01, `video lasts ${d.durations[0]} s`);
+  assert.ok(Math.abs(d.durations[1] - 4) < 0.1, `audio lasts ${d.durations[1]} s`);
+
+  const [video] = parseMp4(concatenated(r)).tracks;
+  const offsets = video.samples.map((s) => s.cts - s.dts);
+  assert.ok(new Set(offsets).size >= 3, `B-frame pyramids give several composition offsets, got ${[...new Set(offsets)]}`);
+  const presentation = video.samples.map((s) => s.cts).sort((a, b) => a - b);
+  const steps = new Set(presentation.slice(1).map((p, i) => p - presentation[i]));
+  assert.deepEqual([...steps], [3600], 'one frame (40 ms at 90 kHz) between consecutive presentation times');
+  // Each segment starts with a sync sample; its first presentation time is the keyframe's.
+  for (const s of r.segments) assert.ok(video.samples.find((v) => v.dts === s.tracks[0].baseDecodeTime)?.sync);
+});

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isAdtsSync, PesDemuxer, probeAccessUnit, type ElementaryStream, type PesUnit } from '@hlsrelay/mpegts';
+import { fixture } from '../support/paths';
+
+function demux(ts: Uint8Array, chunk: number): { programs: ElementaryStream[][]; units: PesUnit[] } {
+  const programs: ElementaryStream[][] = [];
+  const units: PesUnit[] = [];
+  const d = new PesDemuxer({ program: (s) => programs.push(s), unit: (u) => units.push(u) });
+  for (let o = 0; o < ts.length; o += chunk) d.push(ts.subarray(o, o + chunk));
+  d.finish();
+  return { programs, units };
+}
+
+test('whole PES: every H.264 access unit and every AAC PES of the capture, whatever the chunking', () => {
+  const ts = fixture('h264-aac.m2ts');
+  const { programs, units } = demux(ts, 1000);
+  assert.deepEqual(programs, [[{ pid: 0x100, streamType: 0x1b, kind: 'h264' }, { pid: 0x101, streamType: 0x0f, kind: 'aac' }]]);
+  const video = units.filter((u) => u.pid === 0x100);
+  const audio = units.filter((u) => u.pid === 0x101);
+  assert.equal(video.length, 50); // 2 s at 25 fps
+  assert.equal(video.filter((u) => probeAccessUnit('h264', u.data, true).kind === 'key').length, 2);
+  assert.ok(video.every((u) => u.dts <= u.pts && u.data[0] === 0 && u.data[1] === 0)); // Annex B from the first byte
+  assert.equal(audio.length, 4);
+  assert.ok(audio.every((u) => isAdtsSync(u.data, 0) && u.pts === u.dts));
+  // Bounded audio PES complete on their PES_packet_length; units and bytes do not depend on chunk size.
+  const again = demux(ts, 7).units;
+  assert.deepEqual(again.map((u) => [u.pid, u.pts, u.data.length]), units.map((u) => [u.pid, u.pts, u.data.length]));
+});
