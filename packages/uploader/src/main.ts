@@ -219,6 +219,8 @@ async function main(): Promise<void> {
           logger,
           concurrency: argv.concurrency,
           retry,
+          // Each mirror gives up on its own: the uploader's own give-up never sees a lagging one.
+          giveUpAfterMs: argv['give-up-after'] * 1000,
           drainTimeoutMs: drainSeconds === undefined ? undefined : drainSeconds * 1000,
         });
   const service = await startUploaderService({

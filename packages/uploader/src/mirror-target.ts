@@ -21,7 +21,7 @@
 import { posix } from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
-import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
+import { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 import { describe, UploadQueue } from './upload-queue';
 
 export const DEFAULT_MIRROR_CONCURRENCY = 16;
@@ -39,6 +39,14 @@ export interface MirrorTargetOptions {
   drainTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /**
+   * `--give-up-after` on each mirror's own queue: a segment upload one mirror still fails this
+   * long after its first attempt is given up there (logged as refused by that mirror), so a mirror
+   * that is away does not hold its lane, and the local file, for ever. 0 (default) never gives up.
+   */
+  giveUpAfterMs?: number;
+  /** Milliseconds since some epoch, for the give-up time; only differences are used. */
+  now?: () => number;
 }
 
 export interface MirrorStats {
@@ -89,6 +97,8 @@ export class MirrorTarget implements TransferTarget {
         logger: options.logger,
         sleep: options.sleep,
         random: options.random,
+        giveUpAfterMs: options.giveUpAfterMs,
+        now: options.now,
       }),
       playlistGeneration: new Map(),
       stats: { stored: 0, superseded: 0, failed: 0 },
@@ -105,7 +115,7 @@ export class MirrorTarget implements TransferTarget {
       if (left.length) this.#settling.set(upload.file, left);
       else this.#settling.delete(upload.file);
     });
-    return this.#fanOut('segment upload', upload.bucket, upload.key, (m) => () => m.target.putSegment(upload), settled);
+    return this.#fanOut('segment upload', upload.bucket, upload.key, (m) => () => m.target.putSegment(upload), settled, true);
   }
 
   /** Resolves once every mirror has stored `file` (or refused it for good): then it may be removed. */
@@ -167,30 +177,34 @@ export class MirrorTarget implements TransferTarget {
    * Queues the operation `job(mirror)` makes on every mirror; resolves on the first success,
    * rejects (PermanentTransferError) once every mirror has refused permanently.
    */
-  #fanOut(what: string, bucket: string, key: string, job: (m: Mirror) => () => Promise<unknown>, settled?: () => void): Promise<void> {
+  #fanOut(what: string, bucket: string, key: string, job: (m: Mirror) => () => Promise<unknown>, settled?: () => void, giveUp = false): Promise<void> {
     const lane = `${bucket}/${posix.dirname(key)}`;
     return new Promise<void>((resolve, reject) => {
       let pending = this.#mirrors.length;
       const refusals: string[] = [];
+      const givenUp: GaveUpTransferError[] = [];
       for (const m of this.#mirrors) {
         const op = job(m);
         const context = { target: m.target.name, bucket, key };
         m.queue.enqueue(lane, async () => {
           try {
-            const outcome = await m.queue.transfer(what, context, op);
+            const outcome = await m.queue.transfer(what, context, op, 0, giveUp);
             if (outcome === 'superseded') m.stats.superseded += 1;
             else m.stats.stored += 1;
             resolve();
           } catch (err) {
             // transfer() retries everything else, so this is a permanent refusal by this mirror.
             m.stats.failed += 1;
+            if (err instanceof GaveUpTransferError) givenUp.push(err);
             refusals.push(`${m.target.name}: ${describe(err)}`);
             this.#logger.error(`${what} refused permanently by one mirror`, { ...context, error: describe(err) });
           } finally {
             pending -= 1;
             if (pending === 0) settled?.();
             if (pending === 0 && refusals.length === this.#mirrors.length) {
-              reject(new PermanentTransferError(`${what} ${bucket}/${key} refused by every mirror: ${refusals.join('; ')}`));
+              const message = `${what} ${bucket}/${key} refused by every mirror: ${refusals.join('; ')}`;
+              // Every mirror gave up in time: the uploader treats it as one target giving up.
+              reject(givenUp.length === refusals.length ? new GaveUpTransferError(message, givenUp[0].lastError) : new PermanentTransferError(message));
             }
           }
         });
