@@ -1,4 +1,5 @@
 export * from './index-message';
+export * from './stream-naming';
 export * from './framing';
 export * from './address';
 export * from './session';

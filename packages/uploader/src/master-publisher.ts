@@ -6,7 +6,7 @@
  * are in order and never wait behind a rendition's segments.
  */
 import type { Logger } from '@hlsrelay/log';
-import type { IndexMessage } from '@hlsrelay/protocol';
+import { streamName, type IndexMessage } from '@hlsrelay/protocol';
 import { renderMasterPlaylist } from './master-playlist';
 import { MasterState, type RenditionSnapshot } from './master-state';
 import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
@@ -59,7 +59,7 @@ export class MasterPublisher {
     if (m.ext.master === undefined) return;
     const key = streamKeyOf(m);
     const masterKey = objectKey(m.keyPrefix, m.ext.master);
-    const masterId = `s3://${m.bucketName}/${masterKey}`;
+    const masterId = streamName({ bucketName: m.bucketName, keyPrefix: '', index: masterKey });
     if (masterKey === objectKey(key.keyPrefix, key.index)) {
       this.#logger.warn('a rendition names its own playlist as master; ignored', { stream: streamId(key) });
       return;
@@ -96,7 +96,7 @@ export class MasterPublisher {
    * master is uploaded again at its rendition's next stored playlist.
    */
   restore(key: StreamKey, membership: MasterMembership, playlistStored: boolean): void {
-    const masterId = `s3://${membership.bucket}/${membership.key}`;
+    const masterId = streamName({ bucketName: membership.bucket, keyPrefix: '', index: membership.key });
     let master = this.#masters.get(masterId);
     if (!master) {
       master = new MasterState(membership.bucket, membership.key);

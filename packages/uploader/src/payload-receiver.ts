@@ -12,8 +12,7 @@
  * or before the message came — is removed from the spool when the connection closes.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import { ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import type { PayloadSpool, SpooledPayload } from './payload-spool';
 
 export interface PayloadReceiverOptions {
@@ -140,7 +139,7 @@ export class PayloadReceiver {
       return handle(spooled);
     } catch (err) {
       // Refused before it was queued (the message policy): nothing will read the file.
-      fs.rmSync(path.join(spooled.outputDirectory, segmentFileName(spooled.outputPrefix, spooled.lastSegment)), { force: true });
+      fs.rmSync(segmentFilePath(spooled), { force: true });
       throw err;
     }
   }

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import { ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { streamId, streamKeyOf } from './stream-key';
 
 /** The spool's place under the uploader's `--state-dir`. */
@@ -124,7 +124,7 @@ export class SpooledPayload {
     this.#fd = -1;
     const dir = this.#spool.streamDir(m);
     fs.mkdirSync(dir, { recursive: true });
-    fs.renameSync(this.#temp, path.join(dir, segmentFileName(m.outputPrefix, m.lastSegment)));
+    fs.renameSync(this.#temp, segmentFilePath({ ...m, outputDirectory: dir }));
     return { ...m, outputDirectory: dir };
   }
 

@@ -14,6 +14,8 @@ import {
   AUTH_VERB,
   classifySessionLine,
   formatAck,
+  formatPayloadCommand,
+  formatRefusal,
   FEATURE_PAYLOAD,
   formatGreeting,
   frameMessage,
@@ -166,7 +168,7 @@ export class IndexServer {
       this.#refuse(socket, peer, new ProtocolError(`${reason}; connection closed`), true),
     );
     if (typeof door === 'string') {
-      socket.end(`ERR ${door}\n`);
+      socket.end(frameMessage(formatRefusal(door)));
       setTimeout(() => socket.destroy(), 2_000).unref();
       return;
     }
@@ -224,7 +226,7 @@ export class IndexServer {
       this.#gate.requireAuthenticated(conn.door, true);
       payloads.start(event.length);
       // Its line takes its place among the others, for its number and its answer.
-      conn.door.guard.deliver([`${PAYLOAD_VERB} ${event.length}`], (line) => this.#line(socket, peer, line, conn));
+      conn.door.guard.deliver([formatPayloadCommand(event.length)], (line) => this.#line(socket, peer, line, conn));
       return 1;
     }
     return 0;
@@ -326,7 +328,7 @@ export class IndexServer {
     const reason = err instanceof Error ? err.message : String(err);
     this.#count(peer, err);
     // One line, whatever the reason contains.
-    if (socket.writable) socket.write(`ERR ${reason.replace(/[\r\n]+/g, ' ')}\n`);
+    if (socket.writable) socket.write(frameMessage(formatRefusal(reason)));
     if (endConnection || err instanceof ConnectionRefusal) {
       this.#endRefused(socket);
     } else if (socket.writableLength > this.#gate.limits.maxUnreadReplyBytes) {

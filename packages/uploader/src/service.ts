@@ -2,9 +2,8 @@
  * The whole uploader wired together — index server, upload queue, transfer target — for main.ts,
  * the demo and the benchmarks (which run it in-process).
  */
-import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
+import { parseMessage, segmentFilePath } from '@hlsrelay/protocol';
 import { Journal } from './journal';
 import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './payload-spool';
 import type { MessagePolicy } from './message-policy';
@@ -97,7 +96,7 @@ function openPayloadSpool(stateDir: string, pending: ReadonlyArray<{ line: strin
   for (const { line } of pending) {
     try {
       const m = parseMessage(line);
-      keep.push(path.join(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment)));
+      keep.push(segmentFilePath(m));
     } catch {
       // the journal's replay says why it cannot read this one
     }

@@ -5,9 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { formatMessage, parseMessage, ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import { formatMessage, parseMessage, ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { archiveName, EventArchive } from './event-archive';
 import type { Journal, JournalContents } from './journal';
 import type { PayloadSpool } from './payload-spool';
@@ -368,11 +367,10 @@ export class Uploader extends EventEmitter {
     const log = { stream: id, segment: m.lastSegment, peer };
     if (journalId !== undefined) record.doneIds.push(journalId);
     // Stored, skipped or a repeat: once this message is done its shipped bytes are not needed.
-    const spooled = path.join(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+    const spooled = segmentFilePath(m);
     if (this.#spool?.holds(spooled)) record.spooledFiles.push(spooled);
     if (disposition.kind === 'new') {
-      const fileName = segmentFileName(m.outputPrefix, m.lastSegment);
-      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file: path.join(m.outputDirectory, fileName) };
+      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file: spooled };
       try {
         await checkAnnouncedSize(upload.file, m.ext.size);
         await this.#queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#target.putSegment(upload), 0, true);
