@@ -4,6 +4,7 @@ export * from './framing';
 export * from './address';
 export * from './session';
 export * from './record-framing';
+export * from './record-log';
 export * from './settings-sources';
 export * from './segment-payload';
 export * from './shared-token';

@@ -8,9 +8,9 @@
  * from there. A crash between the two appends at most one entry twice; names dedupe it.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { decodeRecords, encodeRecord } from '@hlsrelay/protocol';
+import { RecordLog } from '@hlsrelay/protocol';
 import type { MediaPlaylist } from './media-playlist';
 import type { ListedSegment } from './stream-state';
 
@@ -24,21 +24,18 @@ export function archiveName(pattern: string, index: string): string {
 export class EventArchive {
   readonly #segments: ListedSegment[] = [];
   readonly #names = new Set<string>();
-  readonly #file: string | undefined;
+  readonly #log: RecordLog | undefined;
 
   /** `dir` (the state directory) makes it durable; without it the archive lives in memory. */
   constructor(streamId: string, dir?: string) {
     if (dir !== undefined) {
       const folder = path.join(dir, 'archives');
       mkdirSync(folder, { recursive: true });
-      this.#file = path.join(folder, createHash('sha1').update(streamId).digest('hex') + '.log');
-      if (existsSync(this.#file)) {
-        const bytes = readFileSync(this.#file);
-        const { payloads, validBytes } = decodeRecords(bytes);
-        for (const p of payloads) this.#remember(JSON.parse(p, reviveDates) as ListedSegment);
-        // Cut a torn tail so the next append starts on a record boundary.
-        if (validBytes < bytes.length) rewriteFile(this.#file, bytes.subarray(0, validBytes));
-      }
+      this.#log = new RecordLog(path.join(folder, createHash('sha1').update(streamId).digest('hex') + '.log'));
+      const { payloads, ignoredBytes } = this.#log.read();
+      for (const p of payloads) this.#remember(JSON.parse(p, reviveDates) as ListedSegment);
+      // Cut a torn tail so the next append starts on a record boundary.
+      if (ignoredBytes > 0) this.#log.replace(payloads);
     }
   }
 
@@ -46,14 +43,10 @@ export class EventArchive {
   add(segments: readonly ListedSegment[]): void {
     const fresh = segments.filter((s) => !this.#names.has(s.name ?? s.uri));
     if (fresh.length === 0) return;
-    if (this.#file !== undefined) {
-      const fd = openSync(this.#file, 'a');
-      try {
-        appendFileSync(fd, Buffer.concat(fresh.map((s) => encodeRecord(JSON.stringify(s)))));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+    if (this.#log) {
+      this.#log.appendSync(fresh.map((s) => JSON.stringify(s)));
+      // One descriptor per stream would stay open for its whole life otherwise.
+      this.#log.close();
     }
     for (const s of fresh) this.#remember(s);
   }
@@ -89,14 +82,4 @@ export class EventArchive {
 
 function reviveDates(key: string, value: unknown): unknown {
   return key === 'programDateTime' && typeof value === 'string' ? new Date(value) : value;
-}
-
-function rewriteFile(file: string, bytes: Uint8Array): void {
-  const fd = openSync(file, 'w');
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -4,28 +4,34 @@
  * record that marks its messages done — so after a crash the uploader knows exactly which
  * messages still need uploading and where every playlist stood.
  *
- * One append-only file, `journal.log`, of checksummed one-line JSON records (record-framing):
- *   {"m":<id>,"l":"<index message>"}                 accepted
+ * One append-only file, `journal.log`, of checksummed one-line JSON records (protocol record-log):
+ *   {"m":<id>,"v":<parsed index message>}            accepted
+ *   {"m":<id>,"l":"<index message line>"}            accepted, as versions before 0.2 wrote it (still read)
  *   {"s":"<stream id>","v":<stream state>,"d":[ids]}  stream state after publishing; ids done
  * Appends are group-committed: records handed over while an fsync runs share the next one.
  * The file is rewritten (write a new file, fsync, rename, fsync the directory) to hold only the
  * latest state of each stream and the messages not yet done: at open, at close, once nothing is
  * pending and the file has grown, and whenever it passes `compactBytes`.
  */
-import { mkdirSync, openSync, readFileSync, renameSync, fsyncSync, closeSync, writeSync, existsSync, ftruncateSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { decodeRecords, encodeRecord } from '@hlsrelay/protocol';
+import { encodeRecord, RecordLog, type IndexMessage } from '@hlsrelay/protocol';
 
 export const JOURNAL_FILE = 'journal.log';
 const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
 /** Once nothing is pending, a file this big is rewritten to its stream states. */
 const IDLE_COMPACT_BYTES = 64 * 1024;
 
+/**
+ * An accepted message not yet done. The uploader records the parsed message (`message`), so a
+ * restart takes it back as it was accepted, without parsing it again; `line` is what a journal
+ * written by an earlier version holds (the message as sent on the wire), or a line recorded as is.
+ */
 export interface PendingMessage {
   id: number;
-  line: string;
+  message?: IndexMessage;
+  line?: string;
 }
 
 export interface JournalContents {
@@ -43,36 +49,40 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/** A pending record: `{"m":id,"v":message}`, or `{"m":id,"l":line}` as earlier versions wrote every message. */
+function pendingRecord(p: PendingMessage): string {
+  return JSON.stringify(p.message !== undefined ? { m: p.id, v: p.message } : { m: p.id, l: p.line });
+}
+
+/** Dates are JSON strings on disk: the wall-clock fields of messages and listed segments come back as Dates. */
+function reviveDates(key: string, value: unknown): unknown {
+  return key === 'programDateTime' && typeof value === 'string' ? new Date(value) : value;
+}
+
 /** Reads a journal file without changing it (for start-up and for tests that inspect it). */
 export function readJournal(dir: string): JournalContents {
-  const file = path.join(dir, JOURNAL_FILE);
-  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-  const { payloads, ignoredBytes } = decodeRecords(bytes);
-  const pending = new Map<number, string>();
+  const { payloads, ignoredBytes } = new RecordLog(path.join(dir, JOURNAL_FILE)).read();
+  const pending = new Map<number, PendingMessage>();
   const streams = new Map<string, unknown>();
   for (const payload of payloads) {
-    const r = JSON.parse(payload) as { m?: number; l?: string; s?: string; v?: unknown; d?: number[] };
-    if (typeof r.m === 'number' && typeof r.l === 'string') pending.set(r.m, r.l);
+    const r = JSON.parse(payload, reviveDates) as { m?: number; l?: string; s?: string; v?: unknown; d?: number[] };
+    if (typeof r.m === 'number' && typeof r.l === 'string') pending.set(r.m, { id: r.m, line: r.l });
+    else if (typeof r.m === 'number' && typeof r.v === 'object' && r.v !== null) pending.set(r.m, { id: r.m, message: r.v as IndexMessage });
     if (typeof r.s === 'string') streams.set(r.s, r.v);
     for (const id of r.d ?? []) pending.delete(id);
   }
-  return {
-    pending: [...pending].sort((a, b) => a[0] - b[0]).map(([id, line]) => ({ id, line })),
-    streams,
-    ignoredBytes,
-  };
+  return { pending: [...pending.values()].sort((a, b) => a.id - b.id), streams, ignoredBytes };
 }
 
 export class Journal {
   readonly #dir: string;
-  readonly #file: string;
+  readonly #log: RecordLog;
   readonly #logger: Logger;
   readonly #compactBytes: number;
-  /** Messages accepted and not done: id → line. Mirrors the file. */
-  readonly #pending = new Map<number, string>();
+  /** Messages accepted and not done, by id. Mirrors the file. */
+  readonly #pending = new Map<number, PendingMessage>();
   readonly #streams = new Map<string, unknown>();
   #nextId: number;
-  #fd: FileHandle;
   #size: number;
   /** Records waiting for the next write + fsync. */
   #queue: Waiter[] = [];
@@ -84,16 +94,15 @@ export class Journal {
   syncs = 0;
   records = 0;
 
-  private constructor(dir: string, logger: Logger, compactBytes: number, contents: JournalContents, fd: FileHandle, size: number) {
+  private constructor(dir: string, logger: Logger, compactBytes: number, contents: JournalContents) {
     this.#dir = dir;
-    this.#file = path.join(dir, JOURNAL_FILE);
+    this.#log = new RecordLog(path.join(dir, JOURNAL_FILE));
     this.#logger = logger;
     this.#compactBytes = compactBytes;
-    for (const p of contents.pending) this.#pending.set(p.id, p.line);
+    for (const p of contents.pending) this.#pending.set(p.id, p);
     for (const [id, v] of contents.streams) this.#streams.set(id, v);
     this.#nextId = contents.pending.reduce((max, p) => Math.max(max, p.id), 0) + 1;
-    this.#fd = fd;
-    this.#size = size;
+    this.#size = this.#rewrite();
   }
 
   /**
@@ -109,9 +118,7 @@ export class Journal {
         ignoredBytes: recovered.ignoredBytes,
       });
     }
-    const size = rewrite(dir, recovered.streams, new Map(recovered.pending.map((p) => [p.id, p.line])));
-    const fd = await open(path.join(dir, JOURNAL_FILE), 'a');
-    const journal = new Journal(dir, options.logger, options.compactBytes ?? DEFAULT_COMPACT_BYTES, recovered, fd, size);
+    const journal = new Journal(dir, options.logger, options.compactBytes ?? DEFAULT_COMPACT_BYTES, recovered);
     return { journal, recovered };
   }
 
@@ -120,11 +127,12 @@ export class Journal {
     return this.#pending.size;
   }
 
-  /** Records the message; resolves once it is on disk. Returns its id. */
-  async accept(line: string): Promise<number> {
+  /** Records the message (parsed, or a line as is); resolves once it is on disk. Returns its id. */
+  async accept(entry: IndexMessage | string): Promise<number> {
     const id = this.#nextId++;
-    this.#pending.set(id, line);
-    await this.#append({ m: id, l: line });
+    const p: PendingMessage = typeof entry === 'string' ? { id, line: entry } : { id, message: entry };
+    this.#pending.set(id, p);
+    await this.#append(pendingRecord(p));
     return id;
   }
 
@@ -132,7 +140,7 @@ export class Journal {
   async commit(streamId: string, state: unknown, done: readonly number[]): Promise<void> {
     this.#streams.set(streamId, state);
     for (const id of done) this.#pending.delete(id);
-    await this.#append({ s: streamId, v: state, d: done });
+    await this.#append(JSON.stringify({ s: streamId, v: state, d: done }));
     if (this.#size > this.#compactBytes || (this.#pending.size === 0 && this.#size > IDLE_COMPACT_BYTES)) await this.#compact();
   }
 
@@ -142,12 +150,12 @@ export class Journal {
     await this.#flushing;
     await this.#compact();
     this.#closed = true;
-    await this.#fd.close();
+    this.#log.close();
   }
 
-  #append(record: object): Promise<void> {
+  #append(record: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('journal is closed'));
-    const bytes = encodeRecord(JSON.stringify(record));
+    const bytes = encodeRecord(record);
     const done = new Promise<void>((resolve, reject) => this.#queue.push({ bytes, resolve, reject }));
     if (!this.#compacting) this.#flushing ??= this.#flush();
     return done;
@@ -159,8 +167,7 @@ export class Journal {
       this.#queue = [];
       const bytes = Buffer.concat(batch.map((w) => w.bytes));
       try {
-        await this.#fd.write(bytes);
-        await this.#fd.datasync();
+        await this.#log.appendEncoded(bytes);
         this.#size += bytes.length;
         this.syncs += 1;
         this.records += batch.length;
@@ -181,41 +188,18 @@ export class Journal {
     try {
       // Records still queued are in the maps already: the new file holds them, and writing them
       // again afterwards only repeats what it says.
-      this.#size = rewrite(this.#dir, this.#streams, this.#pending);
-      const old = this.#fd;
-      this.#fd = await open(this.#file, 'a');
-      await old.close();
+      this.#size = this.#rewrite();
     } finally {
       this.#compacting = false;
       if (this.#queue.length > 0) this.#flushing ??= this.#flush();
     }
     this.#logger.debug('journal compacted', { dir: this.#dir, bytesBefore: before, bytesAfter: this.#size, pending: this.#pending.size });
   }
-}
 
-/** Replaces the journal by one holding `streams` and `pending`, crash-safely. Returns its size. */
-function rewrite(dir: string, streams: Map<string, unknown>, pending: Map<number, string>): number {
-  const file = path.join(dir, JOURNAL_FILE);
-  const tmp = `${file}.tmp`;
-  const records: Buffer[] = [];
-  for (const [s, v] of streams) records.push(encodeRecord(JSON.stringify({ s, v, d: [] })));
-  for (const [m, l] of [...pending].sort((a, b) => a[0] - b[0])) records.push(encodeRecord(JSON.stringify({ m, l })));
-  const bytes = Buffer.concat(records);
-  const fd = openSync(tmp, 'w');
-  try {
-    ftruncateSync(fd, 0);
-    if (bytes.length > 0) writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  /** Replaces the file by the latest state of each stream and the pending messages, in order. Returns its size. */
+  #rewrite(): number {
+    const states = [...this.#streams].map(([s, v]) => JSON.stringify({ s, v, d: [] }));
+    const pending = [...this.#pending.values()].sort((a, b) => a.id - b.id).map(pendingRecord);
+    return this.#log.replace([...states, ...pending]);
   }
-  renameSync(tmp, file);
-  // The rename itself must survive a power cut.
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-  return bytes.length;
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '@hlsrelay/log';
 import { parseMessage, segmentFilePath } from '@hlsrelay/protocol';
-import { Journal } from './journal';
+import { Journal, type PendingMessage } from './journal';
 import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './payload-spool';
 import type { MessagePolicy } from './message-policy';
 import { IndexServer, type IndexServerOptions, type ListenAddress } from './server';
@@ -90,13 +90,12 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
  * The spool for shipped segment bytes, cleared of what an earlier run left that no journaled
  * message needs (bytes cut off by a stop or crash, or never acknowledged and so sent again).
  */
-function openPayloadSpool(stateDir: string, pending: ReadonlyArray<{ line: string }>, logger: Logger): PayloadSpool {
+function openPayloadSpool(stateDir: string, pending: readonly PendingMessage[], logger: Logger): PayloadSpool {
   const spool = new PayloadSpool(payloadSpoolDir(stateDir));
   const keep: string[] = [];
-  for (const { line } of pending) {
+  for (const { line, message } of pending) {
     try {
-      const m = parseMessage(line);
-      keep.push(segmentFilePath(m));
+      keep.push(segmentFilePath(message ?? parseMessage(line ?? '')));
     } catch {
       // the journal's replay says why it cannot read this one
     }

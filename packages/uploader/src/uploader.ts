@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { stat, unlink } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
-import { formatMessage, parseMessage, ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
+import { parseMessage, ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { archiveName, EventArchive } from './event-archive';
 import type { Journal, JournalContents } from './journal';
 import type { PayloadSpool } from './payload-spool';
@@ -227,10 +227,11 @@ export class Uploader extends EventEmitter {
       this.#streams.set(id, this.#newRecord(id, p.key, p.snapshot, p.retention));
       if (p.master) this.#masters.restore(p.key, p.master, p.snapshot.window.length > 0);
     }
-    for (const { id: journalId, line } of contents.pending) {
+    for (const { id: journalId, line, message: recorded } of contents.pending) {
       let message: IndexMessage;
       try {
-        message = parseMessage(line);
+        // A journal of an earlier version holds the line as sent.
+        message = recorded ?? parseMessage(line ?? '');
       } catch (err) {
         this.#logger.error('journal holds a message this version cannot read; dropped', { line, error: (err as Error).message });
         continue;
@@ -249,7 +250,7 @@ export class Uploader extends EventEmitter {
   accept(message: IndexMessage, peer = 'local'): Promise<void> {
     if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
     // Queued at once, so messages keep their order; acknowledged only once on disk.
-    const durable = this.#journal ? this.#journal.accept(formatMessage(message)) : Promise.resolve(undefined);
+    const durable = this.#journal ? this.#journal.accept(message) : Promise.resolve(undefined);
     this.#enqueue(message, peer, durable);
     return durable.then(() => undefined);
   }
