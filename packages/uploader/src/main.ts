@@ -15,23 +15,23 @@ import {
   readConfigFile,
   type OptionTable,
 } from '@hlsrelay/protocol';
-import { DEFAULT_RETRY_POLICY } from './retry-policy';
-import { PRICES_2009 } from './cost';
-import { S3Target, type CannedAcl } from './s3-target';
-import { createTransferTarget } from './create-target';
-import { buildCostParser, costReport } from './cost-command';
-import { MeteredTarget } from './metered-target';
-import { parseStatusListen, startStatusServer } from './status-server';
-import { UploaderMetrics, type SpendPrices } from './uploader-metrics';
-import { MirrorTarget } from './mirror-target';
-import { parseTargetUrl } from './target-url';
-import type { TransferTarget } from './transfer-target';
-import { DEFAULT_ARCHIVE_PATTERN } from './event-archive';
+import { DEFAULT_RETRY_POLICY } from './targets/retry-policy';
+import { PRICES_2009 } from './ops/cost';
+import { S3Target, type CannedAcl } from './targets/s3-target';
+import { createTransferTarget } from './targets/create-target';
+import { buildCostParser, costReport } from './ops/cost-command';
+import { MeteredTarget } from './targets/wrappers/metered-target';
+import { parseStatusListen, startStatusServer } from './ops/status-server';
+import { UploaderMetrics, type SpendPrices } from './ops/uploader-metrics';
+import { MirrorTarget } from './targets/wrappers/mirror-target';
+import { parseTargetUrl } from './targets/target-url';
+import type { TransferTarget } from './targets/transfer-target';
+import { DEFAULT_ARCHIVE_PATTERN } from './state/event-archive';
 import { startUploaderService } from './service';
-import { checkSecurityFlags, SECURITY_OPTIONS, securitySettings } from './security-options';
-import { ConfinedTarget } from './confined-target';
-import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './uploader';
-import { createPayloadSpoolDir, DEFAULT_MAX_PAYLOAD_BYTES } from './payload-spool';
+import { checkSecurityFlags, SECURITY_OPTIONS, securitySettings } from './access/security-options';
+import { ConfinedTarget } from './targets/wrappers/confined-target';
+import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './publish/uploader';
+import { createPayloadSpoolDir, DEFAULT_MAX_PAYLOAD_BYTES } from './ingest/payload-spool';
 import { MAX_PAYLOAD_BYTES } from '@hlsrelay/protocol';
 
 /** Environment variables `HLSRELAY_UPLOADER_<FLAG NAME>` set any flag. */

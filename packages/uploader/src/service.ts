@@ -4,12 +4,12 @@
  */
 import type { Logger } from '@hlsrelay/log';
 import { parseMessage, segmentFilePath } from '@hlsrelay/protocol';
-import { Journal, type PendingMessage } from './journal';
-import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './payload-spool';
-import type { MessagePolicy } from './message-policy';
-import { IndexServer, type IndexServerOptions, type ListenAddress } from './server';
-import type { TransferTarget } from './transfer-target';
-import { Uploader, type UploaderOptions } from './uploader';
+import { Journal, type PendingMessage } from './state/journal';
+import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './ingest/payload-spool';
+import type { MessagePolicy } from './access/message-policy';
+import { IndexServer, type IndexServerOptions, type ListenAddress } from './ingest/index-server';
+import type { TransferTarget } from './targets/transfer-target';
+import { Uploader, type UploaderOptions } from './publish/uploader';
 
 export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' | 'target'> {
   target: TransferTarget;

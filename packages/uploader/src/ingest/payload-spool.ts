@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
-import { streamId, streamKeyOf } from './stream-key';
+import { streamId, streamKeyOf } from '../streams/stream-key';
 
 /** The spool's place under the uploader's `--state-dir`. */
 export const PAYLOAD_SPOOL_SUBDIR = 'payload';

@@ -27,10 +27,10 @@ import {
   type IndexMessage,
   type SessionEvent,
 } from '@hlsrelay/protocol';
-import { connectionLimits, type ConnectionLimits } from './connection-limits';
-import { ConnectionRefusal, SegmenterGate, type Door } from './segmenter-gate';
+import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
+import { ConnectionRefusal, SegmenterGate, type Door } from '../access/segmenter-gate';
 import { PayloadReceiver } from './payload-receiver';
-import { streamId, streamKeyOf } from './stream-key';
+import { streamId, streamKeyOf } from '../streams/stream-key';
 import type { PayloadSpool } from './payload-spool';
 
 export interface IndexServerOptions {

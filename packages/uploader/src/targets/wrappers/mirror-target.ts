@@ -20,9 +20,9 @@
  */
 import { posix } from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
-import { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
-import { describe, UploadQueue } from './upload-queue';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry-policy';
+import { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
+import { describe, UploadQueue } from '../upload-queue';
 
 export const DEFAULT_MIRROR_CONCURRENCY = 16;
 

@@ -12,9 +12,9 @@
  * mirror member that lags behind reads its segment after the mirror's `putSegment` has settled.
  */
 import { ProtocolError } from '@hlsrelay/protocol';
-import type { AllowedKeys } from './allowed-keys';
-import type { AllowedPaths } from './allowed-paths';
-import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
+import type { AllowedKeys } from '../../access/allowed-keys';
+import type { AllowedPaths } from '../../access/allowed-paths';
+import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 
 export class ConfinedTarget implements TransferTarget {
   readonly name: string;

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ProtocolError } from '@hlsrelay/protocol';
-import { PermanentTransferError } from './transfer-target';
+import { PermanentTransferError } from '../targets/transfer-target';
 
 /** Longest directory a message may name, in bytes (PATH_MAX on Linux). */
 export const MAX_DIRECTORY_BYTES = 4096;

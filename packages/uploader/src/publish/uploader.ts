@@ -7,17 +7,16 @@ import { EventEmitter } from 'node:events';
 import { stat, unlink } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
 import { parseMessage, ProtocolError, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
-import { archiveName, EventArchive } from './event-archive';
-import type { Journal, JournalContents } from './journal';
-import type { PayloadSpool } from './payload-spool';
-import { renderMediaPlaylist } from './media-playlist';
+import { archiveName, EventArchive } from '../state/event-archive';
+import type { Journal, JournalContents } from '../state/journal';
+import { renderMediaPlaylist } from '../playlist/media-playlist';
 import { MasterPublisher, type MasterMembership } from './master-publisher';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy';
-import { RetentionPlan, type RetentionSnapshot } from './retention';
-import { StreamState, type ListedSegment, type StreamSnapshot } from './stream-state';
-import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
-import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from './transfer-target';
-import { describe, UploadQueue } from './upload-queue';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../targets/retry-policy';
+import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
+import { StreamState, type ListedSegment, type StreamSnapshot } from '../streams/stream-state';
+import { objectKey, streamId, streamKeyOf, type StreamKey } from '../streams/stream-key';
+import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from '../targets/transfer-target';
+import { describe, UploadQueue } from '../targets/upload-queue';
 
 export const DEFAULT_WINDOW = 5;
 export const DEFAULT_CONCURRENCY = 64;
@@ -42,8 +41,8 @@ export interface UploaderOptions {
   stateDir?: string;
   /** Remove each local segment file once it is stored and its playlist published. Default false. */
   removeLocal?: boolean;
-  /** Where shipped segment bytes wait (payload-spool.ts): files there are always removed once their message is done. */
-  spool?: Pick<PayloadSpool, 'holds'>;
+  /** Where shipped segment bytes wait (ingest/payload-spool.ts): files there are always removed once their message is done. */
+  spool?: { holds(file: string): boolean };
   /** Delete segments from storage once they left the playlist plus the RFC 8216 grace. Default false. */
   deleteAfter?: boolean;
   /** Archive playlist name pattern (`%s` = playlist name without .m3u8); no archive when undefined. */

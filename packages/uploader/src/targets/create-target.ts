@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
 import { FileTarget } from './file-target';
-import { FtpTarget } from './ftp-target';
-import { SftpTarget } from './sftp-target';
+import { FtpTarget } from './remote/ftp-target';
+import { SftpTarget } from './remote/sftp-target';
 import type { SecretSource, TargetSpec } from './target-url';
 import type { TransferTarget } from './transfer-target';
 

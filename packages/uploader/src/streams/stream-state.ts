@@ -8,7 +8,7 @@
  * restore them as they are.
  */
 import type { IndexMessage } from '@hlsrelay/protocol';
-import { longestDurationFor, targetDurationFor, type MediaPlaylist, type MediaSegment } from './media-playlist';
+import { longestDurationFor, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
 import { segmentObjectName } from './segment-name';
 import type { StreamKey } from './stream-key';
 

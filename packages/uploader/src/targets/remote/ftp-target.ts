@@ -18,9 +18,9 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
 import type { Logger } from '@hlsrelay/log';
 import { ConnectionPool } from './connection-pool';
-import { checkSegmentSource } from './segment-source';
-import { remoteObjectPath, temporaryPath } from './target-path';
-import type { PlaylistUpload, SegmentUpload, TransferTarget } from './transfer-target';
+import { checkSegmentSource } from '../segment-source';
+import { remoteObjectPath, temporaryPath } from '../target-path';
+import type { PlaylistUpload, SegmentUpload, TransferTarget } from '../transfer-target';
 
 export const DEFAULT_FTP_CONNECTIONS = 3;
 

@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RecordLog } from '@hlsrelay/protocol';
-import type { MediaPlaylist } from './media-playlist';
-import type { ListedSegment } from './stream-state';
+import type { MediaPlaylist } from '../playlist/media-playlist';
+import type { ListedSegment } from '../streams/stream-state';
 
 export const DEFAULT_ARCHIVE_PATTERN = '%s-archive.m3u8';
 

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Logger } from '@hlsrelay/log';
-import type { ListenAddress } from './server';
+import type { ListenAddress } from '../ingest/index-server';
 import type { UploaderMetrics } from './uploader-metrics';
 
 export interface StatusServerOptions {

@@ -17,9 +17,9 @@ import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { Logger } from '@hlsrelay/log';
 import { ConnectionPool } from './connection-pool';
-import { checkSegmentSource } from './segment-source';
-import { remoteObjectPath, temporaryPath } from './target-path';
-import type { PlaylistUpload, SegmentUpload, TransferTarget } from './transfer-target';
+import { checkSegmentSource } from '../segment-source';
+import { remoteObjectPath, temporaryPath } from '../target-path';
+import type { PlaylistUpload, SegmentUpload, TransferTarget } from '../transfer-target';
 
 export const DEFAULT_SFTP_CONNECTIONS = 3;
 

@@ -10,8 +10,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PRICES_2009, type Prices } from './cost';
-import type { TransferAttempt, TransferObserver } from './metered-target';
-import type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, Uploader } from './uploader';
+import type { TransferAttempt, TransferObserver } from '../targets/wrappers/metered-target';
+import type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, Uploader } from '../publish/uploader';
 
 /** Message-to-playlist latency buckets, seconds: sub-second when healthy, up to minutes when the store is away. */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];

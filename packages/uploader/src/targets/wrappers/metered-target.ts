@@ -4,7 +4,7 @@
  * counted on its own); the target itself and the queue stay free of metrics code.
  */
 import { stat } from 'node:fs/promises';
-import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
+import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 
 export type TransferKind = 'segment' | 'playlist' | 'delete';
 

@@ -7,11 +7,11 @@
  */
 import type { Logger } from '@hlsrelay/log';
 import { streamName, type IndexMessage } from '@hlsrelay/protocol';
-import { renderMasterPlaylist } from './master-playlist';
-import { MasterState, type RenditionSnapshot } from './master-state';
-import { objectKey, streamId, streamKeyOf, type StreamKey } from './stream-key';
-import type { TransferTarget } from './transfer-target';
-import type { UploadQueue } from './upload-queue';
+import { renderMasterPlaylist } from '../playlist/master-playlist';
+import { MasterState, type RenditionSnapshot } from '../playlist/master-state';
+import { objectKey, streamId, streamKeyOf, type StreamKey } from '../streams/stream-key';
+import type { TransferTarget } from '../targets/transfer-target';
+import type { UploadQueue } from '../targets/upload-queue';
 
 export interface MasterPublisherOptions {
   target: TransferTarget;
