@@ -38,3 +38,5 @@ export * from './state/journal';
 export * from './streams/retention';
 export * from './state/event-archive';
 export * from './streams/segment-name';
+export * from './publish/publish-decision';
+export * from './publish/stream-publisher';
