@@ -15,6 +15,31 @@ export interface PausableSource {
   resume(): unknown;
 }
 
+/** A pending callback of GuardTimers. */
+export interface GuardTimer {
+  cancel(): void;
+  /** Starts its wait again from now, as if just set. */
+  refresh(): void;
+}
+
+/**
+ * The clock and timers a guard waits on; injected so tests move time themselves instead of
+ * racing a loaded machine. Timers must not keep the process alive.
+ */
+export interface GuardTimers {
+  now(): number;
+  after(ms: number, fn: () => void): GuardTimer;
+}
+
+export const REAL_GUARD_TIMERS: GuardTimers = {
+  now: () => performance.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { cancel: () => clearTimeout(t), refresh: () => void t.refresh() };
+  },
+};
+
 /** A token bucket: `perSecond` tokens a second, holding at most `burst`. */
 export class MessageRate {
   readonly #perMs: number;
@@ -51,7 +76,8 @@ export interface ConnectionGuardOptions {
   onExpired: (reason: string) => void;
   /** A line had to wait for the rate (for counters). */
   onThrottled?: () => void;
-  clock?: () => number;
+  /** Default: the real clock and timers. */
+  timers?: GuardTimers;
 }
 
 export class ConnectionGuard {
@@ -60,13 +86,14 @@ export class ConnectionGuard {
   readonly #onExpired: (reason: string) => void;
   readonly #onThrottled: (() => void) | undefined;
   readonly #rate: MessageRate;
+  readonly #timers: GuardTimers;
   /** Lines received but held back by the rate; only ever one read's worth (reading stops meanwhile). */
   #queue: string[] = [];
   #queueAt = 0;
   #handle: ((line: string) => void) | undefined;
-  #lineTimer: NodeJS.Timeout | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
-  #rateTimer: NodeJS.Timeout | undefined;
+  #lineTimer: GuardTimer | undefined;
+  #idleTimer: GuardTimer | undefined;
+  #rateTimer: GuardTimer | undefined;
   /** Bytes of an unfinished line the decoder held after the last read. */
   #pending = 0;
   #throttled = false;
@@ -79,7 +106,8 @@ export class ConnectionGuard {
     this.#socket = options.socket;
     this.#onExpired = options.onExpired;
     this.#onThrottled = options.onThrottled;
-    this.#rate = new MessageRate(options.limits.messagesPerSecond, options.limits.messageBurst, options.clock);
+    this.#timers = options.timers ?? REAL_GUARD_TIMERS;
+    this.#rate = new MessageRate(options.limits.messagesPerSecond, options.limits.messageBurst, () => this.#timers.now());
     // The first line is due from the moment of connecting: a silent connection is a held socket.
     this.#startLineDeadline();
     this.#startIdle();
@@ -106,9 +134,9 @@ export class ConnectionGuard {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#lineTimer);
-    clearTimeout(this.#idleTimer);
-    clearTimeout(this.#rateTimer);
+    this.#lineTimer?.cancel();
+    this.#idleTimer?.cancel();
+    this.#rateTimer?.cancel();
     const rest = this.#queue.slice(this.#queueAt);
     this.#queue = [];
     this.#queueAt = 0;
@@ -125,13 +153,12 @@ export class ConnectionGuard {
           this.#socket.pause();
           // Not reading is our doing: the peer's deadlines wait with it.
           this.#stopLineDeadline();
-          clearTimeout(this.#idleTimer);
+          this.#idleTimer?.cancel();
           this.#idleTimer = undefined;
         }
         this.throttledLines += 1;
         this.#onThrottled?.();
-        this.#rateTimer = setTimeout(() => this.#drain(), wait);
-        this.#rateTimer.unref();
+        this.#rateTimer = this.#timers.after(wait, () => this.#drain());
         return;
       }
       this.#handle?.(this.#queue[this.#queueAt++]);
@@ -148,22 +175,20 @@ export class ConnectionGuard {
 
   #startLineDeadline(): void {
     const ms = this.#limits.lineTimeoutMs;
-    this.#lineTimer = setTimeout(() => {
+    this.#lineTimer = this.#timers.after(ms, () => {
       this.#lineTimer = undefined;
       this.#expire(`no complete line within ${ms / 1000} s`);
-    }, ms);
-    this.#lineTimer.unref();
+    });
   }
 
   #stopLineDeadline(): void {
-    clearTimeout(this.#lineTimer);
+    this.#lineTimer?.cancel();
     this.#lineTimer = undefined;
   }
 
   #startIdle(): void {
     const ms = this.#limits.idleTimeoutMs;
-    this.#idleTimer = setTimeout(() => this.#expire(`idle for ${ms / 1000} s`), ms);
-    this.#idleTimer.unref();
+    this.#idleTimer = this.#timers.after(ms, () => this.#expire(`idle for ${ms / 1000} s`));
   }
 
   #expire(reason: string): void {
