@@ -20,16 +20,13 @@ import { PRICES_2009 } from './ops/cost';
 import { S3Target, type CannedAcl } from './targets/s3-target';
 import { createTransferTarget } from './targets/create-target';
 import { buildCostParser, costReport } from './ops/cost-command';
-import { MeteredTarget } from './targets/wrappers/metered-target';
 import { parseStatusListen, startStatusServer } from './ops/status-server';
 import { UploaderMetrics, type SpendPrices } from './ops/uploader-metrics';
 import { MirrorTarget } from './targets/wrappers/mirror-target';
 import { parseTargetUrl } from './targets/target-url';
-import type { TransferTarget } from './targets/transfer-target';
 import { DEFAULT_ARCHIVE_PATTERN } from './state/event-archive';
-import { startUploaderService } from './service';
+import { buildTargetStack, startUploaderService } from './service';
 import { checkSecurityFlags, SECURITY_OPTIONS, securitySettings } from './access/security-options';
-import { ConfinedTarget } from './targets/wrappers/confined-target';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './publish/uploader';
 import { createPayloadSpoolDir, DEFAULT_MAX_PAYLOAD_BYTES } from './ingest/payload-spool';
 import { MAX_PAYLOAD_BYTES } from '@hlsrelay/protocol';
@@ -206,23 +203,17 @@ async function main(): Promise<void> {
   };
   const metrics = statusListen && new UploaderMetrics({ prices });
   const created = await Promise.all(specs.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
-  // Per mirror member: a member that lags reads the segment later, and is checked then.
-  const bare = created.map((t) => new ConfinedTarget(t, security.policy.paths, security.policy.keys));
-  // Each target counted on its own, inside a mirror.
-  const targets = metrics ? bare.map((t) => new MeteredTarget(t, metrics)) : bare;
   const drainSeconds = argv['mirror-drain-timeout'];
-  const target: TransferTarget =
-    targets.length === 1
-      ? targets[0]
-      : new MirrorTarget({
-          targets,
-          logger,
-          concurrency: argv.concurrency,
-          retry,
-          // Each mirror gives up on its own: the uploader's own give-up never sees a lagging one.
-          giveUpAfterMs: argv['give-up-after'] * 1000,
-          drainTimeoutMs: drainSeconds === undefined ? undefined : drainSeconds * 1000,
-        });
+  const target = buildTargetStack({
+    targets: created,
+    policy: security.policy,
+    logger,
+    metrics,
+    concurrency: argv.concurrency,
+    retry,
+    giveUpAfterMs: argv['give-up-after'] * 1000,
+    drainTimeoutMs: drainSeconds === undefined ? undefined : drainSeconds * 1000,
+  });
   const service = await startUploaderService({
     target,
     logger,

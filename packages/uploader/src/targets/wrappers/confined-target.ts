@@ -39,12 +39,13 @@ export class ConfinedTarget implements TransferTarget {
     }
   }
 
-  putPlaylist(upload: PlaylistUpload): Promise<void> {
+  // async: a refusal is a rejected promise, as the TransferTarget contract says, never a throw.
+  async putPlaylist(upload: PlaylistUpload): Promise<void> {
     this.#checkKey(upload.bucket, upload.key);
     return this.#inner.putPlaylist(upload);
   }
 
-  delete(bucket: string, key: string): Promise<void> {
+  async delete(bucket: string, key: string): Promise<void> {
     this.#checkKey(bucket, key);
     return this.#inner.delete(bucket, key);
   }
