@@ -40,3 +40,4 @@ export * from './state/event-archive';
 export * from './streams/segment-name';
 export * from './publish/publish-decision';
 export * from './publish/stream-publisher';
+export { ENV_PREFIX, settingsFrom, uploaderParser, type UploaderArgs, type UploaderSettings } from './cli';
