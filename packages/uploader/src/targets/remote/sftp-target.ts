@@ -1,12 +1,10 @@
 /**
  * The SFTP transfer target (ssh2-sftp-client over ssh2).
  *
- * Objects land at `<root>/<bucket>/<key>` as on every file-like target; a few SSH sessions are
- * reused for all streams (connection-pool.ts). Playlists are written under a temporary name and
- * renamed over the old one. Plain SFTP v3 RENAME refuses an existing destination on OpenSSH, so
- * where the server offers OpenSSH's `posix-rename@openssh.com` (rename(2): atomic replace) that is
- * used; elsewhere a plain rename is tried and, if refused, the old playlist is deleted first —
- * leaving a moment without one, which is logged once as a warning.
+ * The SFTP side of a RemoteFileTarget (remote-file-target.ts). Plain SFTP v3 RENAME refuses an
+ * existing destination on OpenSSH, so where the server offers OpenSSH's
+ * `posix-rename@openssh.com` (rename(2): atomic replace) that replaces playlists; elsewhere a
+ * plain rename is tried and, if refused, the old playlist is deleted first.
  *
  * The password, key and passphrase only reach ssh2; names and log lines carry
  * `sftp://user@host:port/root`. Without a pinned host key fingerprint the server is not
@@ -16,13 +14,9 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { Logger } from '@hlsrelay/log';
-import { ConnectionPool } from './connection-pool';
-import { checkSegmentSource } from '../segment-source';
-import { remoteObjectPath, temporaryPath } from '../target-path';
-import type { PlaylistUpload, SegmentUpload, TransferTarget } from '../transfer-target';
+import { RemoteFileTarget, type RemoteAdapter } from './remote-file-target';
 
 export const DEFAULT_SFTP_CONNECTIONS = 3;
-
 
 export interface SftpTargetOptions {
   host: string;
@@ -48,77 +42,41 @@ export interface SftpTargetOptions {
 
 type Session = SftpClient;
 
-export class SftpTarget implements TransferTarget {
-  readonly name: string;
-  readonly #options: SftpTargetOptions;
-  readonly #logger: Logger;
-  readonly #pool: ConnectionPool<Session>;
-  #root: string | undefined;
-  readonly #knownDirs = new Set<string>();
-  /** False once the server's plain rename was seen refusing an existing destination. */
-  #renameReplaces = true;
-
+export class SftpTarget extends RemoteFileTarget<Session> {
   constructor(options: SftpTargetOptions) {
     if (options.password === undefined && options.privateKey === undefined) {
       throw new TypeError(`sftp target ${options.user}@${options.host}: needs a password or a private key`);
     }
+    super({
+      adapter: new SftpAdapter(options),
+      connections: options.connections ?? DEFAULT_SFTP_CONNECTIONS,
+      logger: options.logger,
+      noReplaceWarning:
+        'sftp server has no posix-rename and refuses to rename onto an existing file; playlists are deleted then renamed, so players may briefly miss them',
+    });
+  }
+}
+
+class SftpAdapter implements RemoteAdapter<Session> {
+  readonly name: string;
+  readonly #options: SftpTargetOptions;
+
+  constructor(options: SftpTargetOptions) {
     this.#options = options;
-    this.#logger = options.logger;
     const root = options.root.startsWith('/') ? options.root : `~/${options.root}`;
     this.name = `sftp://${encodeURIComponent(options.user)}@${options.host}:${options.port}${root.startsWith('/') ? '' : '/'}${root}`;
-    this.#pool = new ConnectionPool<Session>({
-      size: options.connections ?? DEFAULT_SFTP_CONNECTIONS,
-      open: () => this.#open(),
-      close: async (session) => {
-        await session.end().catch(() => undefined);
-      },
-      alive: (session) => channelOf(session) !== undefined,
-      broken: (err) => !isServerRefusal(err),
-    });
   }
 
-  /** SSH logins performed so far. */
-  get logins(): number {
-    return this.#pool.opened;
-  }
-
-  async putSegment(upload: SegmentUpload): Promise<void> {
-    await checkSegmentSource(upload.file);
-    await this.#pool.use(async (session) => {
-      const final = remoteObjectPath(this.#root!, upload.bucket, upload.key);
-      await this.#withDir(session, posix.dirname(final), () => session.put(upload.file, final));
-    });
-  }
-
-  async putPlaylist(upload: PlaylistUpload): Promise<void> {
-    await this.#pool.use(async (session) => {
-      const final = remoteObjectPath(this.#root!, upload.bucket, upload.key);
-      const temp = temporaryPath(final);
-      await this.#withDir(session, posix.dirname(final), () => session.put(Buffer.from(upload.text), temp));
-      await this.#replace(session, temp, final);
-    });
-  }
-
-  async delete(bucket: string, key: string): Promise<void> {
-    await this.#pool.use(async (session) => {
-      await session.delete(remoteObjectPath(this.#root!, bucket, key), true);
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.#pool.close();
-  }
-
-  async #open(): Promise<Session> {
+  async open(): Promise<{ connection: Session; root: string }> {
     const o = this.#options;
     const log = { target: this.name };
     // The library's default handlers print to the console; ours log, without any config values.
     const session = new SftpClient('hlsrelay', {
       error: (err: unknown) => {
-        this.#logger.debug('sftp session error', { ...log, error: err instanceof Error ? err.message : String(err) });
+        o.logger.debug('sftp session error', { ...log, error: err instanceof Error ? err.message : String(err) });
       },
-      end: () => this.#logger.debug('sftp session ended by the server', log),
-      close: () => this.#logger.debug('sftp session closed', log),
+      end: () => o.logger.debug('sftp session ended by the server', log),
+      close: () => o.logger.debug('sftp session closed', log),
     });
     const timeout = o.timeoutMs ?? 20_000;
     try {
@@ -135,9 +93,9 @@ export class SftpTarget implements TransferTarget {
         keepaliveCountMax: 3,
         hostVerifier: o.hostKeySha256 === undefined ? undefined : (key: Buffer) => sshFingerprint(key) === o.hostKeySha256,
       });
-      this.#root ??= posix.resolve(await session.realPath('.'), o.root);
-      this.#logger.debug('sftp session open', { ...log, root: this.#root });
-      return session;
+      const root = posix.resolve(await session.realPath('.'), o.root);
+      o.logger.debug('sftp session open', { ...log, root });
+      return { connection: session, root };
     } catch (err) {
       await session.end().catch(() => undefined);
       const message = err instanceof Error ? err.message : String(err);
@@ -152,43 +110,46 @@ export class SftpTarget implements TransferTarget {
     }
   }
 
-  async #withDir<T>(session: Session, dir: string, write: () => Promise<T>): Promise<T> {
-    if (!this.#knownDirs.has(dir)) {
-      await session.mkdir(dir, true);
-      this.#knownDirs.add(dir);
-    }
-    try {
-      return await write();
-    } catch (err) {
-      this.#knownDirs.delete(dir);
-      throw err;
-    }
+  async close(session: Session): Promise<void> {
+    await session.end().catch(() => undefined);
   }
 
-  async #replace(session: Session, temp: string, final: string): Promise<void> {
-    if (supportsPosixRename(session)) {
-      await session.posixRename(temp, final);
-      return;
-    }
-    if (this.#renameReplaces) {
-      try {
-        await session.rename(temp, final);
-        return;
-      } catch (err) {
-        if (!isServerRefusal(err)) throw err;
-        await session.delete(final, true);
-        await session.rename(temp, final);
-        // Only now is it known that replacing was the problem: remember it and say so once.
-        this.#renameReplaces = false;
-        this.#logger.warn(
-          'sftp server has no posix-rename and refuses to rename onto an existing file; playlists are deleted then renamed, so players may briefly miss them',
-          { target: this.name, error: err instanceof Error ? err.message : String(err) },
-        );
-        return;
-      }
-    }
-    await session.delete(final, true);
-    await session.rename(temp, final);
+  alive(session: Session): boolean {
+    return channelOf(session) !== undefined;
+  }
+
+  broken(err: unknown): boolean {
+    return !isServerRefusal(err);
+  }
+
+  refusedRename(err: unknown): boolean {
+    return isServerRefusal(err);
+  }
+
+  async ensureDir(session: Session, dir: string): Promise<void> {
+    await session.mkdir(dir, true);
+  }
+
+  async writeFile(session: Session, localFile: string, remote: string): Promise<void> {
+    await session.put(localFile, remote);
+  }
+
+  async writeText(session: Session, text: string, remote: string): Promise<void> {
+    await session.put(Buffer.from(text), remote);
+  }
+
+  async remove(session: Session, remote: string): Promise<void> {
+    await session.delete(remote, true);
+  }
+
+  async rename(session: Session, from: string, to: string): Promise<void> {
+    await session.rename(from, to);
+  }
+
+  async atomicReplace(session: Session, from: string, to: string): Promise<boolean> {
+    if (!supportsPosixRename(session)) return false;
+    await session.posixRename(from, to);
+    return true;
   }
 }
 
