@@ -10,7 +10,7 @@ import type { Logger } from '@hlsrelay/log';
 import { parseMessage, ProtocolError, type IndexMessage } from '@hlsrelay/protocol';
 import type { Journal, JournalContents } from '../state/journal';
 import { streamId, streamKeyOf, type StreamKey } from '../streams/stream-key';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../targets/retry-policy';
+import type { RetryPolicy } from '../targets/retry-policy';
 import type { TransferTarget } from '../targets/transfer-target';
 import { describe, UploadQueue } from '../targets/upload-queue';
 import { MasterPublisher } from './master-publisher';
@@ -73,15 +73,8 @@ export class Uploader extends EventEmitter {
       throw new TypeError(`window must be an integer ≥ 1, got ${options.window}`);
     }
     const clock = options.clock ?? (() => performance.now());
-    this.#queue = new UploadQueue({
-      concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
-      retry: options.retry ?? DEFAULT_RETRY_POLICY,
-      logger: options.logger,
-      sleep: options.sleep,
-      random: options.random,
-      giveUpAfterMs: options.giveUpAfterMs,
-      now: clock,
-    });
+    const { concurrency = DEFAULT_CONCURRENCY, retry, logger, sleep, random, giveUpAfterMs } = options;
+    this.#queue = new UploadQueue({ concurrency, retry, logger, sleep, random, giveUpAfterMs, now: clock });
     const deleteAfter = options.deleteAfter ?? false;
     if (deleteAfter && options.archive !== undefined) {
       throw new TypeError('deleteAfter and archive exclude each other: the archive lists every segment, so none could be deleted');

@@ -32,34 +32,28 @@ export const ENV_SFTP_KEY_PASSPHRASE = 'HLSRELAY_SFTP_KEY_PASSPHRASE';
 /** Where a secret is read from at start-up; never the secret itself, so specs are safe to log. */
 export type SecretSource = { from: 'file'; path: string } | { from: 'env'; variable: string };
 
+/** What every remote file server's URL gives. */
+interface RemoteSpec {
+  display: string;
+  host: string;
+  port: number;
+  user: string;
+  root: string;
+  password?: SecretSource;
+  connections?: number;
+}
+
 export type TargetSpec =
   | { scheme: 's3'; display: string }
   | { scheme: 'file'; display: string; root: string }
-  | {
-      scheme: 'ftp' | 'ftps';
-      display: string;
-      host: string;
-      port: number;
-      user: string;
-      root: string;
-      password?: SecretSource;
-      caFile?: string;
-      connections?: number;
-    }
-  | {
+  | (RemoteSpec & { scheme: 'ftp' | 'ftps'; caFile?: string })
+  | (RemoteSpec & {
       scheme: 'sftp';
-      display: string;
-      host: string;
-      port: number;
-      user: string;
-      root: string;
-      password?: SecretSource;
       /** A file holding the private key (from `?key-file=` or $HLSRELAY_SFTP_KEY_FILE). */
       keyFile?: string;
       passphrase?: SecretSource;
       hostKeySha256?: string;
-      connections?: number;
-    };
+    });
 
 export class TargetUrlError extends Error {
   override readonly name = 'TargetUrlError';

@@ -9,14 +9,15 @@
  */
 import PQueue from 'p-queue';
 import type { Logger } from '@hlsrelay/log';
-import { backoffDelay, validateRetryPolicy, type RetryPolicy } from './retry-policy';
+import { backoffDelay, DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from './retry-policy';
 import { GaveUpTransferError, PermanentTransferError } from './transfer-target';
 
 export type Job = () => Promise<void>;
 
 export interface UploadQueueOptions {
   concurrency: number;
-  retry: RetryPolicy;
+  /** Default DEFAULT_RETRY_POLICY. */
+  retry?: RetryPolicy;
   logger: Logger;
   /** Waits between attempts; injected so tests need not wait for real. */
   sleep?: (ms: number) => Promise<void>;
@@ -56,7 +57,7 @@ export class UploadQueue {
       throw new TypeError(`concurrency must be an integer ≥ 1, got ${options.concurrency}`);
     }
     this.#slots = new PQueue({ concurrency: options.concurrency });
-    this.#retry = validateRetryPolicy(options.retry);
+    this.#retry = validateRetryPolicy(options.retry ?? DEFAULT_RETRY_POLICY);
     this.#logger = options.logger;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;

@@ -20,7 +20,7 @@
  */
 import { posix } from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry-policy';
+import type { RetryPolicy } from '../retry-policy';
 import { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 import { describe, UploadQueue } from '../upload-queue';
 
@@ -89,17 +89,11 @@ export class MirrorTarget implements TransferTarget {
     this.#logger = options.logger;
     this.#drainTimeoutMs = options.drainTimeoutMs;
     this.name = `mirror(${names.join(', ')})`;
-    this.#mirrors = options.targets.map((target) => ({
+    // Everything else of the options is each mirror's own queue: concurrency, retries, give-up.
+    const { targets, drainTimeoutMs: _drain, ...queue } = options;
+    this.#mirrors = targets.map((target) => ({
       target,
-      queue: new UploadQueue({
-        concurrency: options.concurrency ?? DEFAULT_MIRROR_CONCURRENCY,
-        retry: options.retry ?? DEFAULT_RETRY_POLICY,
-        logger: options.logger,
-        sleep: options.sleep,
-        random: options.random,
-        giveUpAfterMs: options.giveUpAfterMs,
-        now: options.now,
-      }),
+      queue: new UploadQueue({ ...queue, concurrency: queue.concurrency ?? DEFAULT_MIRROR_CONCURRENCY }),
       playlistGeneration: new Map(),
       stats: { stored: 0, superseded: 0, failed: 0 },
     }));
