@@ -1,5 +1,5 @@
 /**
- * The index port: listens (plain TCP or TLS), admits each connection through the segmenter gate
+ * The index port: listens (plain TCP or TLS), admits each connection through SegmenterAccess
  * (connections per peer and in all) and hands it to a SegmenterConnection, which decodes and
  * answers its messages. Here only what spans connections: the listener, the open sockets for
  * shutdown, and the counts.
@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import type { Logger } from '@hlsrelay/log';
 import { FEATURE_PAYLOAD, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
-import { SegmenterGate } from '../access/segmenter-gate';
+import { SegmenterAccess } from '../access/segmenter-access';
 import type { PayloadSpool } from './payload-spool';
 import { SegmenterConnection, type ConnectionContext } from './segmenter-connection';
 
@@ -51,29 +51,29 @@ export class IndexServer {
   readonly #sockets = new Set<net.Socket>();
   #closing = false;
   #malformed = 0;
-  readonly #gate: SegmenterGate;
+  readonly #access: SegmenterAccess;
   readonly #raw = new Set<net.Socket>();
   readonly #context: ConnectionContext;
 
   constructor(options: IndexServerOptions) {
     this.#logger = options.logger;
-    this.#gate = new SegmenterGate({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger });
+    this.#access = new SegmenterAccess({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger });
     this.#context = {
       logger: options.logger,
       onMessage: options.onMessage,
       maxLineBytes: options.maxLineBytes,
-      gate: this.#gate,
+      access: this.#access,
       payload: options.payload,
       refused: () => (this.#malformed += 1),
     };
     const payloadFeature = options.payload ? [FEATURE_PAYLOAD] : [];
-    this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#gate.features, ...payloadFeature]));
+    this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#access.features, ...payloadFeature]));
     // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
     this.#server = options.tls
-      ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: this.#gate.limits.lineTimeoutMs }, (s) => this.#connection(s))
+      ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: this.#access.limits.lineTimeoutMs }, (s) => this.#connection(s))
       : net.createServer({ allowHalfOpen: true }, (socket) => this.#connection(socket));
     // Past this the kernel's accepted sockets are closed at once, before any work is spent on them.
-    this.#server.maxConnections = this.#gate.limits.maxConnections;
+    this.#server.maxConnections = this.#access.limits.maxConnections;
     // Every TCP connection, TLS handshakes still in progress included, so shutdown can end them.
     this.#server.on('connection', (raw: net.Socket) => {
       this.#raw.add(raw);
@@ -110,9 +110,9 @@ export class IndexServer {
     return this.#malformed;
   }
 
-  /** What the gate refused or slowed since start (segmenter-gate.ts). */
-  get gateStats(): SegmenterGate['stats'] {
-    return this.#gate.stats;
+  /** What segmenter access refused or slowed since start (access/segmenter-access.ts); named as before for its watchers. */
+  get gateStats(): SegmenterAccess['stats'] {
+    return this.#access.stats;
   }
 
   /**
@@ -139,14 +139,14 @@ export class IndexServer {
       return;
     }
     let connection: SegmenterConnection | undefined;
-    const door = this.#gate.admit(socket.remoteAddress ?? '?', peer, socket, (reason) => connection?.expired(reason));
-    if (typeof door === 'string') {
-      socket.end(frameMessage(formatRefusal(door)));
+    const admitted = this.#access.admit(socket.remoteAddress ?? '?', peer, socket, (reason) => connection?.expired(reason));
+    if (typeof admitted === 'string') {
+      socket.end(frameMessage(formatRefusal(admitted)));
       setTimeout(() => socket.destroy(), 2_000).unref();
       return;
     }
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
-    connection = new SegmenterConnection(socket, peer, door, this.#greeting, this.#context);
+    connection = new SegmenterConnection(socket, peer, admitted, this.#greeting, this.#context);
   }
 }

@@ -27,7 +27,7 @@ import {
   type IndexMessage,
   type SessionEvent,
 } from '@hlsrelay/protocol';
-import { ConnectionRefusal, type Door, type SegmenterGate } from '../access/segmenter-gate';
+import { ConnectionRefusal, type AdmittedConnection, type SegmenterAccess } from '../access/segmenter-access';
 import type { PayloadSpool } from './payload-spool';
 import { PayloadReceiver } from './payload-receiver';
 
@@ -37,7 +37,7 @@ export interface ConnectionContext {
   /** See IndexServerOptions.onMessage. */
   onMessage: (message: IndexMessage, peer: string) => void | Promise<void>;
   maxLineBytes: number | undefined;
-  gate: SegmenterGate;
+  access: SegmenterAccess;
   payload: { spool: PayloadSpool; maxBytes: number } | undefined;
   /** A message was refused as malformed or not allowed (for the server's count). */
   refused: () => void;
@@ -55,7 +55,7 @@ interface Session {
 export class SegmenterConnection {
   readonly peer: string;
   readonly #socket: net.Socket;
-  readonly #door: Door;
+  readonly #admitted: AdmittedConnection;
   readonly #ctx: ConnectionContext;
   readonly #decoder: SessionDecoder;
   /** Lines seen so far: only the first may be the hello that opens a session. */
@@ -63,10 +63,10 @@ export class SegmenterConnection {
   #session: Session | undefined;
 
   /** Takes over an admitted socket: greets it and serves it until it closes. */
-  constructor(socket: net.Socket, peer: string, door: Door, greeting: string, ctx: ConnectionContext) {
+  constructor(socket: net.Socket, peer: string, admitted: AdmittedConnection, greeting: string, ctx: ConnectionContext) {
     this.#socket = socket;
     this.peer = peer;
-    this.#door = door;
+    this.#admitted = admitted;
     this.#ctx = ctx;
     this.#decoder = new SessionDecoder({ maxLineBytes: ctx.maxLineBytes });
     ctx.logger.debug('segmenter connected', { peer });
@@ -76,7 +76,7 @@ export class SegmenterConnection {
     socket.on('end', () => this.#end());
     socket.on('error', (err) => ctx.logger.debug('segmenter connection error', { peer, error: err.message }));
     socket.on('close', () => {
-      door.close();
+      admitted.close();
       this.#session?.payloads.close();
     });
   }
@@ -96,7 +96,7 @@ export class SegmenterConnection {
       this.#refuse(err, true);
       return;
     }
-    this.#door.guard.received(lines, this.#decoder.pendingBytes);
+    this.#admitted.guard.received(lines, this.#decoder.pendingBytes);
   }
 
   #end(): void {
@@ -115,7 +115,7 @@ export class SegmenterConnection {
 
   /** One decoded event, in wire order; returns the lines it completed (for the connection's guard). */
   #event(event: SessionEvent): number {
-    const guard = this.#door.guard;
+    const guard = this.#admitted.guard;
     if (event.kind === 'line') {
       guard.deliver([event.line], (line) => this.#line(line));
       return 1;
@@ -126,7 +126,7 @@ export class SegmenterConnection {
     else {
       // Bytes are only taken inside a session, and from a peer that presented the token.
       if (!payloads) throw new ProtocolError('PAYLOAD outside a session (answer the greeting first)');
-      this.#ctx.gate.requireAuthenticated(this.#door, true);
+      this.#ctx.access.requireAuthenticated(this.#admitted, true);
       payloads.start(event.length);
       // Its line takes its place among the others, for its number and its answer.
       guard.deliver([formatPayloadCommand(event.length)], (line) => this.#line(line));
@@ -147,7 +147,7 @@ export class SegmenterConnection {
       return;
     }
     try {
-      this.#ctx.gate.requireAuthenticated(this.#door, false);
+      this.#ctx.access.requireAuthenticated(this.#admitted, false);
       const result = this.#ctx.onMessage(parseMessage(line), this.peer);
       result?.catch((err: unknown) => this.#refuse(err, false));
     } catch (err) {
@@ -162,10 +162,10 @@ export class SegmenterConnection {
     try {
       const c = classifySessionLine(line);
       if (c.kind === 'command' && c.verb === AUTH_VERB) {
-        this.#ctx.gate.authenticate(this.#door, c.args);
+        this.#ctx.access.authenticate(this.#admitted, c.args);
         result = Promise.resolve();
       } else {
-        this.#ctx.gate.requireAuthenticated(this.#door, true);
+        this.#ctx.access.requireAuthenticated(this.#admitted, true);
         if (c.kind === 'command' && c.verb === PAYLOAD_VERB) {
           result = session.payloads.announced();
         } else {
@@ -236,7 +236,7 @@ export class SegmenterConnection {
     this.#reply(formatRefusal(reason));
     if (endConnection || err instanceof ConnectionRefusal) {
       this.#endRefused();
-    } else if (this.#socket.writableLength > this.#ctx.gate.limits.maxUnreadReplyBytes) {
+    } else if (this.#socket.writableLength > this.#ctx.access.limits.maxUnreadReplyBytes) {
       // A peer that keeps sending bad messages and never reads the answers.
       this.#ctx.logger.warn('connection closed: answers not read', { peer: this.peer, unreadBytes: this.#socket.writableLength });
       this.#socket.destroy();

@@ -1,7 +1,10 @@
 /**
- * Who may talk to the uploader, and how much: the index server asks the gate to admit each new
- * connection (connections per peer and in all), gets a Door per admitted connection that watches
- * its pace (ConnectionGuard) and knows whether it has authenticated.
+ * Access control, one vocabulary for the whole folder: *access* is who may connect and what a
+ * message may touch; *limits* are how much. SegmenterAccess admits each new connection within
+ * the ConnectionLimits (connections per peer and in all) and checks the shared token; each
+ * AdmittedConnection knows whether it authenticated and carries the ConnectionGuard that holds it
+ * to its limits (pace, deadlines). What a message may touch is the MessagePolicy (AllowedPaths,
+ * AllowedKeys), checked again at read and write time by the ConfinedTarget wrapper.
  *
  * With a shared token (shared-token.ts in the protocol) the greeting offers `auth` and a session
  * must open with `AUTH <token>`; anything else first, or a wrong token, ends the connection with
@@ -18,14 +21,14 @@ export class ConnectionRefusal extends ProtocolError {
   readonly endsConnection = true;
 }
 
-export interface GateOptions {
+export interface SegmenterAccessOptions {
   limits: ConnectionLimits;
   /** The shared token; undefined serves everyone who reaches the port (as in 2009). */
   token?: string;
   logger: Logger;
 }
 
-export class SegmenterGate {
+export class SegmenterAccess {
   readonly limits: ConnectionLimits;
   readonly #token: string | undefined;
   readonly #logger: Logger;
@@ -34,7 +37,7 @@ export class SegmenterGate {
   #failedAuth = 0;
   #paced = 0;
 
-  constructor(options: GateOptions) {
+  constructor(options: SegmenterAccessOptions) {
     this.limits = options.limits;
     this.#token = options.token;
     this.#logger = options.logger;
@@ -47,7 +50,7 @@ export class SegmenterGate {
   }
 
   /**
-   * Since start: connections refused at the door (limits), sessions that failed to authenticate,
+   * Since start: connections refused at the admitted (limits), sessions that failed to authenticate,
    * and times a line waited for the message rate.
    */
   get stats(): { refusedConnections: number; failedAuthentications: number; pacedLines: number } {
@@ -55,10 +58,10 @@ export class SegmenterGate {
   }
 
   /**
-   * A new connection from `address`: a Door, or the reason it is refused (the caller answers it
+   * A new connection from `address`: a AdmittedConnection, or the reason it is refused (the caller answers it
    * with ERR and closes; nothing was counted).
    */
-  admit(address: string, peer: string, socket: PausableSource, onExpired: (reason: string) => void): Door | string {
+  admit(address: string, peer: string, socket: PausableSource, onExpired: (reason: string) => void): AdmittedConnection | string {
     const refusal = this.#peers.admit(address);
     if (refusal) {
       this.#refusedConnections += 1;
@@ -66,52 +69,52 @@ export class SegmenterGate {
       return refusal;
     }
     const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired, onThrottled: () => (this.#paced += 1) });
-    return new Door(this, address, peer, guard, this.#token === undefined);
+    return new AdmittedConnection(this, address, peer, guard, this.#token === undefined);
   }
 
   /** Checks an AUTH command; throws ConnectionRefusal (logged) when it fails. */
-  authenticate(door: Door, args: readonly string[]): void {
+  authenticate(admitted: AdmittedConnection, args: readonly string[]): void {
     let offered: string;
     try {
       offered = authArgument(args);
     } catch (err) {
-      this.#authFailed(door, (err as Error).message);
+      this.#authFailed(admitted, (err as Error).message);
     }
     if (this.#token === undefined) return; // nothing asked: accepted, harmlessly
-    if (!tokenMatches(offered, this.#token)) this.#authFailed(door, 'wrong token');
-    door.authenticated = true;
-    this.#logger.debug('segmenter authenticated', { peer: door.peer });
+    if (!tokenMatches(offered, this.#token)) this.#authFailed(admitted, 'wrong token');
+    admitted.authenticated = true;
+    this.#logger.debug('segmenter authenticated', { peer: admitted.peer });
   }
 
   /** A line before (or without) authenticating; throws ConnectionRefusal when a token is required. */
-  requireAuthenticated(door: Door, inSession: boolean): void {
-    if (door.authenticated) return;
+  requireAuthenticated(admitted: AdmittedConnection, inSession: boolean): void {
+    if (admitted.authenticated) return;
     this.#authFailed(
-      door,
+      admitted,
       inSession
         ? 'authentication required: send AUTH <token> first'
         : 'authentication required: this uploader serves only segmenters that present its token (--token-file)',
     );
   }
 
-  release(door: Door): void {
-    this.#peers.release(door.address);
+  release(admitted: AdmittedConnection): void {
+    this.#peers.release(admitted.address);
   }
 
-  #authFailed(door: Door, reason: string): never {
+  #authFailed(admitted: AdmittedConnection, reason: string): never {
     this.#failedAuth += 1;
-    this.#logger.warn('authentication failed', { peer: door.peer, reason });
+    this.#logger.warn('authentication failed', { peer: admitted.peer, reason });
     throw new ConnectionRefusal(reason);
   }
 }
 
 /** One admitted connection. */
-export class Door {
+export class AdmittedConnection {
   authenticated: boolean;
   #closed = false;
 
   constructor(
-    readonly gate: SegmenterGate,
+    readonly access: SegmenterAccess,
     readonly address: string,
     readonly peer: string,
     readonly guard: ConnectionGuard,
@@ -125,6 +128,6 @@ export class Door {
     if (this.#closed) return;
     this.#closed = true;
     this.guard.close();
-    this.gate.release(this);
+    this.access.release(this);
   }
 }
