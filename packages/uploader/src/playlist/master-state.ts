@@ -8,6 +8,7 @@
  */
 import type { IndexMessage } from '@hlsrelay/protocol';
 import type { MasterPlaylist, VariantStream } from './master-playlist';
+import { INDEPENDENT_SEGMENTS, PLAYLIST_VERSION } from './media-playlist';
 
 /** A measured bitrate that moved by more than this fraction is worth a new master. */
 export const BANDWIDTH_CHANGE = 0.1;
@@ -141,7 +142,7 @@ export class MasterState {
       variants.push(v);
     }
     variants.sort((a, b) => a.bandwidth - b.bandwidth || a.uri.localeCompare(b.uri));
-    return { version: 3, independentSegments: true, variants };
+    return { version: PLAYLIST_VERSION, independentSegments: INDEPENDENT_SEGMENTS, variants };
   }
 
   /** Whether `next` differs enough from what was last stored to upload it. */

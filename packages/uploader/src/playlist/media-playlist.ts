@@ -3,6 +3,17 @@
  * and one pure renderer. No other code in the uploader writes m3u8 text.
  */
 
+/** `#EXT-X-VERSION` of every playlist the uploader writes: 3, for decimal EXTINF durations (RFC 8216 §7). */
+export const PLAYLIST_VERSION = 3;
+
+/** The segmenter cuts every segment at a keyframe, so each decodes on its own: `#EXT-X-INDEPENDENT-SEGMENTS`. */
+export const INDEPENDENT_SEGMENTS = true;
+
+/** RFC 8216 §6.2.2 / Apple: caches keep a live playlist for at most half a target duration. */
+export function playlistMaxAgeSeconds(p: Pick<MediaPlaylist, 'targetDuration'>): number {
+  return Math.floor(p.targetDuration / 2);
+}
+
 export interface MediaSegment {
   /** The URI line: absolute (`<http prefix><file>`) or relative to the playlist. */
   uri: string;

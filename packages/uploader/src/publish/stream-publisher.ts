@@ -11,7 +11,7 @@
 import { stat, unlink } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
 import { segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
-import { renderMediaPlaylist } from '../playlist/media-playlist';
+import { playlistMaxAgeSeconds, renderMediaPlaylist } from '../playlist/media-playlist';
 import { archiveName, EventArchive } from '../state/event-archive';
 import type { Journal } from '../state/journal';
 import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
@@ -202,8 +202,7 @@ export class StreamPublisher {
       bucket: state.key.bucket,
       key: objectKey(state.key.keyPrefix, state.key.index),
       text: renderMediaPlaylist(model),
-      // RFC 8216 §6.2.2 / Apple: caches keep a live playlist for at most half a target duration.
-      maxAgeSeconds: Math.floor(model.targetDuration / 2),
+      maxAgeSeconds: playlistMaxAgeSeconds(model),
     };
     const arrivals = this.#arrivals;
     this.#arrivals = [];
@@ -251,7 +250,7 @@ export class StreamPublisher {
       bucket: key.bucket,
       key: objectKey(key.keyPrefix, archiveName(this.#ctx.archive, key.index)),
       text: renderMediaPlaylist(model),
-      maxAgeSeconds: Math.floor(model.targetDuration / 2),
+      maxAgeSeconds: playlistMaxAgeSeconds(model),
     };
     await this.#ctx.queue.transfer('archive playlist upload', { stream: this.id, key: upload.key }, () => this.#ctx.target.putPlaylist(upload), 1);
   }

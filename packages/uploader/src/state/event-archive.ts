@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RecordLog } from '@hlsrelay/protocol';
-import type { MediaPlaylist } from '../playlist/media-playlist';
+import { INDEPENDENT_SEGMENTS, PLAYLIST_VERSION, type MediaPlaylist } from '../playlist/media-playlist';
 import type { ListedSegment } from '../streams/stream-state';
 
 export const DEFAULT_ARCHIVE_PATTERN = '%s-archive.m3u8';
@@ -60,9 +60,9 @@ export class EventArchive {
     return this.#names.has(name);
   }
 
-  model(targetDuration: number, ended: boolean, independentSegments = true): MediaPlaylist {
+  model(targetDuration: number, ended: boolean, independentSegments = INDEPENDENT_SEGMENTS): MediaPlaylist {
     return {
-      version: 3,
+      version: PLAYLIST_VERSION,
       targetDuration,
       mediaSequence: 0,
       playlistType: 'EVENT',

@@ -8,7 +8,7 @@
  * restore them as they are.
  */
 import type { IndexMessage } from '@hlsrelay/protocol';
-import { longestDurationFor, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
+import { INDEPENDENT_SEGMENTS, longestDurationFor, PLAYLIST_VERSION, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
 import { segmentObjectName } from './segment-name';
 import type { StreamKey } from './stream-key';
 
@@ -66,7 +66,7 @@ export class StreamState {
     }
     this.key = key;
     this.#window = options.window;
-    this.#independentSegments = options.independentSegments ?? true;
+    this.#independentSegments = options.independentSegments ?? INDEPENDENT_SEGMENTS;
     this.#s = snapshot
       ? structuredClone(snapshot)
       : { window: [], mediaSequence: 0, discontinuitySequence: 0, discontinuitySeen: false, ended: false };
@@ -189,7 +189,7 @@ export class StreamState {
   playlist(): MediaPlaylist {
     const s = this.#s;
     return {
-      version: 3,
+      version: PLAYLIST_VERSION,
       targetDuration: s.targetDuration ?? 1,
       mediaSequence: s.mediaSequence,
       discontinuitySequence: s.discontinuitySeen ? s.discontinuitySequence : undefined,
