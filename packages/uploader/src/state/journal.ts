@@ -6,7 +6,7 @@
  *
  * One append-only file, `journal.log`, of checksummed one-line JSON records (protocol record-log):
  *   {"m":<id>,"v":<parsed index message>}            accepted
- *   {"m":<id>,"l":"<index message line>"}            accepted, as versions before 0.2 wrote it (still read)
+ *   {"m":<id>,"l":"<index message line>"}            accepted, as earlier versions wrote it (still read)
  *   {"s":"<stream id>","v":<stream state>,"d":[ids]}  stream state after publishing; ids done
  * Appends are group-committed: records handed over while an fsync runs share the next one.
  * The file is rewritten (write a new file, fsync, rename, fsync the directory) to hold only the
