@@ -14,7 +14,8 @@ import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import { parseMessage } from '@hlsrelay/protocol';
 import { FileTarget, MirrorTarget, Uploader, type SegmentGivenUp, type TransferTarget } from '@hlsrelay/uploader';
-import { FakeStream, listedUris, until } from './harness';
+import { until } from '../../support/until';
+import { FakeStream, listedUris } from '../../support/uploader-rig';
 
 /** A clock that only the queues' own waits move forward. */
 function fakeTime() {
