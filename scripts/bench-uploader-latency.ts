@@ -103,6 +103,7 @@ export async function main(argv: string[]): Promise<void> {
       const exit = await daemon.stop();
       await rm(dir, { recursive: true, force: true });
       results.push(r);
+      for (const [why, count] of r.refusals) console.log(`  … refused ${count}×: ${why}`);
       const perRequest = r.uploaderCpuMs / r.requests.PUT;
       console.log(`  … ${n} renditions: ${r.sent} messages, p50 ${fmt(percentile(r.latencies, 50))} ms, p99 ${fmt(percentile(r.latencies, 99))} ms, ` +
         `missing ${r.missing}, refused ${r.refused}, ${r.requests.PUT} PUTs, uploader CPU ${fmt(perRequest, 3)} ms / request (${fmt(perRequest / floor, 2)}× floor), ` +

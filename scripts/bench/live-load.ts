@@ -24,6 +24,8 @@ export interface LiveResult {
   missing: number;
   /** Messages the uploader answered with anything but silence (ERR lines). */
   refused: number;
+  /** Refusal texts (their numbers cut out) and how often each came. */
+  refusals: Map<string, number>;
   latencies: number[];
   uploaderCpuMs: number;
   storeCpuMs: number;
@@ -78,6 +80,7 @@ export async function liveStep(o: {
   const rss: Array<[number, number]> = [];
   let sent = 0;
   let refused = 0;
+  const refusals = new Map<string, number>();
   const replies: Array<Promise<void>> = [];
   const started = performance.now();
   await Promise.all(
@@ -95,7 +98,14 @@ export async function liveStep(o: {
           bucketName: BUCKET, keyPrefix: `live/r${r}`, ext: {},
         });
         sentAt[r].set(n, wallMs());
-        replies.push(sendOneShot(daemon.port, text).then((reply) => void (reply.trim() !== '' && (refused += 1))));
+        replies.push(
+          sendOneShot(daemon.port, text).then((reply) => {
+            if (reply.trim() === '') return;
+            refused += 1;
+            const why = reply.trim().replace(/\d+/g, 'N');
+            refusals.set(why, (refusals.get(why) ?? 0) + 1);
+          }),
+        );
         sent += 1;
         if (sent % o.rssEvery === 0) rss.push([sent, daemon.rssMB()]);
       }
@@ -116,6 +126,7 @@ export async function liveStep(o: {
     sent,
     missing: outstanding(),
     refused,
+    refusals,
     latencies: latencies.sort((a, b) => a - b),
     uploaderCpuMs: daemon.cpuMs() - cpu0,
     storeCpuMs: store.cpuMs() - storeCpu0,
