@@ -60,6 +60,8 @@ function machine(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // The SDK's notice about future Node versions would only clutter the figures.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const o = parseOptions(argv);
   const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const root = await mkdtemp(path.join(base, 'hlsrelay-bench-latency-'));
