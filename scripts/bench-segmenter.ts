@@ -84,6 +84,44 @@ function ensureTiny(): void {
   run(FFMPEG, ['-v', 'error', '-y', '-i', LIVE.file, '-t', '4', '-c', 'copy', '-f', 'mpegts', TINY]);
 }
 
+/**
+ * The floor for any Node segmenter: the same bytes read in 1 MB chunks (the next read overlapped
+ * on the thread pool, as the segmenter does), written synchronously into `segments` files with
+ * a temporary name and a rename each, without looking at a single packet or sending a message.
+ * argv: input, output dir, segments.
+ */
+const NODE_FLOOR = `
+const fs = require('fs');
+const [input, dir, count] = process.argv.slice(1);
+const per = Math.ceil(fs.statSync(input).size / Number(count));
+const fd = fs.openSync(input, 'r');
+const bufs = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
+const read = (b) => new Promise((res, rej) => fs.read(fd, b, 0, b.length, null, (e, n) => (e ? rej(e) : res(n))));
+let seg = 0, out = -1, written = 0;
+const tmp = (n) => dir + '/.f-' + n + '.ts.tmp';
+const begin = () => (out = fs.openSync(tmp(seg), 'w'));
+const commit = () => { fs.closeSync(out); fs.renameSync(tmp(seg), dir + '/f-' + seg + '.ts'); seg++; };
+(async () => {
+  let turn = 0, next = read(bufs[0]);
+  begin();
+  for (;;) {
+    const n = await next;
+    if (n === 0) break;
+    const b = bufs[turn];
+    turn ^= 1;
+    next = read(bufs[turn]);
+    for (let off = 0; off < n; ) {
+      const k = Math.min(per - written, n - off);
+      fs.writeSync(out, b, off, k);
+      off += k;
+      written += k;
+      if (written >= per) { commit(); written = 0; begin(); }
+    }
+  }
+  commit();
+})();
+`;
+
 // ---- message sinks ----
 
 /** A listener standing in for the uploader; records when the first index message arrived. */
@@ -220,13 +258,13 @@ class Results {
 
   print(title: string, bytes: number): void {
     console.log(`\n${title}: ${(bytes / 1e6).toFixed(0)} MB, best of ${RUNS} runs (page cache warm)`);
-    console.log(`${''.padEnd(36)} ${'wall'.padStart(8)} ${'MB/s'.padStart(6)} ${'cpu'.padStart(8)} ${'(user + sys)'.padEnd(15)} peak RSS`);
+    console.log(`${''.padEnd(40)} ${'wall'.padStart(8)} ${'MB/s'.padStart(6)} ${'cpu'.padStart(8)} ${'(user + sys)'.padEnd(15)} peak RSS`);
     for (const name of this.order) {
       const t = this.get(name);
       const cpu = t.cpu === undefined ? ''.padStart(8) : `${t.cpu.toFixed(3)} s`.padStart(8);
       const split = t.user === undefined ? '' : `(${t.user.toFixed(2)} + ${t.sys!.toFixed(2)})`;
       const rss = t.peakRssKb ? `${(t.peakRssKb / 1024).toFixed(1)} MB` : '';
-      console.log(`${name.padEnd(36)} ${`${t.seconds.toFixed(3)} s`.padStart(8)} ${(bytes / 1e6 / t.seconds).toFixed(0).padStart(6)} ${cpu} ${split.padEnd(15)} ${rss}`);
+      console.log(`${name.padEnd(40)} ${`${t.seconds.toFixed(3)} s`.padStart(8)} ${(bytes / 1e6 / t.seconds).toFixed(0).padStart(6)} ${cpu} ${split.padEnd(15)} ${rss}`);
     }
   }
 }
@@ -312,6 +350,11 @@ async function main(): Promise<void> {
     process.stdout.write(`round ${i + 1}/${RUNS} ...\r`);
     segs.ffmpegLive = await baselines(live, LIVE.file, 2);
     segs.live = await segmenterRun(live, 'segmenter', SEGMENTER, LIVE.file, 2, ack);
+    {
+      const dir = fresh('node-floor');
+      live.keep('node floor (read, write, rename only)', await timed(process.execPath, ['-e', NODE_FLOOR, LIVE.file, dir, String(segs.live)]));
+      fs.rmSync(dir, { recursive: true });
+    }
     if (BASELINE) await segmenterRun(live, 'segmenter (baseline)', BASELINE, LIVE.file, 2, ack);
     if (extraCa) await segmenterRun(live, 'segmenter, NODE_EXTRA_CA_CERTS unset', SEGMENTER, LIVE.file, 2, ack, noExtraCa);
     {
