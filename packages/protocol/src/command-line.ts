@@ -68,8 +68,9 @@ export function usageErrorLine(message: string, argv: readonly string[], table: 
   let line = message;
   let m: RegExpExecArray | null;
   if ((m = /^Unknown arguments?: (.*)$/s.exec(message))) {
-    line = m[1]
-      .split(', ')
+    // yargs names a dashed option twice, the second time camel-cased (`logLevl`).
+    const names = [...new Set(m[1].split(', ').map((n) => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)))];
+    line = names
       .map((name) => {
         const asFlag = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`);
         if (!asFlag) return `unexpected argument "${name}"`;
