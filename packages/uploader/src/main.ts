@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   });
   for (const warning of security.warnings) logger.warn(warning);
   const makeS3 = () => new S3Target(settings.s3);
-  const metrics = settings.statusListen && new UploaderMetrics({ prices: settings.prices });
+  const metrics = settings.statusListen && new UploaderMetrics({ prices: settings.prices, build: { version: VERSION, node: process.version } });
   const created = await Promise.all(settings.targets.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
   const target = buildTargetStack({
     targets: created,
