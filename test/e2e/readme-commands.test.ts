@@ -26,7 +26,7 @@ const SECTIONS = ['Production use', 'Variable bitrate', 'Operations'];
 const SOURCE = path.join(FIXTURES, 'h264-aac.m2ts');
 
 /** The `sh` blocks of a README section, one command per entry (continuations joined, comments dropped). */
-export function sectionCommands(readme: string, title: string): string[] {
+function sectionCommands(readme: string, title: string): string[] {
   const section = readme.split(new RegExp(`^## ${title}$`, 'm'))[1]?.split(/^## /m)[0];
   assert.ok(section !== undefined, `README has "## ${title}"`);
   const commands: string[] = [];
