@@ -10,10 +10,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startEmbeddedStore, EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store';
-import { FIRST_OUTPUT_FD, ladderFfmpegArgs } from '@hlsrelay/segmenter';
+import { chooseFfmpeg, ffmpegVersionLine, FIRST_OUTPUT_FD, ladderFfmpegArgs } from '@hlsrelay/segmenter';
 import { parseRenditions, DEFAULT_RENDITIONS, type Rendition } from './demo/renditions';
 import { startChild, stopChild, loggedPort, portIsFree, type Child } from './demo/children';
 import { StatusLine } from './demo/status-line';
+import { prepareDataDir } from './demo/data-dir';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUCKET = 'hlsrelay';
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
     .option('window', { type: 'number', default: 6, describe: 'Segments in each live playlist' })
     .option('fps', { type: 'number', default: 30, describe: 'Frame rate of the encoded renditions' })
     .option('port', { type: 'number', default: 8080, describe: 'HTTP port of the embedded store (0: any free port)' })
-    .option('data-dir', { type: 'string', default: path.join(ROOT, '.demo'), describe: 'Where segments and the store live (wiped at start)' })
+    .option('data-dir', { type: 'string', default: path.join(ROOT, '.demo'), describe: 'Where segments and the store live: a new or empty directory, or one an earlier run made (wiped at start)' })
+    .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: $FFMPEG, else ffmpeg on PATH, else the bundled @ffmpeg-installer/ffmpeg build, which has no SRT)' })
     .option('duration', { type: 'number', describe: 'Stop by itself after this many seconds' })
     .example('npm run demo', 'live test picture in two renditions; open the printed player URL')
     .example('npm run demo -- --input talk.mp4', 'stream a file as if it were live')
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
     throw new TypeError(`--segment-seconds must be a whole number ≥ 1, got ${argv['segment-seconds']}`);
   }
   const dataDir = path.resolve(argv['data-dir']);
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  prepareDataDir(dataDir);
   const segmentsDir = path.join(dataDir, 'segments');
   fs.mkdirSync(segmentsDir, { recursive: true });
 
@@ -116,7 +118,10 @@ async function main(): Promise<void> {
     return child;
   }
 
-  const ffmpegPath: string = require('@ffmpeg-installer/ffmpeg').path;
+  // The same choice `segmenter ladder` makes, said on the terminal with the binary's version.
+  const ffmpegChoice = chooseFfmpeg({ flag: argv.ffmpeg, env: process.env });
+  const ffmpegPath = ffmpegChoice.path;
+  process.stderr.write(`demo: ffmpeg ${ffmpegPath} (from ${ffmpegChoice.source}): ${ffmpegVersionLine(ffmpegPath)}\n`);
   const outputs = renditions.map(() => 'pipe' as const);
   // The same ffmpeg command `segmenter ladder` runs: one decode, split, keyframes aligned.
   const transcode = ladderFfmpegArgs(
@@ -135,12 +140,19 @@ async function main(): Promise<void> {
     seg.process.stdin!.on('error', () => { /* the segmenter went away; its exit is reported */ });
   });
 
+  // A file input ends: each segmenter closes its last segment (end=1) and exits by itself, and
+  // the page and the store stay up, so the whole recording can still be watched, until Ctrl-C.
+  let inputEnded = false;
   for (const child of children) {
     void child.exited.then((code) => {
-      if (!stopping) {
-        const expected = child.name === 'ffmpeg' && argv.input !== undefined && code === 0;
-        void stop(expected ? 'the input ended' : `${child.name} exited (${code}); its log is in ${dataDir}`).then(() => process.exit(expected ? 0 : 1));
+      if (stopping) return;
+      if (child.name === 'ffmpeg' && argv.input !== undefined && code === 0) {
+        inputEnded = true;
+        process.stderr.write('\ndemo: the input ended; the player page and the store stay up until Ctrl-C.\n');
+        return;
       }
+      if (inputEnded && child.name.startsWith('segmenter') && code === 0) return;
+      void stop(`${child.name} exited (${code}); its log is in ${dataDir}`).then(() => process.exit(1));
     });
   }
 

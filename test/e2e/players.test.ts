@@ -127,7 +127,7 @@ describe('live demo with real players', { timeout: 240_000 }, () => {
       page.on('pageerror', (e) => consoleErrors.push(e.message));
       // The page's first choice is "auto": the master playlist.
       await page.goto(demo.pageUrl);
-      type Level = { bitrate: number; width: number; height: number; codecs: string };
+      type Level = { name: string; bitrate: number; width: number; height: number; codecs: string };
       type PlayerState = { url: string; errors: unknown[]; fatal: string | null; level: number | null; levels: Level[]; levelSwitches: Array<{ level: number }> };
       const read = () =>
         page.evaluate(() => {
@@ -140,6 +140,9 @@ describe('live demo with real players', { timeout: 240_000 }, () => {
       assert.equal(start.url, demo.masterUrl);
       assert.equal(start.levels.length, 2, `hls.js found ${start.levels.length} levels in the master`);
       assert.deepEqual(start.levels.map((l) => l.height).sort((a, b) => a - b), [180, 360]);
+      // The page names renditions as the demo names its playlists, not by hls.js's 0-based level.
+      assert.deepEqual(start.levels.map((l) => l.name).sort(), ['180p', '360p']);
+      await page.waitForFunction(() => /rendition (180p|360p) of (180p\/360p|360p\/180p)/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 10_000 });
       // Force each level in turn (currentLevel switches now, flushing what is buffered), and
       // check the picture changes size and playback goes on.
       let previous = start;

@@ -8,6 +8,8 @@ const cases: Array<[string, { host: string; port: number }]> = [
   ['uploader.internal', { host: 'uploader.internal', port: DEFAULT_PORT }],
   [':4000', { host: '127.0.0.1', port: 4000 }],
   ['[::1]:5000', { host: '::1', port: 5000 }],
+  // A bare number is a port on 127.0.0.1, as --status-listen takes it.
+  ['10300', { host: '127.0.0.1', port: 10300 }],
 ];
 for (const [input, expected] of cases) {
   test(`parseHostPort("${input}")`, () => assert.deepEqual(parseHostPort(input), expected));

@@ -26,6 +26,18 @@ export function parseConfigText(text: string, file: string): unknown {
 
 /** Reads and checks a config file: a mapping whose keys are option names. */
 export function readConfigFile(file: string, options: OptionTable): Record<string, unknown> {
+  return readConfigSections(file, options).settings;
+}
+
+/**
+ * Reads and checks a config file whose keys are option names or one of `extraKeys` (the
+ * ladder file's `fps`, `preset`, `profiles`), which come back apart for the caller to check.
+ */
+export function readConfigSections(
+  file: string,
+  options: OptionTable,
+  extraKeys: readonly string[] = [],
+): { settings: Record<string, unknown>; extras: Record<string, unknown> } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -37,7 +49,15 @@ export function readConfigFile(file: string, options: OptionTable): Record<strin
     const example = configFormat(file) === 'YAML' ? 'a YAML mapping of settings such as "log-level: debug"' : 'a JSON object of settings such as {"log-level": "debug"}';
     throw new SettingsError(`--config ${file}: expected ${example}, got ${describeValue(value)}`);
   }
-  const settings = value as Record<string, unknown>;
-  for (const [name, v] of Object.entries(settings)) checkSetting(`--config ${file}: "${name}"`, name, v, options);
-  return settings;
+  const settings: Record<string, unknown> = {};
+  const extras: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+    if (extraKeys.includes(name)) {
+      extras[name] = v;
+      continue;
+    }
+    checkSetting(`--config ${file}: "${name}"`, name, v, options);
+    settings[name] = v;
+  }
+  return { settings, extras };
 }

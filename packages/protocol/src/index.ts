@@ -7,5 +7,7 @@ export * from './record-framing';
 export * from './record-log';
 export * from './settings-sources';
 export * from './config-file';
+export * from './command-line';
+export * from './runtime-support';
 export * from './segment-payload';
 export * from './shared-token';

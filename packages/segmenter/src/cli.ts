@@ -39,7 +39,7 @@ and sends one index message per finished segment to the uploader over TCP.`;
 export const SEGMENTER_ENV_PREFIX = 'HLSRELAY_SEGMENTER';
 
 /** `columns`: the terminal's width (main.ts reads it), for wrapping --help. */
-export function buildParser(argv: string[], columns?: number) {
+export function buildParser(argv: string[], columns?: number, version = 'unknown') {
   return yargs(argv)
     .scriptName('segmenter')
     .usage(USAGE)
@@ -55,10 +55,9 @@ export function buildParser(argv: string[], columns?: number) {
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
     .option('config', {
       type: 'string',
-      describe: `JSON file of option settings named like the flags (not the 8 arguments), e.g. {"uploader": "10.0.0.5:10234"}; also $${SEGMENTER_ENV_PREFIX}_CONFIG; any option can also be $${SEGMENTER_ENV_PREFIX}_<NAME>`,
+      describe: `YAML (.yaml, .yml) or JSON file of option settings named like the flags (not the 8 arguments), e.g. {"uploader": "10.0.0.5:10234"}; also $${SEGMENTER_ENV_PREFIX}_CONFIG; any option can also be $${SEGMENTER_ENV_PREFIX}_<NAME>`,
     })
     .option('print-config', { type: 'boolean', describe: 'print the effective option settings (flags > environment > file > defaults) as JSON and exit' })
-    .env(SEGMENTER_ENV_PREFIX)
     .option('status', { choices: ['auto', 'always', 'never'], default: 'auto', describe: 'periodic one-line status on stderr (auto: when stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump (forward or back) marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
@@ -76,7 +75,9 @@ export function buildParser(argv: string[], columns?: number) {
     .epilog('Messages are queued in order while the uploader is unreachable and delivered when it is back. SIGINT/SIGTERM finish the current segment and send it with end=1.')
     .strictOptions()
     .help()
-    .version(false)
+    .alias('help', 'h')
+    .version(version)
+    .alias('version', 'V')
     .wrap(Math.min(120, columns || 100));
 }
 

@@ -4,7 +4,17 @@
 import fs from 'node:fs';
 import { hideBin } from 'yargs/helpers';
 import { lazyLogger } from './lazy-logger';
-import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, streamName, type OptionTable } from '@hlsrelay/protocol';
+import {
+  configPathFrom,
+  effectiveSettings,
+  loadSettingsSources,
+  runtimeSupportNotice,
+  streamName,
+  usageErrorText,
+  type LoadedSources,
+  type SettingsParser,
+} from '@hlsrelay/protocol';
+import type { Logger } from '@hlsrelay/log';
 import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
 import { fileChunks } from './live/file-source';
 import { LiveSegmenter } from './live/live-segmenter';
@@ -15,32 +25,62 @@ import { uploaderAccess, type UploaderAccess } from './delivery/uploader-access'
 // The ladder's modules load only for `segmenter ladder` (ladderMain): a plain run starts faster.
 import type { LadderSettings } from './ladder/ladder-cli';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION = (require('../package.json') as { version: string }).version;
+
+/** A refused command line: one line and the --help hint on stderr. */
+const USAGE_EXIT = 2;
+
+type YargsParser = SettingsParser & { fail(f: (message: string, error?: Error) => void): unknown };
+
+/**
+ * Loads the config file and `HLSRELAY_SEGMENTER_*` into `parser` and parses; a mistake is one
+ * line on stderr (usageErrorText) and undefined. `fileKeys`: the ladder's own keys of its file.
+ */
+async function parseCommandLine<A>(command: string, parser: { parseAsync(): Promise<A> }, argv: string[], fileKeys: readonly string[] = []) {
+  const p = parser as unknown as YargsParser;
+  // yargs prints the whole help on a mistake unless the failure is raised instead.
+  p.fail((message, error) => {
+    throw error ?? new TypeError(message);
+  });
+  let sources: LoadedSources | undefined;
+  try {
+    // Checked before yargs coerces them, so a bad value names its variable or file.
+    sources = loadSettingsSources(p, argv, process.env, SEGMENTER_ENV_PREFIX, fileKeys);
+    return { args: await parser.parseAsync(), sources };
+  } catch (e) {
+    process.stderr.write(usageErrorText(command, (e as Error).message, argv, sources?.table ?? p.getOptions(), sources?.origins));
+    return undefined;
+  }
+}
+
+/** Our own line, once, when Node.js is near or past its end of life. */
+function warnOfRuntime(logger: Logger): void {
+  const notice = runtimeSupportNotice(process.version, new Date());
+  if (notice) logger.warn(notice.message, notice.meta);
+}
+
 async function main(): Promise<number> {
   if (hideBin(process.argv)[0] === 'ladder') return ladderMain(hideBin(process.argv).slice(1));
+  const argv = hideBin(process.argv);
+  const parsed = await parseCommandLine('segmenter', buildParser(argv, process.stdout.columns, VERSION), argv);
+  if (!parsed) return USAGE_EXIT;
+  if (parsed.args['print-config']) {
+    process.stdout.write(JSON.stringify(effectiveSettings(parsed.args, parsed.sources.table), null, 2) + '\n');
+    return 0;
+  }
   let settings: SegmenterSettings;
   try {
-    const parser = buildParser(hideBin(process.argv), process.stdout.columns).fail((message, error) => {
-      throw error ?? new TypeError(message);
-    });
-    // Checked before yargs coerces them, so a bad value names its variable or file.
-    const table = (parser as unknown as { getOptions(): OptionTable }).getOptions();
-    checkEnvironment(process.env, SEGMENTER_ENV_PREFIX, table);
-    const configFile = configPathFrom(hideBin(process.argv), process.env, SEGMENTER_ENV_PREFIX);
-    if (configFile !== undefined) parser.config(readConfigFile(configFile, table));
-    const args = await parser.parseAsync();
-    if (args['print-config']) {
-      process.stdout.write(JSON.stringify(effectiveSettings(args, table), null, 2) + '\n');
-      return 0;
-    }
-    settings = settingsFrom(args);
+    settings = settingsFrom(parsed.args);
   } catch (e) {
-    process.stderr.write(`segmenter: ${(e as Error).message}\nRun "segmenter --help" for usage.\n`);
-    return 2;
+    process.stderr.write(usageErrorText('segmenter', (e as Error).message, argv, parsed.sources.table, parsed.sources.origins));
+    return USAGE_EXIT;
   }
 
   // Every line names the stream, in the uploader's form (s3://bucket/prefix/index), so the two
   // daemons' logs of one stream can be joined.
   const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson }).child({ stream: streamName(settings) });
+  warnOfRuntime(logger);
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
   } catch (e) {
@@ -147,19 +187,26 @@ async function ladderMain(argv: string[]): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { buildLadderParser, ladderSettingsFrom } = require('./ladder/ladder-cli') as typeof import('./ladder/ladder-cli');
   const { ladderArgs, runLadder } = require('./ladder/ladder') as typeof import('./ladder/ladder');
-  const { defaultFfmpegPath } = require('./ladder/ffmpeg-path') as typeof import('./ladder/ffmpeg-path');
+  const { chooseFfmpeg, ffmpegVersionLine } = require('./ladder/ffmpeg-path') as typeof import('./ladder/ffmpeg-path');
+  const { LADDER_KEYS, ladderFileForm } = require('./ladder/ladder-profile') as typeof import('./ladder/ladder-profile');
   /* eslint-enable @typescript-eslint/no-require-imports */
+  const command = 'segmenter ladder';
+  const parsed = await parseCommandLine(command, buildLadderParser(argv, process.stdout.columns, VERSION), argv, LADDER_KEYS);
+  if (!parsed) return USAGE_EXIT;
+  const { args, sources } = parsed;
   let settings: LadderSettings;
   try {
-    const args = await buildLadderParser(argv, process.stdout.columns)
-      .fail((message, error) => {
-        throw error ?? new TypeError(message);
-      })
-      .parseAsync();
-    settings = ladderSettingsFrom(args, (file) => fs.readFileSync(file, 'utf8'), defaultFfmpegPath);
+    const file = configPathFrom(argv, process.env, SEGMENTER_ENV_PREFIX);
+    const ladderFile = file === undefined ? undefined : { source: `--config ${file}`, value: sources.fileExtras };
+    settings = ladderSettingsFrom(args, ladderFile, (flag) => chooseFfmpeg({ flag, env: process.env }));
   } catch (e) {
-    process.stderr.write(`segmenter ladder: ${(e as Error).message}\nRun "segmenter ladder --help" for usage.\n`);
-    return 2;
+    process.stderr.write(usageErrorText(command, (e as Error).message, argv, sources.table, sources.origins));
+    return USAGE_EXIT;
+  }
+  if (args['print-config']) {
+    const printed = { ...effectiveSettings(args, sources.table), ...ladderFileForm(settings.config) };
+    process.stdout.write(JSON.stringify(printed, null, 2) + '\n');
+    return 0;
   }
   if (settings.printFfmpeg) {
     process.stdout.write([settings.ffmpegPath, ...ladderArgs(settings)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ') + '\n');
@@ -173,6 +220,8 @@ async function ladderMain(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson });
+  warnOfRuntime(logger);
+  logger.info('using ffmpeg', { path: settings.ffmpegPath, from: settings.ffmpegSource, version: ffmpegVersionLine(settings.ffmpegPath) });
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
   } catch (e) {

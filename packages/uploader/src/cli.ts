@@ -21,8 +21,11 @@ export const ENV_PREFIX = 'HLSRELAY_UPLOADER';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** The daemon's flags and their checks, for `args` (argv without node and the script). */
-export function uploaderParser(args: readonly string[], env: Env) {
+/**
+ * The daemon's flags and their checks, for `args` (argv without node and the script). Settings
+ * from the environment and a config file reach it through protocol's loadSettingsSources (main.ts).
+ */
+export function uploaderParser(args: readonly string[], env: Env, version = 'unknown') {
   return yargs(args)
     .scriptName('uploader')
     .usage(
@@ -37,7 +40,7 @@ export function uploaderParser(args: readonly string[], env: Env) {
     .option('listen', {
       type: 'string',
       default: `127.0.0.1:${DEFAULT_PORT}`,
-      describe: 'HOST:PORT to accept segmenters on (0.0.0.0:10234 for transcode machines elsewhere)',
+      describe: 'HOST:PORT (or PORT, on 127.0.0.1) to accept segmenters on (0.0.0.0:10234 for transcode machines elsewhere)',
     })
     .option('window', { type: 'number', default: DEFAULT_WINDOW, describe: 'segments listed in each live playlist' })
     .option('concurrency', {
@@ -104,11 +107,13 @@ export function uploaderParser(args: readonly string[], env: Env) {
     .options(SECURITY_OPTIONS)
     .option('config', {
       type: 'string',
-      describe: `JSON file of settings named like the flags, e.g. {"window": 6, "target": ["s3:"]}; also $${ENV_PREFIX}_CONFIG`,
+      describe: `YAML (.yaml, .yml) or JSON file of settings named like the flags, e.g. {"window": 6, "target": ["s3:"]}; also $${ENV_PREFIX}_CONFIG`,
     })
     .option('print-config', { type: 'boolean', describe: 'print the effective settings (flags > environment > file > defaults) as JSON and exit' })
-    .env(ENV_PREFIX)
-    .epilog(`Every setting can also come from the environment as ${ENV_PREFIX}_<NAME> (e.g. ${ENV_PREFIX}_S3_ENDPOINT) or from --config FILE.`)
+    .epilog(
+      `Every setting can also come from the environment as ${ENV_PREFIX}_<NAME> (e.g. ${ENV_PREFIX}_S3_ENDPOINT; ` +
+        `a repeatable one as a comma-separated list, ${ENV_PREFIX}_TARGET=s3:,file:///srv/hls) or from --config FILE.`,
+    )
     .example('$0', 'listen on 127.0.0.1:10234 and upload to AWS S3 with public-read objects')
     .example('$0 --listen 0.0.0.0:10234 --token-file /etc/hlsrelay/token --acl none', 'accept remote segmenters that present the token; the bucket policy grants reads')
     .example('$0 --s3-endpoint http://127.0.0.1:9000 --s3-path-style', 'upload to a local MinIO')
@@ -145,7 +150,10 @@ export function uploaderParser(args: readonly string[], env: Env) {
       return true;
     })
     .strict()
-    .help();
+    .help()
+    .alias('help', 'h')
+    .version(version)
+    .alias('version', 'V');
 }
 
 export type UploaderArgs = Awaited<ReturnType<ReturnType<typeof uploaderParser>['parse']>>;

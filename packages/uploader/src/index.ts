@@ -36,5 +36,5 @@ export { SftpTarget, sshFingerprint, type SftpTargetOptions } from './targets/re
 export { MirrorTarget, type MirrorStats, type MirrorTargetOptions } from './targets/wrappers/mirror-target';
 export { ConfinedTarget } from './targets/wrappers/confined-target';
 export { MeteredTarget } from './targets/wrappers/metered-target';
-export { UploaderMetrics } from './ops/uploader-metrics';
+export { ENDED_STREAM_RETENTION_MS, UploaderMetrics } from './ops/uploader-metrics';
 export { estimateCost, formatCostEstimate, PRICES_2009, type Audience } from './ops/cost';

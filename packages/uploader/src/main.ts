@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '@hlsrelay/log';
-import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
+import { checkFlagValues, effectiveSettings, loadSettingsSources, runtimeSupportNotice, usageErrorText, type LoadedSources, type OptionTable, type SettingsParser } from '@hlsrelay/protocol';
 import { securitySettings } from './access/security-options';
 import { ENV_PREFIX, settingsFrom, uploaderParser } from './cli';
 import { createPayloadSpoolDir } from './ingest/payload-spool';
@@ -17,27 +17,60 @@ import { createTransferTarget } from './targets/create-target';
 import { S3Target } from './targets/s3-target';
 import { MirrorTarget } from './targets/wrappers/mirror-target';
 
-async function main(): Promise<void> {
-  if (hideBin(process.argv)[0] === 'cost') {
-    const args = await buildCostParser(hideBin(process.argv).slice(1)).parseAsync();
-    process.stdout.write(costReport(args) + '\n');
-    return;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION = (require('../package.json') as { version: string }).version;
+
+/** A refused command line: one line and the --help hint on stderr, exit code 2. */
+const USAGE_EXIT = 2;
+
+type YargsFail = { fail(f: (message: string, error?: Error) => void): unknown };
+/** yargs prints the whole help on a mistake unless told otherwise: raise it for one line instead. */
+function throwOnFail<P extends YargsFail>(parser: P): P {
+  parser.fail((message, error) => {
+    throw error ?? new TypeError(message);
+  });
+  return parser;
+}
+
+function refuse(command: string, err: unknown, argv: readonly string[], parser: unknown, sources?: LoadedSources): void {
+  const table = sources?.table ?? (parser as { getOptions(): OptionTable }).getOptions();
+  process.stderr.write(usageErrorText(command, (err as Error).message, argv, table, sources?.origins));
+  process.exitCode = USAGE_EXIT;
+}
+
+async function costMain(argv: string[]): Promise<void> {
+  const parser = throwOnFail(buildCostParser(argv, VERSION));
+  try {
+    // The calculator reads no environment or config file: its flags are all it takes.
+    checkFlagValues(argv, (parser as unknown as SettingsParser).getOptions());
+    process.stdout.write(costReport(await parser.parseAsync()) + '\n');
+  } catch (err) {
+    refuse('uploader cost', err, argv, parser);
   }
+}
+
+async function main(): Promise<void> {
   const args = hideBin(process.argv);
-  const parser = uploaderParser(args, process.env);
-  // Checked before yargs coerces them, so a bad value names its variable or file.
-  const table = (parser as unknown as { getOptions(): OptionTable }).getOptions();
-  checkEnvironment(process.env, ENV_PREFIX, table);
-  const configFile = configPathFrom(args, process.env, ENV_PREFIX);
-  if (configFile !== undefined) parser.config(readConfigFile(configFile, table));
-  const argv = await parser.parse();
+  if (args[0] === 'cost') return costMain(args.slice(1));
+  const parser = throwOnFail(uploaderParser(args, process.env, VERSION));
+  let sources: LoadedSources | undefined;
+  let argv;
+  try {
+    // Checked before yargs coerces them, so a bad value names its variable or file.
+    sources = loadSettingsSources(parser as unknown as SettingsParser, args, process.env, ENV_PREFIX);
+    argv = await parser.parseAsync();
+  } catch (err) {
+    return refuse('uploader', err, args, parser, sources);
+  }
   if (argv['print-config']) {
-    process.stdout.write(JSON.stringify(effectiveSettings(argv, table), null, 2) + '\n');
+    process.stdout.write(JSON.stringify(effectiveSettings(argv, sources.table), null, 2) + '\n');
     return;
   }
 
   const settings = settingsFrom(argv, process.env);
   const logger = createLogger({ service: 'uploader', level: settings.log.level, json: settings.log.json });
+  const runtime = runtimeSupportNotice(process.version, new Date());
+  if (runtime) logger.warn(runtime.message, runtime.meta);
   const { host, port } = settings.listen;
   // Shipped segment bytes are read from the spool under --state-dir, whatever --allow-dir says.
   const spoolDirs = settings.stateDir === undefined ? [] : [createPayloadSpoolDir(settings.stateDir)];
@@ -49,7 +82,7 @@ async function main(): Promise<void> {
   });
   for (const warning of security.warnings) logger.warn(warning);
   const makeS3 = () => new S3Target(settings.s3);
-  const metrics = settings.statusListen && new UploaderMetrics({ prices: settings.prices });
+  const metrics = settings.statusListen && new UploaderMetrics({ prices: settings.prices, build: { version: VERSION, node: process.version } });
   const created = await Promise.all(settings.targets.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
   const target = buildTargetStack({
     targets: created,

@@ -21,6 +21,8 @@ test('settingsFrom: defaults, seconds become ms, several targets, the archive de
     { AWS_REGION: 'eu-west-1' },
   );
   assert.deepEqual(s.listen, { host: '0.0.0.0', port: 9000 });
+  // A bare port is on 127.0.0.1, as --status-listen takes it.
+  assert.deepEqual((await settings(['--listen', '10300'])).listen, { host: '127.0.0.1', port: 10300 });
   assert.equal(s.giveUpAfterMs, 30_000);
   assert.equal(s.drainTimeoutMs, 2_500);
   assert.equal(s.retry.maxDelayMs, 4_000);

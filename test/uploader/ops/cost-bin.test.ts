@@ -51,5 +51,6 @@ test('bad input is refused with the option, what was expected and what came', ()
   const price = run('--price-put-per-1000', '-1');
   assert.match(price.stderr, /--price-put-per-1000 must be a price ≥ 0, got -1/);
   const unknown = run('--viewers', '5');
-  assert.match(unknown.stderr, /Unknown argument: viewers/);
+  assert.equal(unknown.status, 2);
+  assert.equal(unknown.stderr, 'uploader cost: unknown option --viewers\nRun "uploader cost --help" for usage.\n');
 });

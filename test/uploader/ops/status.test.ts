@@ -1,13 +1,15 @@
 /**
  * `uploader --status-listen`: /metrics scraped while real streams go through the real command
- * into s3rver — counts match what was sent, a stalled stream's age grows while a live one's
- * resets, a store outage shows as errors and retries, spend follows the counters — plus /status
+ * into s3rver — counts match what was sent, a stalled stream's last-segment time stays while a
+ * live one's moves on, a store outage shows as errors and retries, spend follows the counters — plus /status
  * and /healthz.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { ROOT } from '../../support/paths';
 import { until } from '../../support/until';
 import { FakeStream, PersistentClient } from '../../support/uploader-rig';
 import { startUploader } from '../../support/uploader-process';
@@ -23,6 +25,40 @@ function parseMetrics(text: string): Map<string, number> {
     values.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return values;
+}
+
+/** README's metric table under Operations: each row's metric names and label names. */
+function readmeMetricTable(): Map<string, string[]> {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('| metric | labels | what |');
+  assert.ok(start >= 0, 'README has the metric table');
+  const rows = readme.slice(start).split('\n\n')[0].split('\n').slice(2);
+  const table = new Map<string, string[]>();
+  for (const row of rows) {
+    const [names, labels] = row.split(' | ');
+    const ticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((x) => x[1]);
+    for (const name of ticked(names)) if (name.startsWith('hlsrelay_')) table.set(name, ticked(labels).sort());
+  }
+  return table;
+}
+
+/** The real exposition's `hlsrelay_` families and the label names their samples carry (`le` aside). */
+function exposedFamilies(text: string): Map<string, string[]> {
+  const families = new Map<string, Set<string>>();
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (hlsrelay_\S+) (\S+)$/.exec(line);
+    if (type) {
+      families.set(type[1], new Set());
+      types.set(type[1], type[2]);
+      continue;
+    }
+    const sample = /^(hlsrelay_[a-z_]+?)(?:_bucket|_sum|_count)?(?:\{(.*)\})? /.exec(line);
+    if (!sample) continue;
+    const family = families.has(sample[1]) ? sample[1] : line.split(/[{ ]/)[0];
+    for (const label of (sample[2] ?? '').matchAll(/([a-z_]+)="/g)) if (label[1] !== 'le') families.get(family)?.add(label[1]);
+  }
+  return new Map([...families].map(([name, labels]) => [name, [...labels].sort()]));
 }
 
 const A = 's3://mybucket/live/a.m3u8';
@@ -93,20 +129,26 @@ test('metrics, status and health of a live uploader', async () => {
     // Spend from the real counters at the 2009 prices: $0.01 per 1,000 PUTs, $0.10 + $0.15 per GB.
     const puts = 9 + playlists;
     const expected = (puts / 1000) * 0.01 + (bytes + Number(m.get(`hlsrelay_upload_bytes_total{target="${target}",kind="playlist"}`))) / 1e9 * 0.25;
-    assert.ok(Math.abs(m.get('hlsrelay_estimated_spend_dollars{item="total"}')! - expected) < 1e-12, `spend ${m.get('hlsrelay_estimated_spend_dollars{item="total"}')} vs ${expected}`);
+    // The parts only: a "total" series beside them would make sum() count everything twice.
+    assert.equal(m.get('hlsrelay_estimated_spend_dollars{item="total"}'), undefined);
+    const spend = ['s3_put', 's3_transfer_in', 's3_storage_month'].reduce((sum, item) => sum + m.get(`hlsrelay_estimated_spend_dollars{item="${item}"}`)!, 0);
+    assert.ok(Math.abs(spend - expected) < 1e-12, `spend ${spend} vs ${expected}`);
     assert.ok(m.has('process_resident_memory_bytes'));
+    const build = [...m.keys()].find((k) => k.startsWith('hlsrelay_build_info{'));
+    assert.match(build ?? '', /^hlsrelay_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+\.\d+\.\d+"\}$/);
+    assert.equal(m.get(`hlsrelay_upload_duration_seconds_count{target="${target}",kind="segment"}`), 9, 'one duration per segment attempt');
 
-    // A stalls; B goes on. A's age grows from scrape to scrape; B's is reset by its new segment.
-    const ageA = m.get(`hlsrelay_stream_last_segment_age_seconds{stream="${A}"}`)!;
-    assert.ok(ageA >= 0);
-    await until(async () => (await scrape()).get(`hlsrelay_stream_last_segment_age_seconds{stream="${A}"}`)! > ageA + 0.2);
+    // A stalls; B goes on. A's last-segment time stays put; B's moves past it with its new segment.
+    const atA = m.get(`hlsrelay_stream_last_segment_timestamp_seconds{stream="${A}"}`)!;
+    assert.ok(Math.abs(atA - Date.now() / 1000) < 600, `a Unix time, got ${atA}`);
     await b.cut(7);
     client.send(b.message(7));
     await until(async () => (await streamOf(B))?.lastSegment === 7);
     m = await scrape();
+    assert.equal(m.get(`hlsrelay_stream_last_segment_timestamp_seconds{stream="${A}"}`), atA, 'the stalled stream keeps its time');
     assert.ok(
-      m.get(`hlsrelay_stream_last_segment_age_seconds{stream="${A}"}`)! > m.get(`hlsrelay_stream_last_segment_age_seconds{stream="${B}"}`)!,
-      'the stalled stream is older than the live one',
+      m.get(`hlsrelay_stream_last_segment_timestamp_seconds{stream="${B}"}`)! > atA,
+      'the live stream stored a segment after the stalled one',
     );
 
     // The store goes away: A's next segment fails and is retried, visibly, until it is back.
@@ -122,13 +164,22 @@ test('metrics, status and health of a live uploader', async () => {
     assert.equal(m.get(`hlsrelay_upload_retries_total{target="${target}",kind="segment"}`), errors, 'every failure was retried');
     assert.equal(m.get(`hlsrelay_uploads_total{target="${target}",kind="segment"}`), 11);
 
-    // B ends: /status says so, and an ended stream has no age series (it is not stalled).
+    // B ends: /status says so, and an ended stream has no last-segment series (it is not stalled).
     await b.cut(8);
     client.send(b.message(8, true));
     await until(async () => (await streamOf(B))?.ended === true);
     m = await scrape();
-    assert.equal(m.get(`hlsrelay_stream_last_segment_age_seconds{stream="${B}"}`), undefined);
+    assert.equal(m.get(`hlsrelay_stream_last_segment_timestamp_seconds{stream="${B}"}`), undefined);
     assert.equal(m.get('hlsrelay_streams{state="ended"}'), 1);
+
+    // README's metric table lists exactly the families /metrics has, with the labels they carry.
+    const readme = readmeMetricTable();
+    const exposed = exposedFamilies(await (await fetch(`${base}/metrics`)).text());
+    assert.deepEqual([...readme.keys()].sort(), [...exposed.keys()].sort(), 'README metric table vs /metrics');
+    for (const [name, labels] of exposed) {
+      // A family with no sample yet (nothing given up) shows no labels to compare.
+      if (labels.length > 0) assert.deepEqual(readme.get(name), labels, `README's labels of ${name}`);
+    }
 
     const s = await status();
     assert.deepEqual(

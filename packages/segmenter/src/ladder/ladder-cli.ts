@@ -1,13 +1,18 @@
 /**
  * `segmenter ladder`: the command line of one source transcoded into a ladder of renditions.
- * Pure: takes argv (after the word `ladder`) and a file reader, returns validated settings or
- * throws with a message that names the argument, what was expected and what came.
+ * Its config file (`--config`, `$HLSRELAY_SEGMENTER_CONFIG`) is the ladder file: the ladder's
+ * `fps`, `preset` and `profiles` beside any of these options named like the flags; options also
+ * come from `HLSRELAY_SEGMENTER_<NAME>`, the segmenter's own prefix (main.ts loads both through
+ * protocol's loadSettingsSources). Pure: takes the parsed flags and the ladder part of the file,
+ * returns validated settings or throws with a message that names the argument, what was
+ * expected and what came.
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkMasterName, deliverySettingsFrom } from '../delivery/delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
-import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
+import type { FfmpegChoice } from './ffmpeg-path';
+import { DEFAULT_LADDER, ladderConfigFrom, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
 
 export interface LadderSettings {
   /** File, URL ffmpeg reads, or `-` for stdin. */
@@ -24,6 +29,8 @@ export interface LadderSettings {
   /** The profiles this machine runs. */
   profiles: LadderProfile[];
   ffmpegPath: string;
+  /** Where `ffmpegPath` came from (ffmpeg-path.ts), for the log. */
+  ffmpegSource: FfmpegChoice['source'];
   realtime: boolean;
   printFfmpeg: boolean;
   uploader: HostPort;
@@ -50,14 +57,18 @@ encoded with keyframes at the same instants) and cuts each rendition into segmen
 all joined in the master playlist <key prefix>/<name>.m3u8.`;
 
 /** `columns`: the terminal's width (main.ts reads it), for wrapping --help. */
-export function buildLadderParser(argv: string[], columns?: number) {
+export function buildLadderParser(argv: string[], columns?: number, version = 'unknown') {
   return yargs(argv)
     .scriptName('segmenter')
     .usage(USAGE)
-    .option('config', { type: 'string', describe: `ladder file (JSON: fps, preset, profiles[{name, resolution, videoBitrate, audioBitrate, extraArgs}]); default ${DEFAULT_LADDER.profiles.map((p) => p.name).join('/')}` })
+    .option('config', {
+      type: 'string',
+      describe: `ladder file, YAML (.yaml, .yml) or JSON: fps, preset, profiles[{name, resolution, videoBitrate, audioBitrate, extraArgs}] and any option named like the flags (examples/ladder.yaml); default ladder ${DEFAULT_LADDER.profiles.map((p) => p.name).join('/')}; also $HLSRELAY_SEGMENTER_CONFIG`,
+    })
+    .option('print-config', { type: 'boolean', describe: 'print the effective settings and ladder (flags > environment > file > defaults) as JSON and exit' })
     .option('profiles', { type: 'string', describe: 'run only these profiles, comma-separated (the rest run on other machines against the same uploader)' })
     .option('master', { type: 'string', describe: 'master playlist name (default <name>.m3u8)' })
-    .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: the @ffmpeg-installer/ffmpeg binary if installed, else ffmpeg on PATH)' })
+    .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: $FFMPEG, else ffmpeg on PATH, else the bundled @ffmpeg-installer/ffmpeg build, which has no SRT)' })
     .option('realtime', { type: 'boolean', default: false, describe: 'read a file input at its own pace, as a live source (ffmpeg -re)' })
     .option('print-ffmpeg', { type: 'boolean', default: false, describe: 'print the ffmpeg command line and exit' })
     .option('uploader', { type: 'string', default: `${DEFAULT_HOST}:${DEFAULT_PORT}`, describe: 'HOST:PORT of the uploader that receives index messages' })
@@ -74,14 +85,25 @@ export function buildLadderParser(argv: string[], columns?: number) {
     })
     .options(ACCESS_OPTIONS)
     .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
-    .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.json --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
+    .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.yaml --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
+    .epilog('Every option can also come from the environment as HLSRELAY_SEGMENTER_<NAME> (e.g. HLSRELAY_SEGMENTER_UPLOADER=10.0.0.5:10234), or from the ladder file.')
     .strictOptions()
     .help()
-    .version(false)
+    .alias('help', 'h')
+    .version(version)
+    .alias('version', 'V')
     .wrap(Math.min(120, columns || 100));
 }
 
-export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (path: string) => string, defaultFfmpeg: () => string): LadderSettings {
+/**
+ * `ladderFile`: the ladder keys of the config file and the words naming it in errors (undefined
+ * without a file: the default ladder); `ffmpeg` picks the binary given `--ffmpeg` (ffmpeg-path.ts).
+ */
+export function ladderSettingsFrom(
+  args: Record<string, unknown>,
+  ladderFile: { source: string; value: Record<string, unknown> } | undefined,
+  ffmpeg: (flag: string | undefined) => FfmpegChoice,
+): LadderSettings {
   const positional = (args._ as Array<string | number>).map(String);
   if (positional.length !== 7) {
     throw new TypeError(
@@ -94,24 +116,14 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
   if (outputDirectory.trim() === '') throw new TypeError('<output dir> must not be empty');
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) throw new TypeError(`<name> must be letters, digits, "_" or "-" (it names files and playlists), got "${name}"`);
   if (bucketName.trim() === '') throw new TypeError('<bucket> must not be empty');
-  let config = DEFAULT_LADDER;
-  if (args.config !== undefined) {
-    const file = String(args.config);
-    let text: string;
-    try {
-      text = readFile(file);
-    } catch (e) {
-      throw new TypeError(`--config ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    config = parseLadderConfig(text, `--config ${file}`);
-  }
+  const config = ladderFile === undefined ? DEFAULT_LADDER : ladderConfigFrom(ladderFile.value, ladderFile.source);
   const profiles = selectProfiles(config, args.profiles === undefined ? undefined : String(args.profiles));
   const master = checkMasterName(args.master === undefined ? `${name}.m3u8` : String(args.master), '--master');
   if (profiles.some((p) => `${name}-${p.name}.m3u8` === master)) throw new TypeError(`--master "${master}" is also a rendition's playlist name`);
   const delivery = deliverySettingsFrom(args);
   const { startNumber } = delivery;
-  const ffmpegPath = args.ffmpeg === undefined ? defaultFfmpeg() : String(args.ffmpeg);
-  if (ffmpegPath.trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');
+  if (args.ffmpeg !== undefined && String(args.ffmpeg).trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');
+  const chosen = ffmpeg(args.ffmpeg === undefined ? undefined : String(args.ffmpeg));
   const settings: LadderSettings = {
     input,
     segmentDuration,
@@ -123,7 +135,8 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
     master,
     config,
     profiles,
-    ffmpegPath,
+    ffmpegPath: chosen.path,
+    ffmpegSource: chosen.source,
     realtime: Boolean(args.realtime),
     printFfmpeg: Boolean(args['print-ffmpeg']),
     uploader: parseHostPort(String(args.uploader), '--uploader'),

@@ -1,6 +1,7 @@
 /**
- * The bitrate ladder: which renditions one source is transcoded into. Read from a JSON file so
- * the same file can be given to every transcode machine, each running a subset (`--profiles`).
+ * The bitrate ladder: which renditions one source is transcoded into. Read from the ladder's
+ * config file (YAML or JSON, protocol's parseConfigText; examples/ladder.yaml) so the same file
+ * can be given to every transcode machine, each running a subset (`--profiles`).
  *
  * ```json
  * { "fps": 30, "preset": "veryfast",
@@ -43,10 +44,12 @@ export const DEFAULT_LADDER: LadderConfig = {
 };
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-const CONFIG_KEYS = new Set(['fps', 'preset', 'profiles']);
+/** The ladder's own keys of the file; its other keys are `segmenter ladder` options (ladder-cli.ts). */
+export const LADDER_KEYS: readonly string[] = ['fps', 'preset', 'profiles'];
+const CONFIG_KEYS = new Set(LADDER_KEYS);
 const PROFILE_KEYS = new Set(['name', 'resolution', 'videoBitrate', 'audioBitrate', 'extraArgs']);
 
-/** Parses and validates a ladder file's text; `source` names it in errors. */
+/** Parses and validates a ladder file's JSON text; `source` names it in errors. */
 export function parseLadderConfig(text: string, source: string): LadderConfig {
   let raw: unknown;
   try {
@@ -54,6 +57,11 @@ export function parseLadderConfig(text: string, source: string): LadderConfig {
   } catch (e) {
     throw new TypeError(`${source}: not valid JSON (${(e as Error).message})`);
   }
+  return ladderConfigFrom(raw, source);
+}
+
+/** Validates a ladder file's parsed content (YAML or JSON); `source` names it in errors. */
+export function ladderConfigFrom(raw: unknown, source: string): LadderConfig {
   if (!isObject(raw)) throw new TypeError(`${source}: expected a JSON object with "profiles", got ${describe(raw)}`);
   for (const key of Object.keys(raw)) {
     if (!CONFIG_KEYS.has(key)) throw new TypeError(`${source}: unknown setting "${key}" (expected ${[...CONFIG_KEYS].join(', ')})`);
@@ -121,6 +129,21 @@ export function selectProfiles(config: LadderConfig, names: string | undefined):
     if (!known.has(n)) throw new TypeError(`--profiles: no profile named "${n}" (the ladder has ${[...known].join(', ')})`);
   }
   return config.profiles.filter((p) => wanted.includes(p.name));
+}
+
+/** A ladder in the file's own form (`--print-config` prints it as a config file). */
+export function ladderFileForm(config: LadderConfig): Record<string, unknown> {
+  return {
+    fps: config.fps,
+    preset: config.preset,
+    profiles: config.profiles.map((p) => ({
+      name: p.name,
+      resolution: `${p.width}x${p.height}`,
+      videoBitrate: `${p.videoKbps}k`,
+      audioBitrate: `${p.audioKbps}k`,
+      ...(p.extraArgs.length > 0 ? { extraArgs: p.extraArgs } : {}),
+    })),
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -27,7 +27,7 @@ export function numberList(option: string, value: unknown): number[] {
   });
 }
 
-export function buildCostParser(argv: string[]) {
+export function buildCostParser(argv: string[], version = 'unknown') {
   let parser = yargs(argv)
     .scriptName('uploader cost')
     .usage(
@@ -50,7 +50,9 @@ export function buildCostParser(argv: string[]) {
     .example('$0 --clients 2000 --minutes 90', 'a 90-minute event for 2,000 viewers')
     .strict()
     .help()
-    .version(false)
+    .alias('help', 'h')
+    .version(version)
+    .alias('version', 'V')
     .wrap(100);
 }
 

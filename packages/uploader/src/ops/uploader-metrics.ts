@@ -15,6 +15,13 @@ import type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, Up
 
 /** Message-to-playlist latency buckets, seconds: sub-second when healthy, up to minutes when the store is away. */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
+/** One transfer attempt, seconds: a playlist PUT takes milliseconds, a segment over a slow link seconds. */
+const UPLOAD_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/**
+ * How long an ended stream's series stay after it ended: long enough for a scrape or two to see
+ * its last values, short enough that a day of short streams does not grow the series without bound.
+ */
+export const ENDED_STREAM_RETENTION_MS = 10 * 60 * 1000;
 const GB = 1e9;
 
 export type SpendPrices = Pick<Prices, 'putPer1000' | 'transferInPerGb' | 'storagePerGbMonth'>;
@@ -24,8 +31,14 @@ export interface UploaderMetricsOptions {
   prices?: SpendPrices;
   /** Milliseconds, the same clock the uploader uses (only differences are used). */
   clock?: () => number;
+  /** Wall-clock milliseconds since the epoch, for `…_timestamp_seconds`. Default Date.now. */
+  wallClock?: () => number;
   /** Node process metrics (memory, CPU, event loop lag). Default true. */
   processMetrics?: boolean;
+  /** `hlsrelay_build_info` labels: this uploader's version and the Node.js it runs on. */
+  build?: { version: string; node: string };
+  /** Milliseconds an ended stream's series are kept (default ENDED_STREAM_RETENTION_MS). */
+  endedStreamRetentionMs?: number;
 }
 
 interface TargetTotals {
@@ -41,11 +54,16 @@ interface StreamTotals {
   messages: number;
   segmentsStored: number;
   lastSegmentStoredAt: number | undefined;
+  /** Wall clock of the same moment, ms since the epoch. */
+  lastSegmentStoredWallMs: number | undefined;
+  /** `clock()` when the stream was first seen ended; its series go ENDED_STREAM_RETENTION_MS later. */
+  endedAt: number | undefined;
 }
 
 export interface SpendEstimate {
   putRequests: number;
   gigabytesIn: number;
+  /** `total` is in /status only: as a series beside its parts, `sum()` would count it twice. */
   dollars: { s3Put: number; s3TransferIn: number; s3StorageMonth: number; total: number };
 }
 
@@ -53,6 +71,8 @@ export class UploaderMetrics implements TransferObserver {
   readonly registry = new Registry();
   readonly #prices: SpendPrices;
   readonly #clock: () => number;
+  readonly #wallClock: () => number;
+  readonly #retentionMs: number;
   readonly #startedAt: number;
   readonly #targets = new Map<string, TargetTotals>();
   readonly #streams = new Map<string, StreamTotals>();
@@ -66,6 +86,7 @@ export class UploaderMetrics implements TransferObserver {
   readonly #errors: Counter<'target' | 'kind'>;
   readonly #retries: Counter<'target' | 'kind'>;
   readonly #givenUp: Counter<'stream'>;
+  readonly #uploadSeconds: Histogram<'target' | 'kind'>;
 
   constructor(options: UploaderMetricsOptions = {}) {
     const prices = options.prices ?? PRICES_2009;
@@ -74,6 +95,8 @@ export class UploaderMetrics implements TransferObserver {
     }
     this.#prices = prices;
     this.#clock = options.clock ?? (() => performance.now());
+    this.#wallClock = options.wallClock ?? Date.now;
+    this.#retentionMs = options.endedStreamRetentionMs ?? ENDED_STREAM_RETENTION_MS;
     this.#startedAt = this.#clock();
     const registers = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -91,6 +114,16 @@ export class UploaderMetrics implements TransferObserver {
     this.#bytes = new Counter({ name: 'hlsrelay_upload_bytes_total', help: 'Bytes stored, per target and kind.', labelNames: byTarget, registers });
     this.#errors = new Counter({ name: 'hlsrelay_upload_errors_total', help: 'Failed transfer attempts, per target and kind (retried or refused).', labelNames: byTarget, registers });
     this.#retries = new Counter({ name: 'hlsrelay_upload_retries_total', help: 'Failed attempts that are retried, per target and kind.', labelNames: byTarget, registers });
+    this.#uploadSeconds = new Histogram({
+      name: 'hlsrelay_upload_duration_seconds',
+      help: 'Duration of each transfer attempt, stored or failed, per target and kind.',
+      labelNames: byTarget,
+      buckets: UPLOAD_BUCKETS,
+      registers,
+    });
+    if (options.build) {
+      new Gauge({ name: 'hlsrelay_build_info', help: 'Always 1; the labels say which uploader runs on which Node.js.', labelNames: ['version', 'node'], registers }).set(options.build, 1);
+    }
     this.#givenUp = new Counter({ name: 'hlsrelay_segments_given_up_total', help: 'Segments whose upload kept failing past --give-up-after, left out of the playlist, per stream.', labelNames: ['stream'], registers });
 
     const metrics = this;
@@ -105,14 +138,15 @@ export class UploaderMetrics implements TransferObserver {
       },
     });
     new Gauge({
-      name: 'hlsrelay_stream_last_segment_age_seconds',
-      help: 'Seconds since a live stream last had a segment stored: grows without bound when a stream stalls. Ended streams are not listed.',
+      name: 'hlsrelay_stream_last_segment_timestamp_seconds',
+      help: 'Unix time a live stream last had a segment stored (alert on time() - this). Ended streams are not listed.',
       labelNames: ['stream'],
       registers,
       collect() {
         this.reset();
-        for (const s of metrics.status().streams) {
-          if (!s.ended && s.lastSegmentAgeSeconds !== undefined) this.set({ stream: s.stream }, s.lastSegmentAgeSeconds);
+        for (const s of metrics.#uploader?.streams() ?? []) {
+          const wall = metrics.#streams.get(s.stream)?.lastSegmentStoredWallMs;
+          if (!s.ended && wall !== undefined) this.set({ stream: s.stream }, wall / 1000);
         }
       },
     });
@@ -138,7 +172,7 @@ export class UploaderMetrics implements TransferObserver {
     });
     new Gauge({
       name: 'hlsrelay_estimated_spend_dollars',
-      help: 'S3 spend estimated from real counters and the configured prices (item: s3_put, s3_transfer_in, s3_storage_month, total).',
+      help: 'S3 spend estimated from real counters and the configured prices (item: s3_put, s3_transfer_in, s3_storage_month; sum() is the total).',
       labelNames: ['item'],
       registers,
       collect() {
@@ -146,7 +180,6 @@ export class UploaderMetrics implements TransferObserver {
         this.set({ item: 's3_put' }, dollars.s3Put);
         this.set({ item: 's3_transfer_in' }, dollars.s3TransferIn);
         this.set({ item: 's3_storage_month' }, dollars.s3StorageMonth);
-        this.set({ item: 'total' }, dollars.total);
       },
     });
   }
@@ -167,6 +200,7 @@ export class UploaderMetrics implements TransferObserver {
       const s = this.#stream(e.stream);
       s.segmentsStored += 1;
       s.lastSegmentStoredAt = e.storedAt;
+      s.lastSegmentStoredWallMs = this.#wallClock();
       this.#segments.inc({ stream: e.stream });
     });
     uploader.on('playlist-stored', (e: PlaylistStored) => {
@@ -177,6 +211,7 @@ export class UploaderMetrics implements TransferObserver {
   transferAttempted(a: TransferAttempt): void {
     const t = this.#target(a.target);
     const labels = { target: a.target, kind: a.kind };
+    this.#uploadSeconds.observe(labels, a.seconds);
     if (a.kind !== 'delete') t.puts += 1;
     if (a.outcome === 'stored') {
       t.stored += 1;
@@ -241,7 +276,24 @@ export class UploaderMetrics implements TransferObserver {
 
   /** Prometheus text exposition. */
   metrics(): Promise<string> {
+    this.#forgetEndedStreams();
     return this.registry.metrics();
+  }
+
+  /** Drops the stream-labelled series of streams that ended more than the retention ago. */
+  #forgetEndedStreams(): void {
+    const now = this.#clock();
+    const ended = new Set((this.#uploader?.streams() ?? []).filter((s) => s.ended).map((s) => s.stream));
+    for (const [id, s] of this.#streams) {
+      if (!ended.has(id)) {
+        s.endedAt = undefined;
+        continue;
+      }
+      s.endedAt ??= now;
+      if (now - s.endedAt < this.#retentionMs) continue;
+      for (const counter of [this.#messages, this.#segments, this.#givenUp]) counter.remove({ stream: id });
+      this.#streams.delete(id);
+    }
   }
 
   get contentType(): string {
@@ -250,7 +302,7 @@ export class UploaderMetrics implements TransferObserver {
 
   #stream(id: string): StreamTotals {
     let s = this.#streams.get(id);
-    if (!s) this.#streams.set(id, (s = { messages: 0, segmentsStored: 0, lastSegmentStoredAt: undefined }));
+    if (!s) this.#streams.set(id, (s = { messages: 0, segmentsStored: 0, lastSegmentStoredAt: undefined, lastSegmentStoredWallMs: undefined, endedAt: undefined }));
     return s;
   }
 }

@@ -15,6 +15,8 @@ export interface TransferAttempt {
   outcome: 'stored' | 'retried' | 'refused';
   /** Bytes stored (0 unless stored). */
   bytes: number;
+  /** How long the attempt took, seconds. */
+  seconds: number;
 }
 
 export interface TransferObserver {
@@ -25,41 +27,47 @@ export class MeteredTarget implements TransferTarget {
   readonly name: string;
   readonly #inner: TransferTarget;
   readonly #observer: TransferObserver;
+  /** Milliseconds; only differences are used. */
+  readonly #clock: () => number;
 
-  constructor(inner: TransferTarget, observer: TransferObserver) {
+  constructor(inner: TransferTarget, observer: TransferObserver, clock: () => number = () => performance.now()) {
     this.#inner = inner;
     this.#observer = observer;
+    this.#clock = clock;
     this.name = inner.name;
   }
 
   async putSegment(upload: SegmentUpload): Promise<void> {
     // Sized alongside the upload, while the file surely exists (local clean-up may follow it).
     const size = stat(upload.file).then((s) => s.size, () => 0);
-    await this.#attempt('segment', () => this.#inner.putSegment(upload));
+    const seconds = await this.#attempt('segment', () => this.#inner.putSegment(upload));
     const bytes = await size;
-    this.#observer.transferAttempted({ target: this.name, kind: 'segment', outcome: 'stored', bytes });
+    this.#observer.transferAttempted({ target: this.name, kind: 'segment', outcome: 'stored', bytes, seconds });
   }
 
   async putPlaylist(upload: PlaylistUpload): Promise<void> {
-    await this.#attempt('playlist', () => this.#inner.putPlaylist(upload));
-    this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: Buffer.byteLength(upload.text) });
+    const seconds = await this.#attempt('playlist', () => this.#inner.putPlaylist(upload));
+    this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: Buffer.byteLength(upload.text), seconds });
   }
 
   async delete(bucket: string, key: string): Promise<void> {
-    await this.#attempt('delete', () => this.#inner.delete(bucket, key));
-    this.#observer.transferAttempted({ target: this.name, kind: 'delete', outcome: 'stored', bytes: 0 });
+    const seconds = await this.#attempt('delete', () => this.#inner.delete(bucket, key));
+    this.#observer.transferAttempted({ target: this.name, kind: 'delete', outcome: 'stored', bytes: 0, seconds });
   }
 
   close(): Promise<void> {
     return this.#inner.close();
   }
 
-  async #attempt(kind: TransferKind, op: () => Promise<void>): Promise<void> {
+  /** Runs one attempt; resolves with its duration in seconds, or reports the failure and throws. */
+  async #attempt(kind: TransferKind, op: () => Promise<void>): Promise<number> {
+    const started = this.#clock();
     try {
       await op();
+      return (this.#clock() - started) / 1000;
     } catch (err) {
       const outcome = err instanceof PermanentTransferError ? 'refused' : 'retried';
-      this.#observer.transferAttempted({ target: this.name, kind, outcome, bytes: 0 });
+      this.#observer.transferAttempted({ target: this.name, kind, outcome, bytes: 0, seconds: (this.#clock() - started) / 1000 });
       throw err;
     }
   }
