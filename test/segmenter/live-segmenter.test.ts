@@ -127,11 +127,11 @@ test('CLI: bad arguments are refused with what was expected and what came', () =
 test('status line: segments, input bitrate since the last line, last duration', () => {
   const line = new StatusLine(0);
   assert.equal(
-    line.render({ inputBytes: 250_000, segments: 3, failedSegments: 0, lastDuration: 2.002, skippedBytes: 0 }, 1000, 0),
+    line.render({ inputBytes: 250_000, segments: 3, failedSegments: 0, lastDuration: 2.002, skippedBytes: 0, packetBytes: 250_000 }, 1000, 0),
     'segments 3 | input 2.00 Mb/s | last 2.002 s',
   );
   assert.equal(
-    line.render({ inputBytes: 300_000, segments: 3, failedSegments: 1, skippedBytes: 5 }, 2000, 2),
+    line.render({ inputBytes: 300_000, segments: 3, failedSegments: 1, skippedBytes: 5, packetBytes: 299_995 }, 2000, 2),
     'segments 3 | input 400 kb/s | last - | queued messages 2 | failed segments 1 | skipped bytes 5',
   );
 });

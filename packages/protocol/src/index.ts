@@ -7,3 +7,4 @@ export * from './settings-sources';
 export * from './config-file';
 export * from './segment-payload';
 export * from './shared-token';
+export * from './foreign-peer';

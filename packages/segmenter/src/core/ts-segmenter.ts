@@ -101,6 +101,8 @@ export class TsSegmenter {
 
   /** Input bytes seen. */
   inputBytes = 0;
+  /** Input bytes that were whole, synced TS packets (the rest was skipped or is still held). */
+  packetBytes = 0;
   #finished = false;
 
   constructor(sink: SegmentSink, options: TsSegmenterOptions) {
@@ -152,6 +154,11 @@ export class TsSegmenter {
     else if (!this.#clock.started) this.#logger?.warn('input ended before any segment could start', { reason: this.#whyNoSegment() });
   }
 
+  /** Why no segment has started yet, for the operator; undefined once one has. */
+  noSegmentReason(): string | undefined {
+    return this.#clock.started ? undefined : this.#whyNoSegment();
+  }
+
   /** What was missing when the input ended without a single segment, for the operator. */
   #whyNoSegment(): string {
     const program = this.#program;
@@ -164,6 +171,7 @@ export class TsSegmenter {
   }
 
   readonly #onRun = (buf: Uint8Array, start: number, end: number): void => {
+    this.packetBytes += end - start;
     if (buf === this.#runBuf && start === this.#runEnd) {
       this.#runEnd = end;
     } else {

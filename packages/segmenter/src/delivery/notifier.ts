@@ -1,16 +1,21 @@
 /**
  * Sends index messages to the uploader, in order. An uploader that greets (protocol session.ts)
  * gets one persistent connection and acknowledges each message once it is durably recorded;
- * an original one gets the 2009 form: one TCP connection per message, no newline, then close.
+ * an original one gets the 2009 form: one TCP connection per message, no newline, then close —
+ * only once it has been seen positively silent; any other peer is an error (delivery-trouble.ts).
+ * A connection is opened ahead — at start-up, and after a 2009-form send — so that learning
+ * the peer's form (up to the greeting timeout) happens while the next segment is being cut.
  * Unlike the original, an unreachable uploader does not end notification: messages wait in
  * order — in memory, or on disk with a spool (spool.ts), which also survives a restart of this
  * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
 import type { Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, GREETING_TIMEOUT_MS, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { DeliveryTrouble } from './delivery-trouble';
 import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
-import { connectToUploader, sendOriginal, type UploaderSession } from './uploader-connection';
+import { connectToUploader, sendOriginal, type Connected } from './uploader-connection';
+import type { UploaderSession } from './uploader-session';
 
 export interface NotifierOptions {
   uploader: HostPort;
@@ -23,6 +28,12 @@ export interface NotifierOptions {
   socketTimeoutMs?: number;
   /** How long a new connection waits for the uploader's greeting before speaking the 2009 form. Default 1000. */
   greetingTimeoutMs?: number;
+  /** After a 2009-form send, how long the peer has to answer (an ERR, or proof it is no uploader). Default 250. */
+  answerWindowMs?: number;
+  /** Open a connection at once to learn the uploader's form before the first message. Default true. */
+  connectAhead?: boolean;
+  /** The clock of the rate limit on repeated error lines. */
+  now?: () => number;
   /** Keeps unacknowledged messages on disk; its pending messages (an earlier run's) go first. */
   spool?: Spool;
   /**
@@ -49,6 +60,10 @@ export class Notifier {
   readonly #maxRetryMs: number;
   readonly #socketTimeoutMs: number;
   readonly #greetingTimeoutMs: number;
+  readonly #answerWindowMs: number;
+  readonly #trouble: DeliveryTrouble;
+  /** A connection opened ahead of the next message, its form being learned meanwhile. */
+  #ahead: Promise<Connected | Error> | undefined;
   readonly #spool: Spool | undefined;
   readonly #shipBytes: boolean;
   readonly #access: { token?: string; tls?: { ca: Buffer } };
@@ -78,18 +93,27 @@ export class Notifier {
     this.#initialRetryMs = options.initialRetryMs ?? 200;
     this.#maxRetryMs = options.maxRetryMs ?? 5000;
     this.#socketTimeoutMs = options.socketTimeoutMs ?? 10_000;
-    this.#greetingTimeoutMs = options.greetingTimeoutMs ?? 1000;
+    this.#greetingTimeoutMs = options.greetingTimeoutMs ?? GREETING_TIMEOUT_MS;
+    this.#answerWindowMs = options.answerWindowMs ?? 250;
+    this.#trouble = new DeliveryTrouble(options.logger, this.#address(), { now: options.now });
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
     this.#access = { token: options.token, tls: options.tls };
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
-    if (this.#queue.length > 0) {
-      this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
-      this.#pump();
-    }
     if (!(this.#initialRetryMs > 0) || !(this.#maxRetryMs >= this.#initialRetryMs)) {
       throw new TypeError(`retry delays must satisfy 0 < initial ≤ max, got ${this.#initialRetryMs} and ${this.#maxRetryMs}`);
     }
+    if (this.#queue.length > 0) {
+      this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
+      this.#pump();
+    } else if (options.connectAhead ?? true) {
+      this.#connectAhead();
+    }
+  }
+
+  /** Why messages were not delivered (for the line at exit). */
+  get trouble(): string {
+    return this.#trouble.summary();
   }
 
   /** Messages waiting to be delivered. */
@@ -134,6 +158,12 @@ export class Notifier {
     this.#retryTimer = undefined;
     this.#session?.close();
     this.#session = undefined;
+    void this.#ahead?.then((c) => {
+      if (c instanceof Error) return;
+      if (c.kind === 'session') c.session.close();
+      else c.socket.destroy();
+    });
+    this.#ahead = undefined;
     return this.#queue.map((q) => q.line);
   }
 
@@ -152,26 +182,17 @@ export class Notifier {
         if (head.spoolId !== undefined) this.#unspool(head);
         this.delivered++;
         if (this.#failures > 0) {
-          this.#logger?.info('uploader reachable again; delivering queued index messages in order', {
-            uploader: this.#address(),
-            queued: this.#queue.length + 1,
-          });
+          this.#trouble.recovered(this.#queue.length + 1);
           this.#failures = 0;
         }
+        // Against an original uploader, the next message's connection is learned meanwhile.
+        if (this.#queue.length === 0 && !this.#session) this.#connectAhead();
         this.#pump();
         return;
       }
       this.#failures++;
       const delay = Math.min(this.#maxRetryMs, this.#initialRetryMs * 2 ** Math.min(this.#failures - 1, 20));
-      if (this.#failures === 1 || this.#failures % 20 === 0) {
-        this.#logger?.warn('uploader unreachable; segmenting goes on, index messages are kept in order and retried', {
-          uploader: this.#address(),
-          error: error.message,
-          queued: this.#queue.length,
-          retryMs: delay,
-          attempts: this.#failures,
-        });
-      }
+      this.#trouble.failed(error, { queued: this.#queue.length, retryMs: delay, attempts: this.#failures });
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined;
         this.#pump();
@@ -189,12 +210,7 @@ export class Notifier {
     try {
       if (!this.#session || this.#session.closed) {
         this.#session = undefined;
-        const c = await connectToUploader(this.#uploader, {
-          greetingTimeoutMs: this.#greetingTimeoutMs,
-          timeoutMs: this.#socketTimeoutMs,
-          assumeOriginal: this.#original,
-          ...this.#access,
-        });
+        const c = await this.#connect();
         if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
           if (c.kind === 'original') c.socket.destroy();
           else c.session.close();
@@ -202,20 +218,17 @@ export class Notifier {
         }
         if (c.kind === 'original') {
           if (!this.#original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
+          const outcome = await sendOriginal(c, message, { answerWindowMs: this.#answerWindowMs, timeoutMs: this.#socketTimeoutMs });
+          // Seen silent and closing like an original uploader: the next connections send at once.
           this.#original = true;
-          await sendOriginal(c.socket, message);
+          if (!outcome.ok) this.#refuse(outcome.reason, message);
           return null;
         }
         this.#session = c.session;
       }
       const ack = this.#shipBytes ? await this.#ship(this.#session, message) : await this.#session.send(message);
-      if (ack.ok) {
-        this.acknowledged++;
-      } else {
-        // Sending it again would get the same answer; the uploader logged it too.
-        this.refused++;
-        this.#logger?.error('the uploader refused an index message; it is not sent again', { uploader: this.#address(), reason: ack.reason, message });
-      }
+      if (ack.ok) this.acknowledged++;
+      else this.#refuse(ack.reason, message);
       return null;
     } catch (e) {
       this.#session?.close();
@@ -223,6 +236,49 @@ export class Notifier {
       this.#original = false;
       return e as Error;
     }
+  }
+
+  #refuse(reason: string, message: string): void {
+    this.refused++;
+    this.#trouble.refusedMessage(reason, message);
+  }
+
+  /** The connection opened ahead, if it is still good; otherwise a new one. */
+  async #connect(): Promise<Connected> {
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    const c = ahead ? await ahead : undefined;
+    if (c && !(c instanceof Error)) {
+      const stale = c.kind === 'session' ? c.session.closed : c.spoiled() !== undefined;
+      if (!stale) return c;
+      if (c.kind === 'original') c.socket.destroy();
+    }
+    return connectToUploader(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, assumeOriginal: this.#original, ...this.#access });
+  }
+
+  /**
+   * Opens the next connection now and learns its form (always waiting for the greeting: this is
+   * how an original uploader is seen positively silent, and how an upgraded one is noticed).
+   * A peer that is no uploader is reported at once, before any segment is cut.
+   */
+  #connectAhead(): void {
+    if (this.#ahead || this.#closed) return;
+    const ahead = connectToUploader(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, ...this.#access }).then(
+      (c) => {
+        if (this.#closed) {
+          if (c.kind === 'session') c.session.close();
+          else c.socket.destroy();
+        }
+        return c;
+      },
+      (e: Error) => {
+        // Said now; the first message connects anew (the uploader may be up by then).
+        if (this.#ahead === ahead) this.#ahead = undefined;
+        if (!this.#closed) this.#trouble.failed(e, { queued: this.#queue.length, retryMs: 0, attempts: 0 });
+        return e;
+      },
+    );
+    this.#ahead = ahead;
   }
 
   /** Sends a message with its segment file's bytes; a file that is gone cannot be shipped and is refused here. */
