@@ -255,8 +255,3 @@ function flag(name: string, value: string): boolean {
   if (value !== '0' && value !== '1') throw new ProtocolError(`${name} must be 0 or 1, got "${value}"`);
   return value === '1';
 }
-
-/** `<prefix>-%05u.ts`, the segment file name both daemons agree on. */
-export function segmentFileName(outputPrefix: string, segment: number): string {
-  return `${outputPrefix}-${String(segment).padStart(5, '0')}.ts`;
-}
