@@ -119,7 +119,7 @@ test('CLI: bad arguments are refused with what was expected and what came', () =
   assert.throws(() => parse(ok.slice(0, 5)), /expected 8 arguments .* got 5/);
   assert.throws(() => parse(['-', 'ten', ...ok.slice(2)]), /<segment seconds> must be a whole number of seconds ≥ 1, got "ten"/);
   assert.throws(() => parse([...ok, '--uploader', 'host:99999']), /--uploader must be HOST:PORT/);
-  assert.throws(() => parse([...ok, '--start-number', '-3']), /--start-number must be a whole number ≥ 0, got -3/);
+  assert.throws(() => parse([...ok, '--start-number', '-3']), /--start-number must be a whole number ≥ 1, got -3/);
   assert.throws(() => parse(['-', '10', 'out', 'p', 'i.m3u8', 'h/', 'my,bucket', 'k']), /bucket_name "my,bucket" cannot travel/);
   assert.throws(() => parse([...ok, '--no-such-option']), /Unknown argument/);
 });
