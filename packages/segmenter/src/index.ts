@@ -16,6 +16,7 @@ export * from './delivery/spool';
 export * from './delivery/uploader-access';
 export * from './delivery/uploader-connection';
 export * from './delivery/uploader-session';
+export * from './delivery/uploader-link';
 export * from './delivery/delivery-trouble';
 export * from './delivery/delivery-report';
 // ladder/: one ffmpeg, a rendition per profile

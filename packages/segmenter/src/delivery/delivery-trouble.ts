@@ -12,8 +12,9 @@ import { RefusedError, WrongPeerError } from './uploader-connection';
 
 export interface FailureContext {
   queued: number;
-  retryMs: number;
-  attempts: number;
+  /** Absent for the connection opened ahead at start-up. */
+  retryMs?: number;
+  attempts?: number;
 }
 
 export class DeliveryTrouble {
@@ -29,7 +30,7 @@ export class DeliveryTrouble {
     this.#repeats = new RepeatFilter({ intervalMs: options.repeatMs ?? 10_000, now: options.now });
   }
 
-  /** One failed attempt to deliver (or, with `attempts` 0, the start-up probe). */
+  /** One failed attempt to deliver, or the connection opened ahead (no `attempts`). */
   failed(error: Error, context: FailureContext): void {
     this.lastError = error;
     if (error instanceof WrongPeerError || error instanceof RefusedError) {
@@ -45,7 +46,8 @@ export class DeliveryTrouble {
       });
       return;
     }
-    if (context.attempts <= 1 || context.attempts % 20 === 0) {
+    const attempts = context.attempts ?? 1;
+    if (attempts <= 1 || attempts % 20 === 0) {
       this.#logger?.warn('uploader unreachable; segmenting goes on, index messages are kept in order and retried', {
         uploader: this.#uploader,
         error: error.message,

@@ -14,7 +14,8 @@ import { FEATURE_PAYLOAD, GREETING_TIMEOUT_MS, parseMessage, type Ack, type Host
 import { DeliveryTrouble } from './delivery-trouble';
 import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
-import { connectToUploader, sendOriginal, type Connected } from './uploader-connection';
+import { sendOriginal } from './uploader-connection';
+import { UploaderLink } from './uploader-link';
 import type { UploaderSession } from './uploader-session';
 
 export interface NotifierOptions {
@@ -62,19 +63,13 @@ export class Notifier {
   readonly #greetingTimeoutMs: number;
   readonly #answerWindowMs: number;
   readonly #trouble: DeliveryTrouble;
-  /** A connection opened ahead of the next message, its form being learned meanwhile. */
-  #ahead: Promise<Connected | Error> | undefined;
+  readonly #link: UploaderLink;
   readonly #spool: Spool | undefined;
   readonly #shipBytes: boolean;
-  readonly #access: { token?: string; tls?: { ca: Buffer } };
   /** Attempts the uploader could not take segment bytes, since it last could (for the error log). */
   #cannotShip = 0;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
   #queue: Queued[] = [];
-  /** The open acknowledged session, if the uploader speaks it. */
-  #session: UploaderSession | undefined;
-  /** The last connection got no greeting: the next ones send at once, until a failure re-probes. */
-  #original = false;
   #sending = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -96,9 +91,12 @@ export class Notifier {
     this.#greetingTimeoutMs = options.greetingTimeoutMs ?? GREETING_TIMEOUT_MS;
     this.#answerWindowMs = options.answerWindowMs ?? 250;
     this.#trouble = new DeliveryTrouble(options.logger, this.#address(), { now: options.now });
+    const access = { token: options.token, tls: options.tls };
+    this.#link = new UploaderLink(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, ...access }, (e) =>
+      this.#trouble.failed(e, { queued: this.#queue.length }),
+    );
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
-    this.#access = { token: options.token, tls: options.tls };
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
     if (!(this.#initialRetryMs > 0) || !(this.#maxRetryMs >= this.#initialRetryMs)) {
       throw new TypeError(`retry delays must satisfy 0 < initial ≤ max, got ${this.#initialRetryMs} and ${this.#maxRetryMs}`);
@@ -107,7 +105,7 @@ export class Notifier {
       this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
       this.#pump();
     } else if (options.connectAhead ?? true) {
-      this.#connectAhead();
+      this.#link.connectAhead();
     }
   }
 
@@ -156,14 +154,7 @@ export class Notifier {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#session?.close();
-    this.#session = undefined;
-    void this.#ahead?.then((c) => {
-      if (c instanceof Error) return;
-      if (c.kind === 'session') c.session.close();
-      else c.socket.destroy();
-    });
-    this.#ahead = undefined;
+    this.#link.close();
     return this.#queue.map((q) => q.line);
   }
 
@@ -186,7 +177,7 @@ export class Notifier {
           this.#failures = 0;
         }
         // Against an original uploader, the next message's connection is learned meanwhile.
-        if (this.#queue.length === 0 && !this.#session) this.#connectAhead();
+        if (this.#queue.length === 0) this.#link.connectAhead();
         this.#pump();
         return;
       }
@@ -208,32 +199,26 @@ export class Notifier {
    */
   async #deliver(message: string): Promise<Error | null> {
     try {
-      if (!this.#session || this.#session.closed) {
-        this.#session = undefined;
-        const c = await this.#connect();
-        if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
-          if (c.kind === 'original') c.socket.destroy();
-          else c.session.close();
-          return this.#uploaderTakesNoBytes();
-        }
-        if (c.kind === 'original') {
-          if (!this.#original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
-          const outcome = await sendOriginal(c, message, { answerWindowMs: this.#answerWindowMs, timeoutMs: this.#socketTimeoutMs });
-          // Seen silent and closing like an original uploader: the next connections send at once.
-          this.#original = true;
-          if (!outcome.ok) this.#refuse(outcome.reason, message);
-          return null;
-        }
-        this.#session = c.session;
+      const c = await this.#link.connect();
+      if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
+        this.#link.failed();
+        if (c.kind === 'original') c.socket.destroy();
+        return this.#uploaderTakesNoBytes();
       }
-      const ack = this.#shipBytes ? await this.#ship(this.#session, message) : await this.#session.send(message);
+      if (c.kind === 'original') {
+        if (!this.#link.original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
+        const outcome = await sendOriginal(c, message, { answerWindowMs: this.#answerWindowMs, timeoutMs: this.#socketTimeoutMs });
+        // Seen silent and closing like an original uploader: the next connections send at once.
+        this.#link.sentOriginal();
+        if (!outcome.ok) this.#refuse(outcome.reason, message);
+        return null;
+      }
+      const ack = this.#shipBytes ? await this.#ship(c.session, message) : await c.session.send(message);
       if (ack.ok) this.acknowledged++;
       else this.#refuse(ack.reason, message);
       return null;
     } catch (e) {
-      this.#session?.close();
-      this.#session = undefined;
-      this.#original = false;
+      this.#link.failed();
       return e as Error;
     }
   }
@@ -241,44 +226,6 @@ export class Notifier {
   #refuse(reason: string, message: string): void {
     this.refused++;
     this.#trouble.refusedMessage(reason, message);
-  }
-
-  /** The connection opened ahead, if it is still good; otherwise a new one. */
-  async #connect(): Promise<Connected> {
-    const ahead = this.#ahead;
-    this.#ahead = undefined;
-    const c = ahead ? await ahead : undefined;
-    if (c && !(c instanceof Error)) {
-      const stale = c.kind === 'session' ? c.session.closed : c.spoiled() !== undefined;
-      if (!stale) return c;
-      if (c.kind === 'original') c.socket.destroy();
-    }
-    return connectToUploader(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, assumeOriginal: this.#original, ...this.#access });
-  }
-
-  /**
-   * Opens the next connection now and learns its form (always waiting for the greeting: this is
-   * how an original uploader is seen positively silent, and how an upgraded one is noticed).
-   * A peer that is no uploader is reported at once, before any segment is cut.
-   */
-  #connectAhead(): void {
-    if (this.#ahead || this.#closed) return;
-    const ahead = connectToUploader(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, ...this.#access }).then(
-      (c) => {
-        if (this.#closed) {
-          if (c.kind === 'session') c.session.close();
-          else c.socket.destroy();
-        }
-        return c;
-      },
-      (e: Error) => {
-        // Said now; the first message connects anew (the uploader may be up by then).
-        if (this.#ahead === ahead) this.#ahead = undefined;
-        if (!this.#closed) this.#trouble.failed(e, { queued: this.#queue.length, retryMs: 0, attempts: 0 });
-        return e;
-      },
-    );
-    this.#ahead = ahead;
   }
 
   /** Sends a message with its segment file's bytes; a file that is gone cannot be shipped and is refused here. */
