@@ -12,7 +12,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
 import { AllowedPaths, FileTarget, MessagePolicy, startUploaderService, type UploaderServiceOptions } from '@hlsrelay/uploader';
+import { Notifier } from '@hlsrelay/segmenter';
+import { captureLog } from '../support/log-capture';
 import { FIXTURES, SEGMENTER_BIN } from '../support/paths';
+import { until } from '../support/until';
 import { tempDir } from '../support/temp-dir';
 import { makeThrowawayPki } from '../support/throwaway-ca';
 
@@ -146,6 +149,41 @@ test('segments refused by --allow-dir: non-zero exit, the reason names --allow-d
       assert.ok(errors(run).some((e) => /refused an index message/.test(e)), run.stderr);
       assert.ok(run.lines.some((l) => /outside the directories this uploader may read \(--allow-dir\)/.test(String(l.reason))), run.stderr);
       assert.ok(errors(run).some((e) => /the uploader refused index messages/.test(e)), run.stderr);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a wrong token is said again while it lasts: at most once per 10 s, with how many were held back', async () => {
+  const dir = tempDir('token-repeats');
+  const log = captureLog('segmenter', 'warn');
+  let now = 0;
+  try {
+    await withUploader(dir, { token: 'the-right-token-0123456789' }, async (port) => {
+      const notifier = new Notifier({ uploader: { host: '127.0.0.1', port }, logger: log.logger, token: 'the-wrong-token-0123456789', initialRetryMs: 20, maxRetryMs: 20, now: () => now });
+      try {
+        const refusals = async (): Promise<Array<Record<string, unknown>>> => {
+          await log.settle();
+          return log.entries.filter((e) => /refused the token/.test(String(e.error)));
+        };
+        notifier.send('x.m3u8, /tmp, 2, x, , 1, 1, 0, b, live');
+        await until(async () => (await refusals()).length === 1, 10_000, 'the first refusal');
+        // Retried every 20 ms: the repeats are held back while the clock stands still …
+        await until(() => notifier.pending === 1 && log.entries.length >= 1, 1_000);
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal((await refusals()).length, 1, 'held back within the interval');
+        now += 10_000;
+        // … and said again once it has passed, counting them.
+        await until(async () => (await refusals()).length === 2, 10_000, 'the refusal said again');
+        const again = (await refusals())[1];
+        assert.equal(again.level, 'error');
+        assert.ok(Number(again.repeated) >= 1, JSON.stringify(again));
+        assert.ok(!log.entries.some((e) => /unreachable/.test(String(e.message))), 'never called unreachable');
+        assert.equal(notifier.pending, 1, 'the message is kept');
+      } finally {
+        notifier.close();
+      }
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

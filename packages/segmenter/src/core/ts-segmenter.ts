@@ -163,7 +163,8 @@ export class TsSegmenter {
   #whyNoSegment(): string {
     const program = this.#program;
     if (this.inputBytes === 0) return 'no input at all';
-    if (this.#reader.skippedBytes >= this.inputBytes - TS_PACKET_SIZE) return 'no MPEG-TS packets found (is the input MPEG-TS?)';
+    // Random bytes sync by chance now and then; TS, even damaged, is nearly all packets.
+    if (this.packetBytes < this.inputBytes / 2) return 'no MPEG-TS packets found (is the input MPEG-TS?)';
     if (program.pmtPid < 0) return 'no PAT (program association table) seen';
     if (!program.pmt) return `no usable PMT seen on PID ${program.pmtPid}`;
     if (program.clockPid < 0) return 'the program has no H.264, H.265, AAC or MP3 stream';
