@@ -69,18 +69,26 @@ export class TlsDoor {
       this.#warn(raw, peer, `TLS handshake not done in ${this.#options.handshakeTimeoutMs} ms`, 'a stalled client, or a slow network');
       socket.destroy();
     }, this.#options.handshakeTimeoutMs);
+    let said = false;
     const failed = (err: Error): void => {
       clearTimeout(timer);
-      this.#warn(raw, peer, `TLS handshake failed: ${err.message}`, handshakeFix(err));
+      if (!said) this.#warn(raw, peer, `TLS handshake failed: ${err.message}`, handshakeFix(err));
+      said = true;
       socket.destroy();
     };
     socket.once('error', failed);
     socket.once('secure', () => {
       clearTimeout(timer);
       socket.removeListener('error', failed);
+      socket.removeListener('close', closed);
+      socket.removeListener('end', closed);
       secure(socket);
     });
-    socket.once('close', () => clearTimeout(timer));
+    // A client that rejects the certificate may just hang up (TLS 1.3: after the server's part is done).
+    // Half-open sockets: its EOF is an 'end', not yet a 'close'.
+    const closed = (): void => failed(new Error('the client closed the connection during the handshake'));
+    socket.once('end', closed);
+    socket.once('close', closed);
   }
 
   #warn(raw: net.Socket, peer: string, what: string, fix: string): void {
@@ -92,8 +100,8 @@ export class TlsDoor {
 
 /** A client that does not trust the certificate closes with an alert; say which flag to check. */
 function handshakeFix(err: Error): string {
-  if (/unknown ca|bad certificate|certificate unknown/i.test(err.message)) {
-    return 'the segmenter does not trust this certificate: give it --tls-ca with the CA that signed it, and --uploader the host name it names';
+  if (/unknown ca|bad certificate|certificate unknown|closed the connection during/i.test(err.message)) {
+    return 'the segmenter does not trust this certificate? give it --tls-ca with the CA that signed it, and --uploader the host name it names';
   }
   return NO_CA_FIX;
 }
