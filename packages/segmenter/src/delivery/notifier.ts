@@ -92,9 +92,11 @@ export class Notifier {
     this.#answerWindowMs = options.answerWindowMs ?? 250;
     this.#trouble = new DeliveryTrouble(options.logger, this.#address(), { now: options.now });
     const access = { token: options.token, tls: options.tls };
-    this.#link = new UploaderLink(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, ...access }, (e) =>
-      this.#trouble.failed(e, { queued: this.#queue.length }),
-    );
+    this.#link = new UploaderLink(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, ...access }, (e) => {
+      // Counted as a failed attempt, so that its recovery is said too.
+      this.#failures++;
+      this.#trouble.failed(e, { queued: this.#queue.length, attempts: this.#failures });
+    });
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });

@@ -4,13 +4,13 @@
  * an original uploader takes the whole greeting timeout, happens while a segment is being cut.
  */
 import type { HostPort } from '@hlsrelay/protocol';
-import { connectToUploader, RefusedError, WrongPeerError, type ConnectOptions, type Connected } from './uploader-connection';
+import { connectToUploader, type ConnectOptions, type Connected } from './uploader-connection';
 import type { UploaderSession } from './uploader-session';
 
 export class UploaderLink {
   readonly #address: HostPort;
   readonly #options: Omit<ConnectOptions, 'assumeOriginal'>;
-  /** A peer opened ahead turned out to be no uploader: said at once, before any segment is cut. */
+  /** A connection opened ahead failed (no uploader there, or none at all): said at once, before any segment is cut. */
   readonly #onAheadTrouble: (e: Error) => void;
   /** A connection opened ahead of the next message, its form being learned meanwhile. */
   #ahead: Promise<Connected | Error> | undefined;
@@ -72,7 +72,7 @@ export class UploaderLink {
       (e: Error) => {
         // The first message connects anew (the uploader may be up by then).
         if (this.#ahead === ahead) this.#ahead = undefined;
-        if (!this.#closed && (e instanceof WrongPeerError || e instanceof RefusedError)) this.#onAheadTrouble(e);
+        if (!this.#closed) this.#onAheadTrouble(e);
         return e;
       },
     );
