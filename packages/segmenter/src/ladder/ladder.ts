@@ -123,12 +123,21 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
     ]);
     clearTimeout(timer);
   }
+  const failed: string[] = [];
+  let refused = 0;
+  let undeliveredTotal = 0;
   for (const r of renditions) {
     const undelivered = r.notifier.close();
     const spool = spools.get(r.profile.name);
     spool?.close();
     const outcome = { refused: r.notifier.refused, undelivered, trouble: r.notifier.trouble, spoolDir: spool && path.join(settings.spoolDir!, r.profile.name) };
-    if (reportDelivery(logger.child({ rendition: r.profile.name }), outcome)) code = code || 1;
+    if (reportDelivery(logger.child({ rendition: r.profile.name }), outcome)) failed.push(r.profile.name);
+    refused += outcome.refused;
+    undeliveredTotal += undelivered.length;
+  }
+  if (failed.length > 0) {
+    logger.error('renditions did not get every index message to the uploader', { renditions: failed.join(','), refused, undelivered: undeliveredTotal });
+    code = code || 1;
   }
   return code;
 }
