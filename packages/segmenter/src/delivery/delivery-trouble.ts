@@ -36,7 +36,7 @@ export class DeliveryTrouble {
     if (error instanceof WrongPeerError || error instanceof RefusedError) {
       const held = this.#repeats.pass(error.message);
       if (held === undefined) return;
-      const what = error instanceof RefusedError ? 'the uploader refused this segmenter' : 'the peer on --uploader is not an uploader';
+      const what = error instanceof RefusedError ? 'the uploader refused this segmenter' : '--uploader is not an uploader this segmenter can talk to';
       this.#logger?.error(`${what}; index messages are kept and retried, none is counted delivered`, {
         uploader: this.#uploader,
         error: error.message,

@@ -209,7 +209,7 @@ function answerOf(bytes: Buffer): OriginalOutcome | Error {
 
 function foreign(bytes: Uint8Array): WrongPeerError {
   const peer = recogniseForeignPeer(bytes);
-  return new WrongPeerError(`the peer on --uploader is ${peer.what}, not an uploader`, peer.fix);
+  return new WrongPeerError(`--uploader reached ${peer.what}`, peer.fix);
 }
 
 /** An uploader refuses before its greeting only for the connection itself (too many, from this address). */
@@ -221,7 +221,7 @@ function refusedBeforeGreeting(line: string): RefusedError {
 function closedWithoutGreeting(heard: Buffer): Error {
   if (heard.length > 0) return foreign(heard);
   return new WrongPeerError(
-    'the peer on --uploader closed the connection at once, without a greeting: not an uploader, or one at its connection limit',
+    'the peer on --uploader closed the connection at once, without a greeting: no uploader does that (unless at its connection limit)',
     'check --uploader (host and index port) and the uploader\'s log',
   );
 }
