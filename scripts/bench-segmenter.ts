@@ -1,161 +1,419 @@
 /**
- * npm run bench:segmenter — how fast does the installed segmenter cut a large file, against
- * `cp` (the floor: the same bytes read and written) and `ffmpeg -f hls` (the usual tool), all
- * measured in the same run on the same file. Prints MB/s, ratios and the segmenter's peak RSS.
- * `cat FILE > OUT` is printed too: GNU cp may copy inside the kernel (copy_file_range), which no
- * program that looks at the bytes can match, while cat moves them through user space.
- * The machine should be otherwise idle: each contender's best of BENCH_RUNS (default 3) counts.
+ * npm run bench:segmenter — how fast the installed segmenter cuts a large file, against the
+ * tools a user would compare it with, all measured in the same run on the same file:
+ *   - `cp` (the floor: GNU cp may copy inside the kernel) and `cat FILE > OUT` (the same bytes
+ *     through user space, as any program that looks at them must move them);
+ *   - `ffmpeg -c copy -f hls` (the bundled ffmpeg), the usual tool for the same job.
  *
- * The ≥ 300 MB H.264/AAC input is generated once into .bench/ (git-ignored): a short
- * high-bitrate clip, looped with -c copy so generation stays quick.
+ * Two inputs, generated once into .bench/ (git-ignored) with the bundled ffmpeg:
+ *   - live-shaped: 720p30 H.264/AAC at ~7.5 Mb/s, a keyframe every 2 s, ~288 MB, cut at 2 s
+ *     (~150 segments): what one rendition of a live event looks like;
+ *   - heavy: 720p30 at ~40 Mb/s, ~350 MB, cut at 6 s (the case the README first reported).
+ *
+ * Besides wall time (best of BENCH_RUNS, default 5, contenders interleaved so a busy neighbour
+ * hurts them alike) it prints CPU time (user + sys, best run), peak RSS, and splits the
+ * segmenter's cost into start-up, per segment and per byte: the same bytes cut at 2 s and at
+ * 10 s differ only in the number of segments, and a one-segment input is almost all start-up.
+ *
+ * The message sink answers like the uploader (greeting, one acknowledged session); a second
+ * sink is a silent 2009 uploader (never greets, one connection per message), and the time to
+ * the first index message is printed for both: against the silent one a new segmenter waits
+ * for the greeting before it speaks the original form.
+ *
+ * BENCH_BASELINE=path/to/segmenter-bin.js adds an earlier build as "segmenter (baseline)", so
+ * before and after come from the same run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { formatAck, formatGreeting, frameMessage, isHello, MessageDecoder } from '@hlsrelay/protocol';
 
 const ROOT = path.resolve(__dirname, '..');
 const BENCH = path.join(ROOT, '.bench');
-const INPUT = path.join(BENCH, 'input-h264-aac.ts');
-const MIN_BYTES = 300 * 1024 * 1024;
-const SEGMENT_SECONDS = 6;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const FFMPEG: string = require('@ffmpeg-installer/ffmpeg').path;
 const SEGMENTER = path.join(ROOT, 'node_modules', '.bin', 'segmenter');
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const BASELINE = process.env.BENCH_BASELINE;
+const TIME = '/usr/bin/time';
+
+interface Input {
+  file: string;
+  /** Bitrate of the generated clip, and how long a clip is looped to reach minBytes. */
+  videoBitrate: string;
+  clipSeconds: number;
+  minBytes: number;
+}
+
+const LIVE: Input = { file: path.join(BENCH, 'live-720p-7M-gop2s.ts'), videoBitrate: '7M', clipSeconds: 30, minBytes: 250e6 };
+const HEAVY: Input = { file: path.join(BENCH, 'input-h264-aac.ts'), videoBitrate: '40M', clipSeconds: 20, minBytes: 300 * 1024 * 1024 };
+/** The first few seconds of the live input: one or two segments, so its run is nearly all start-up. */
+const TINY = path.join(BENCH, 'tiny-4s.ts');
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(-2000)}`);
 }
 
-function ensureInput(): void {
-  if (fs.existsSync(INPUT) && fs.statSync(INPUT).size >= MIN_BYTES) return;
+/** A constant-bitrate 720p30 clip with a keyframe every 2 s, looped with -c copy (quick to make). */
+function ensureInput(input: Input): void {
+  if (fs.existsSync(input.file) && fs.statSync(input.file).size >= input.minBytes) return;
   fs.mkdirSync(BENCH, { recursive: true });
   const clip = path.join(BENCH, 'clip.ts');
-  console.log('generating a 20 s 1280x720 H.264/AAC clip at ~40 Mb/s ...');
+  console.log(`generating a ${input.clipSeconds} s 1280x720 H.264/AAC clip at ${input.videoBitrate}b/s, keyframe every 2 s ...`);
+  const rate = input.videoBitrate;
   run(FFMPEG, [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30',
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-b:v', '40M', '-maxrate', '40M', '-bufsize', '20M',
+    '-t', String(input.clipSeconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-keyint_min', '60', '-sc_threshold', '0',
+    '-b:v', rate, '-minrate', rate, '-maxrate', rate, '-bufsize', rate, '-x264-params', 'nal-hrd=cbr',
     '-c:a', 'aac', '-b:a', '128k', '-f', 'mpegts', clip,
   ]);
-  const loops = Math.ceil(MIN_BYTES / fs.statSync(clip).size);
-  console.log(`looping it ${loops} times with -c copy ...`);
-  run(FFMPEG, ['-v', 'error', '-y', '-stream_loop', String(loops - 1), '-i', clip, '-c', 'copy', '-f', 'mpegts', INPUT]);
+  const loops = Math.ceil(input.minBytes / fs.statSync(clip).size);
+  console.log(`looping it ${loops} times with -c copy into ${path.relative(ROOT, input.file)} ...`);
+  run(FFMPEG, ['-v', 'error', '-y', '-stream_loop', String(loops - 1), '-i', clip, '-c', 'copy', '-f', 'mpegts', input.file]);
   fs.rmSync(clip);
 }
 
-interface Timing {
-  seconds: number;
-  peakRssKb?: number;
+function ensureTiny(): void {
+  if (fs.existsSync(TINY)) return;
+  run(FFMPEG, ['-v', 'error', '-y', '-i', LIVE.file, '-t', '4', '-c', 'copy', '-f', 'mpegts', TINY]);
 }
 
-/** Runs a command to completion; wall time measured here, peak RSS from /usr/bin/time -v or /proc polling. */
-function timed(cmd: string, args: string[]): Promise<Timing> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = TIME ? spawn(TIME, ['-v', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    let polledKb = 0;
-    const poll = TIME
-      ? undefined
-      : setInterval(() => {
-          try {
-            const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-            if (m) polledKb = Math.max(polledKb, Number(m[1]));
-          } catch {
-            // the process has just ended
-          }
-        }, 20);
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(poll);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) return reject(new Error(`${cmd} exited ${code}: ${stderr.slice(-2000)}`));
-      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      resolve({ seconds, peakRssKb: m ? Number(m[1]) : polledKb || undefined });
-    });
+/**
+ * The floor for any Node segmenter: the same bytes read in 1 MB chunks (the next read overlapped
+ * on the thread pool, as the segmenter does), written synchronously into `segments` files with
+ * a temporary name and a rename each, without looking at a single packet or sending a message.
+ * argv: input, output dir, segments.
+ */
+const NODE_FLOOR = `
+const fs = require('fs');
+const [input, dir, count] = process.argv.slice(1);
+const per = Math.ceil(fs.statSync(input).size / Number(count));
+const fd = fs.openSync(input, 'r');
+const bufs = [new Uint8Array(1 << 20), new Uint8Array(1 << 20)];
+const read = (b) => new Promise((res, rej) => fs.read(fd, b, 0, b.length, null, (e, n) => (e ? rej(e) : res(n))));
+let seg = 0, out = -1, written = 0;
+const tmp = (n) => dir + '/.f-' + n + '.ts.tmp';
+const begin = () => (out = fs.openSync(tmp(seg), 'w'));
+const commit = () => { fs.closeSync(out); fs.renameSync(tmp(seg), dir + '/f-' + seg + '.ts'); seg++; };
+(async () => {
+  let turn = 0, next = read(bufs[0]);
+  begin();
+  for (;;) {
+    const n = await next;
+    if (n === 0) break;
+    const b = bufs[turn];
+    turn ^= 1;
+    next = read(bufs[turn]);
+    for (let off = 0; off < n; ) {
+      const k = Math.min(per - written, n - off);
+      fs.writeSync(out, b, off, k);
+      off += k;
+      written += k;
+      if (written >= per) { commit(); written = 0; begin(); }
+    }
+  }
+  commit();
+})();
+`;
+
+// ---- message sinks ----
+
+/** A listener standing in for the uploader; records when the first index message arrived. */
+interface Sink {
+  port: number;
+  messages: number;
+  firstAt: bigint | undefined;
+  reset(): void;
+  close(): void;
+}
+
+function listen(onSocket: (s: net.Socket, sink: Sink) => void): Promise<Sink> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    onSocket(s, sink);
   });
+  const sink: Sink = {
+    port: 0,
+    messages: 0,
+    firstAt: undefined,
+    reset() {
+      this.messages = 0;
+      this.firstAt = undefined;
+    },
+    close: () => server.close(),
+  };
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      sink.port = (server.address() as net.AddressInfo).port;
+      resolve(sink);
+    }),
+  );
 }
 
-function fresh(dir: string): string {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
+const received = (sink: Sink): void => {
+  sink.messages++;
+  sink.firstAt ??= process.hrtime.bigint();
+};
 
-async function main(): Promise<void> {
-  ensureInput();
-  const size = fs.statSync(INPUT).size;
-  const mb = size / 1e6;
-  // Read once so every contender starts from the page cache.
-  run('cat', [INPUT]);
-
-  // Speaks the uploader's acknowledged session (protocol session.ts), as the real uploader does:
-  // a silent listener would be taken for a 2009 uploader only after the greeting timeout (1 s).
-  let messages = 0;
-  const listener = net.createServer((s) => {
+/** Greets and acknowledges each message at once, as the uploader does (protocol session.ts). */
+const ackSink = (): Promise<Sink> =>
+  listen((s, sink) => {
     const decoder = new MessageDecoder();
     let seq = 0;
     s.write(frameMessage(formatGreeting()));
     s.on('data', (chunk: Buffer) => {
       for (const line of decoder.push(chunk)) {
         if (isHello(line)) continue;
-        messages++;
+        received(sink);
         s.write(frameMessage(formatAck({ ok: true, seq: ++seq })));
       }
     });
-    s.on('error', () => {});
   });
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  const port = (listener.address() as net.AddressInfo).port;
 
-  const best: Record<string, Timing> = {};
-  const keep = (name: string, t: Timing): void => {
-    const b = best[name];
-    best[name] = { seconds: Math.min(b?.seconds ?? Infinity, t.seconds), peakRssKb: Math.max(b?.peakRssKb ?? 0, t.peakRssKb ?? 0) || undefined };
-  };
+/** The 2009 uploader: says nothing; each connection carries one message, ended by FIN. */
+const silentSink = (): Promise<Sink> =>
+  listen((s, sink) => {
+    let bytes = 0;
+    s.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    s.on('end', () => {
+      if (bytes > 0) received(sink);
+      s.end();
+    });
+  });
+
+// ---- timing ----
+
+interface Timing {
+  seconds: number;
+  /** user + sys CPU seconds of the process tree, from /usr/bin/time. */
+  cpu?: number;
+  user?: number;
+  sys?: number;
+  peakRssKb?: number;
+  /** ms from start to the first index message at the sink. */
+  firstMessageMs?: number;
+}
+
+/** Runs a command to completion; wall time measured here (monotonic), CPU and peak RSS from /usr/bin/time. */
+function timed(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; sink?: Sink } = {}): Promise<Timing> {
+  const haveTime = fs.existsSync(TIME);
+  const report = path.join(BENCH, 'time-report.txt');
+  options.sink?.reset();
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const [c, a] = haveTime ? [TIME, ['-o', report, '-f', '%U %S %M', cmd, ...args]] : [cmd, args];
+    const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ended = process.hrtime.bigint();
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      const t: Timing = { seconds: Number(ended - started) / 1e9 };
+      if (haveTime) {
+        const [user, sys, rss] = fs.readFileSync(report, 'utf8').trim().split(/\s+/).slice(-3).map(Number);
+        Object.assign(t, { user, sys, cpu: user + sys, peakRssKb: rss });
+      }
+      const first = options.sink?.firstAt;
+      if (first !== undefined) t.firstMessageMs = Number(first - started) / 1e6;
+      resolve(t);
+    });
+  });
+}
+
+/** Per contender: the best wall time, the best CPU time, the highest peak RSS, the earliest first message. */
+class Results {
+  readonly best = new Map<string, Timing>();
+  readonly order: string[] = [];
+
+  keep(name: string, t: Timing): void {
+    const b = this.best.get(name);
+    if (!b) {
+      this.order.push(name);
+      this.best.set(name, t);
+      return;
+    }
+    const min = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
+    this.best.set(name, {
+      seconds: Math.min(b.seconds, t.seconds),
+      cpu: min(b.cpu, t.cpu),
+      user: (b.cpu ?? 0) <= (t.cpu ?? 0) ? b.user : t.user,
+      sys: (b.cpu ?? 0) <= (t.cpu ?? 0) ? b.sys : t.sys,
+      peakRssKb: Math.max(b.peakRssKb ?? 0, t.peakRssKb ?? 0) || undefined,
+      firstMessageMs: min(b.firstMessageMs, t.firstMessageMs),
+    });
+  }
+
+  get(name: string): Timing {
+    const t = this.best.get(name);
+    if (!t) throw new Error(`no result for ${name}`);
+    return t;
+  }
+
+  print(title: string, bytes: number): void {
+    console.log(`\n${title}: ${(bytes / 1e6).toFixed(0)} MB, best of ${RUNS} runs (page cache warm)`);
+    console.log(`${''.padEnd(40)} ${'wall'.padStart(8)} ${'MB/s'.padStart(6)} ${'cpu'.padStart(8)} ${'(user + sys)'.padEnd(15)} peak RSS`);
+    for (const name of this.order) {
+      const t = this.get(name);
+      const cpu = t.cpu === undefined ? ''.padStart(8) : `${t.cpu.toFixed(3)} s`.padStart(8);
+      const split = t.user === undefined ? '' : `(${t.user.toFixed(2)} + ${t.sys!.toFixed(2)})`;
+      const rss = t.peakRssKb ? `${(t.peakRssKb / 1024).toFixed(1)} MB` : '';
+      console.log(`${name.padEnd(40)} ${`${t.seconds.toFixed(3)} s`.padStart(8)} ${(bytes / 1e6 / t.seconds).toFixed(0).padStart(6)} ${cpu} ${split.padEnd(15)} ${rss}`);
+    }
+  }
+}
+
+function fresh(name: string): string {
+  const dir = path.join(BENCH, 'out', name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const countSegments = (dir: string): number => fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).length;
+
+/** The eight positional arguments, then options. */
+function segmenterArgs(bin: string, input: string, seconds: number, dir: string, sink: Sink): string[] {
+  return [bin, input, String(seconds), dir, 'bench', 'bench.m3u8', 'http://cdn.invalid/', 'bench', 'bench', '--uploader', `127.0.0.1:${sink.port}`, '--log-level', 'warn'];
+}
+
+/** Runs the segmenter and checks that every segment it wrote was announced. */
+async function segmenterRun(results: Results, name: string, bin: string, input: string, seconds: number, sink: Sink, env?: NodeJS.ProcessEnv): Promise<number> {
+  const dir = fresh('segmenter');
+  const t = await timed(process.execPath, segmenterArgs(bin, input, seconds, dir, sink), { env, sink });
+  const segments = countSegments(dir);
+  if (sink.messages !== segments) throw new Error(`${name}: ${segments} segments written but ${sink.messages} index messages received`);
+  results.keep(name, t);
+  fs.rmSync(dir, { recursive: true });
+  return segments;
+}
+
+async function baselines(results: Results, input: string, seconds: number): Promise<number> {
+  const dir = fresh('copy');
+  const out = path.join(dir, 'copy.ts');
+  results.keep('cp', await timed('cp', [input, out]));
+  fs.rmSync(out);
+  results.keep('cat FILE > OUT', await timed('sh', ['-c', `cat '${input}' > '${out}'`]));
+  fs.rmSync(out);
+  const hls = fresh('ffmpeg-hls');
+  results.keep(`ffmpeg -c copy -f hls -hls_time ${seconds}`, await timed(FFMPEG, ['-v', 'error', '-y', '-i', input, '-c', 'copy', '-f', 'hls', '-hls_time', String(seconds), '-hls_list_size', '0', path.join(hls, 'index.m3u8')]));
+  const segments = countSegments(hls);
+  fs.rmSync(hls, { recursive: true });
+  return segments;
+}
+
+const ratio = (x: number, y: number): string => `${(x / y).toFixed(2)}x`;
+const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+
+function compare(results: Results, seconds: number, name = 'segmenter'): void {
+  const seg = results.get(name);
+  const ff = results.get(`ffmpeg -c copy -f hls -hls_time ${seconds}`);
+  const cp = results.get('cp');
+  const cat = results.get('cat FILE > OUT');
+  const speedup = ff.seconds / seg.seconds;
+  const vsCp = seg.seconds / cp.seconds;
+  console.log(`  ffmpeg time / ${name} time:   ${ratio(ff.seconds, seg.seconds)} wall, ${ratio(ff.cpu ?? NaN, seg.cpu ?? NaN)} cpu  (goal ≥ 2x: ${mark(speedup >= 2)})`);
+  console.log(`  ${name} time / cp time:       ${ratio(seg.seconds, cp.seconds)} wall, ${ratio(seg.cpu ?? NaN, cp.cpu ?? NaN)} cpu  (goal ≤ 2x: ${mark(vsCp <= 2)})`);
+  console.log(`  ${name} time / cat time:      ${ratio(seg.seconds, cat.seconds)} wall, ${ratio(seg.cpu ?? NaN, cat.cpu ?? NaN)} cpu`);
+  const rss = (seg.peakRssKb ?? 0) / 1024;
+  console.log(`  ${name} peak RSS:             ${rss.toFixed(1)} MB  (goal < 48 MB: ${mark(rss > 0 && rss < 48)})`);
+}
+
+async function main(): Promise<void> {
+  ensureInput(LIVE);
+  ensureInput(HEAVY);
+  ensureTiny();
+  const liveBytes = fs.statSync(LIVE.file).size;
+  const heavyBytes = fs.statSync(HEAVY.file).size;
+  const tinyBytes = fs.statSync(TINY).size;
+  // Read once so every contender starts from the page cache.
+  for (const f of [LIVE.file, HEAVY.file, TINY]) run('cat', [f]);
+
+  const ack = await ackSink();
+  const silent = await silentSink();
+  // This machine may set NODE_EXTRA_CA_CERTS: Node then parses a CA bundle before any of our code runs.
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+  const noExtraCa = { ...process.env };
+  delete noExtraCa.NODE_EXTRA_CA_CERTS;
+
+  const live = new Results();
+  const heavy = new Results();
+  const costs = new Results();
+  const segs = { live: 0, ten: 0, tiny: 0, ffmpegLive: 0, heavy: 0 };
   for (let i = 0; i < RUNS; i++) {
-    const cpOut = path.join(fresh(path.join(BENCH, 'cp')), 'copy.ts');
-    keep('cp', await timed('cp', [INPUT, cpOut]));
-    fs.rmSync(cpOut);
+    process.stdout.write(`round ${i + 1}/${RUNS} ...\r`);
+    segs.ffmpegLive = await baselines(live, LIVE.file, 2);
+    segs.live = await segmenterRun(live, 'segmenter', SEGMENTER, LIVE.file, 2, ack);
+    {
+      const dir = fresh('node-floor');
+      live.keep('node floor (read, write, rename only)', await timed(process.execPath, ['-e', NODE_FLOOR, LIVE.file, dir, String(segs.live)]));
+      fs.rmSync(dir, { recursive: true });
+    }
+    if (BASELINE) await segmenterRun(live, 'segmenter (baseline)', BASELINE, LIVE.file, 2, ack);
+    if (extraCa) await segmenterRun(live, 'segmenter, NODE_EXTRA_CA_CERTS unset', SEGMENTER, LIVE.file, 2, ack, noExtraCa);
+    {
+      // Live input arrives on a pipe (ffmpeg | segmenter -).
+      const dir = fresh('segmenter');
+      const [, ...args] = segmenterArgs(SEGMENTER, '-', 2, dir, ack);
+      const cmd = `cat '${LIVE.file}' | '${SEGMENTER}' ${args.map((a) => `'${a}'`).join(' ')}`;
+      live.keep('cat FILE | segmenter - (a pipe)', await timed('sh', ['-c', cmd], { sink: ack }));
+      fs.rmSync(dir, { recursive: true });
+    }
+    segs.ten = await segmenterRun(costs, 'segmenter, 10 s segments', SEGMENTER, LIVE.file, 10, ack);
+    segs.tiny = await segmenterRun(costs, `segmenter, ${(tinyBytes / 1e6).toFixed(1)} MB input`, SEGMENTER, TINY, 2, ack);
+    await segmenterRun(costs, 'segmenter, silent 2009 uploader', SEGMENTER, LIVE.file, 2, silent);
+    if (BASELINE) await segmenterRun(costs, 'baseline, silent 2009 uploader', BASELINE, LIVE.file, 2, silent);
 
-    // cat reads and writes through user space like the segmenter must; cp may copy in the kernel.
-    keep('cat', await timed('sh', ['-c', `cat '${INPUT}' > '${cpOut}'`]));
-    fs.rmSync(cpOut);
-
-    const segDir = fresh(path.join(BENCH, 'segmenter'));
-    messages = 0;
-    keep('segmenter', await timed(SEGMENTER, [INPUT, String(SEGMENT_SECONDS), segDir, 'bench', 'bench.m3u8', 'http://cdn.invalid/', 'bench', 'bench', '--uploader', `127.0.0.1:${port}`, '--log-level', 'warn']));
-    const segments = fs.readdirSync(segDir).filter((f) => f.endsWith('.ts')).length;
-    await new Promise((r) => setTimeout(r, 100));
-    if (i === 0) console.log(`segmenter: ${segments} segments, ${messages} index messages received`);
-    fs.rmSync(segDir, { recursive: true });
-
-    const hlsDir = fresh(path.join(BENCH, 'ffmpeg-hls'));
-    keep('ffmpeg', await timed(FFMPEG, ['-v', 'error', '-y', '-i', INPUT, '-c', 'copy', '-f', 'hls', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', '0', path.join(hlsDir, 'index.m3u8')]));
-    fs.rmSync(hlsDir, { recursive: true });
+    segs.heavy = await segmenterRun(heavy, 'segmenter', SEGMENTER, HEAVY.file, 6, ack);
+    if (BASELINE) await segmenterRun(heavy, 'segmenter (baseline)', BASELINE, HEAVY.file, 6, ack);
+    await baselines(heavy, HEAVY.file, 6);
   }
-  listener.close();
+  ack.close();
+  silent.close();
+  fs.rmSync(path.join(BENCH, 'out'), { recursive: true, force: true });
 
-  const rate = (t: Timing) => (mb / t.seconds).toFixed(0).padStart(6);
-  console.log(`\ninput ${mb.toFixed(0)} MB, best of ${RUNS} runs each (page cache warm)`);
-  for (const name of ['cp', 'cat', 'segmenter', 'ffmpeg']) {
-    const t = best[name];
-    const rss = t.peakRssKb ? `  peak RSS ${(t.peakRssKb / 1024).toFixed(1)} MB` : '';
-    console.log(`${name.padEnd(10)} ${t.seconds.toFixed(3).padStart(7)} s ${rate(t)} MB/s${rss}`);
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; Node ${process.version}`);
+  if (extraCa) console.log(`NODE_EXTRA_CA_CERTS=${extraCa} is set here (Node parses it at every start)`);
+
+  live.print(`live-shaped: ${path.basename(LIVE.file)}, 2 s segments (segmenter ${segs.live}, ffmpeg ${segs.ffmpegLive})`, liveBytes);
+  compare(live, 2);
+  if (BASELINE) compare(live, 2, 'segmenter (baseline)');
+
+  heavy.print(`heavy: ${path.basename(HEAVY.file)}, 6 s segments (${segs.heavy})`, heavyBytes);
+  compare(heavy, 6);
+  if (BASELINE) compare(heavy, 6, 'segmenter (baseline)');
+
+  costs.keep('segmenter, 2 s segments', live.get('segmenter'));
+  costs.print('where the segmenter\'s time goes (live-shaped input unless noted)', liveBytes);
+  const two = live.get('segmenter');
+  const ten = costs.get('segmenter, 10 s segments');
+  const tiny = costs.get(`segmenter, ${(tinyBytes / 1e6).toFixed(1)} MB input`);
+  for (const [what, pick] of [['wall', (t: Timing) => t.seconds], ['cpu', (t: Timing) => t.cpu ?? NaN]] as const) {
+    // Same bytes, different number of segments: the difference is what segments cost.
+    const perSegment = (pick(two) - pick(ten)) / (segs.live - segs.ten);
+    const startup = pick(tiny) - segs.tiny * perSegment;
+    const perByte = (pick(ten) - startup - segs.ten * perSegment) / liveBytes;
+    console.log(
+      `  ${what.padEnd(4)}: start-up ${(startup * 1e3).toFixed(1)} ms, per segment ${(perSegment * 1e6).toFixed(0)} µs ` +
+        `(${segs.live} segments: ${(perSegment * segs.live * 1e3).toFixed(0)} ms), per byte ${(perByte * 1e9).toFixed(2)} ns ` +
+        `(${(perByte * liveBytes * 1e3).toFixed(0)} ms for ${(liveBytes / 1e6).toFixed(0)} MB, ${(1 / perByte / 1e6).toFixed(0)} MB/s)`,
+    );
   }
-  const seg = best.segmenter.seconds;
-  console.log(`\nsegmenter time / cp time:      ${(seg / best.cp.seconds).toFixed(2)}x  (target ≤ 1.30x)`);
-  console.log(`segmenter time / cat time:     ${(seg / best.cat.seconds).toFixed(2)}x  (cat: the same bytes through user space)`);
-  console.log(`ffmpeg time / segmenter time:  ${(best.ffmpeg.seconds / seg).toFixed(2)}x faster than ffmpeg -f hls`);
-  const rss = (best.segmenter.peakRssKb ?? 0) / 1024;
-  console.log(`segmenter peak RSS:            ${rss.toFixed(1)} MB  (target < 64 MB)`);
+  const silentRun = costs.get('segmenter, silent 2009 uploader');
+  console.log(
+    `  first index message after start: ${two.firstMessageMs?.toFixed(0)} ms with an acknowledging uploader, ` +
+      `${silentRun.firstMessageMs?.toFixed(0)} ms with a silent 2009 one (+${((silentRun.firstMessageMs ?? NaN) - (two.firstMessageMs ?? NaN)).toFixed(0)} ms: the greeting wait)`,
+  );
+  if (BASELINE) {
+    const b = costs.get('baseline, silent 2009 uploader');
+    console.log(`  baseline's first index message with a silent 2009 uploader: ${b.firstMessageMs?.toFixed(0)} ms (acknowledging: ${live.get('segmenter (baseline)').firstMessageMs?.toFixed(0)} ms)`);
+  }
 }
 
 main().catch((e) => {

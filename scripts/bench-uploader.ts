@@ -10,7 +10,8 @@
  * same store) stores the same objects — one segment plus one playlist per message — and the
  * uploader does the same work from messages; throughput is reported as a ratio.
  *
- * Options: --counts 100,200,300,500  --seconds 20  --concurrency 64  --burst 1500  --on-disk
+ * Options: --store s3rver (this variant; the default is bench-uploader-latency.ts)
+ *          --counts 100,200,300,500  --seconds 20  --concurrency 64  --burst 1500  --on-disk
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store'
 import { silentLogger } from '@hlsrelay/log';
 import { formatMessage, frameMessage, segmentFileName } from '@hlsrelay/protocol';
 import { S3Target, startUploaderService, type PlaylistStored, type UploaderService } from '@hlsrelay/uploader';
+import { main as latencyMain } from './bench-uploader-latency';
 
 const SEGMENT_BYTES = 600 * 1024;
 const SEGMENT_SECONDS = 2;
@@ -404,7 +406,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+// The latency-store variant is the default; `--store s3rver` runs the one above.
+const s3rver = process.argv.includes('--store') && process.argv[process.argv.indexOf('--store') + 1] === 's3rver';
+(s3rver ? main() : latencyMain(process.argv.slice(2))).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

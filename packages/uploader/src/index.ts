@@ -24,7 +24,7 @@ export { StreamPublisher, type PersistedStream } from './publish/stream-publishe
 export { shouldPublishNow } from './publish/publish-decision';
 export { Journal, JOURNAL_FILE, readJournal, type JournalContents, type PendingMessage } from './state/journal';
 export { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './targets/transfer-target';
-export { UploadQueue } from './targets/upload-queue';
+export { describe, UploadQueue } from './targets/upload-queue';
 export { backoffDelay, type RetryPolicy } from './targets/retry-policy';
 export { S3Target, type CannedAcl, type S3TargetOptions } from './targets/s3-target';
 export { FileTarget, type FileTargetOptions } from './targets/file-target';

@@ -36,6 +36,8 @@ export interface OpenedSegment {
   /** The checked real path, for logs. */
   realPath: string;
   size: number;
+  /** The opened file itself, for a reader that takes it (read at explicit positions; `close` closes it). */
+  handle: FileHandle;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export class AllowedPaths {
         readPath: this.#procFd ? `/proc/self/fd/${handle.fd}` : real,
         realPath: real,
         size: opened.size,
+        handle,
         close: () => handle.close(),
       };
     } catch (err) {

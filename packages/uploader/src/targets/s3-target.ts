@@ -10,6 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BufferPool } from './buffer-pool';
+import { observeAddedMiddleware, S3DirectPut } from './s3-direct-put';
 import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 
 export type CannedAcl = 'public-read' | 'none';
@@ -44,6 +45,8 @@ export class S3Target implements TransferTarget {
   readonly #acl: CannedAcl;
   readonly #agents: { http: HttpAgent; https: HttpsAgent };
   readonly #buffers: BufferPool;
+  /** Segment and playlist PUTs without the SDK's middleware stack; absent when the caller brought its own request handler. */
+  readonly #direct: S3DirectPut | undefined;
 
   constructor(options: S3TargetOptions) {
     if (options.acl !== 'public-read' && options.acl !== 'none') {
@@ -76,17 +79,22 @@ export class S3Target implements TransferTarget {
       },
       ...options.clientConfig,
     });
+    this.#direct = options.clientConfig?.requestHandler
+      ? undefined
+      : new S3DirectPut(this.client, { agents: this.#agents, connectionTimeoutMs: 5_000, requestTimeoutMs: 60_000, observers: observeAddedMiddleware(this.client) });
   }
 
   async putSegment(upload: SegmentUpload): Promise<void> {
-    const handle = await open(upload.file, 'r').catch((err: NodeJS.ErrnoException) => {
+    // A file the caller opened and checked (ConfinedTarget) is read as it is: no second open and fstat.
+    const opened = upload.opened && upload.opened.size <= MULTIPART_THRESHOLD ? upload.opened : undefined;
+    const handle = opened?.handle ?? await open(upload.file, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'EACCES') {
         throw new PermanentTransferError(`cannot read segment file ${upload.file}: ${err.code}`);
       }
       throw err;
     });
     try {
-      const { size } = await handle.stat();
+      const size = opened?.size ?? (await handle.stat()).size;
       const common = {
         Bucket: upload.bucket,
         Key: upload.key,
@@ -98,7 +106,9 @@ export class S3Target implements TransferTarget {
         // One PUT with a known length from memory: the cheapest request for typical segments.
         const buffer = this.#buffers.acquire(size);
         const body = buffer.subarray(0, await readFully(handle, buffer, size, upload.file));
-        await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
+        if (!(await this.#direct?.put({ ...directParams(common), body }))) {
+          await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
+        }
         // Only after success: after a failure the socket could, in principle, still hold it.
         this.#buffers.release(buffer);
       } else {
@@ -113,21 +123,20 @@ export class S3Target implements TransferTarget {
         await upload.done();
       }
     } finally {
-      await handle.close();
+      if (!opened) await handle.close();
     }
   }
 
   async putPlaylist(upload: PlaylistUpload): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: upload.bucket,
-        Key: upload.key,
-        Body: upload.text,
-        ContentType: PLAYLIST_CONTENT_TYPE,
-        CacheControl: playlistCacheControl(upload.maxAgeSeconds),
-        ...this.#aclParam(),
-      }),
-    );
+    const params = {
+      Bucket: upload.bucket,
+      Key: upload.key,
+      ContentType: PLAYLIST_CONTENT_TYPE,
+      CacheControl: playlistCacheControl(upload.maxAgeSeconds),
+      ...this.#aclParam(),
+    };
+    if (await this.#direct?.put({ ...directParams(params), body: upload.text })) return;
+    await this.client.send(new PutObjectCommand({ ...params, Body: upload.text }));
   }
 
   async delete(bucket: string, key: string): Promise<void> {
@@ -143,6 +152,10 @@ export class S3Target implements TransferTarget {
   #aclParam(): { ACL?: 'public-read' } {
     return this.#acl === 'public-read' ? { ACL: 'public-read' } : {};
   }
+}
+
+function directParams(p: { Bucket: string; Key: string; ContentType: string; CacheControl: string; ACL?: 'public-read' }) {
+  return { bucket: p.Bucket, key: p.Key, contentType: p.ContentType, cacheControl: p.CacheControl, acl: p.ACL };
 }
 
 /** Reads `size` bytes from the start of the file; a file that shrank meanwhile is an error worth retrying. */

@@ -2,12 +2,18 @@
  * Where segments and playlists go. S3 today (`s3-target.ts`); a local directory, FTP and SFTP
  * implement the same three operations later, so the queue and the playlist logic never change.
  */
+import type { FileHandle } from 'node:fs/promises';
 
 export interface SegmentUpload {
   bucket: string;
   key: string;
   /** Local path of the finished segment file. */
   file: string;
+  /**
+   * The same file, already opened and checked by the caller (ConfinedTarget); a target may read
+   * it instead of opening `file` again. It stays open until putSegment settles.
+   */
+  opened?: { handle: FileHandle; size: number };
 }
 
 export interface PlaylistUpload {

@@ -33,7 +33,7 @@ export class ConfinedTarget implements TransferTarget {
     this.#checkKey(upload.bucket, upload.key);
     const segment = await this.#paths.open(upload.file);
     try {
-      await this.#inner.putSegment({ ...upload, file: segment.readPath });
+      await this.#inner.putSegment({ ...upload, file: segment.readPath, opened: { handle: segment.handle, size: segment.size } });
     } finally {
       await segment.close();
     }

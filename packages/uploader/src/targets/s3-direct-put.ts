@@ -1,0 +1,255 @@
+/**
+ * The hot path of the S3 target: one PUT of a segment or a playlist, signed with the SDK's own
+ * SigV4 signer and sent on the target's keep-alive agents, without the SDK's per-request
+ * middleware stack (about a third of the uploader's CPU at a few hundred renditions).
+ *
+ * Everything that decides what the request is comes from the S3Client's resolved configuration,
+ * so it is the request PutObjectCommand would send: the endpoint from the client's own rule set
+ * (path-style or virtual-hosted, custom endpoint, region, FIPS, dual-stack), the credentials from
+ * its provider chain (memoized, refreshed before they expire), its clock-skew correction. A
+ * failed request becomes the same S3ServiceException the SDK throws (name = the store's error
+ * code: SlowDown, AccessDenied, PermanentRedirect…), which the upload queue retries as before.
+ *
+ * What only the SDK does is left to it — `put` answers false and the caller sends the command:
+ * endpoints signed with anything but plain SigV4 (S3 Express, multi-region access points) and
+ * bodies large enough for the SDK to send `Expect: 100-continue`.
+ *
+ * Middleware added to the client after it was built (tests observing requests) still sees every
+ * request: it runs around the send, as it does around the SDK's.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- middleware stacks are typed per command; these carry any */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { constructStack } from '@smithy/core/client';
+import { getEndpointFromInstructions } from '@smithy/core/endpoints';
+import type { MiddlewareStack } from '@smithy/types';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { s3ErrorFromResponse } from './s3-error-response';
+
+export interface DirectPutParams {
+  bucket: string;
+  key: string;
+  /** A playlist's text goes as the string it is (UTF-8), as the SDK sends it. */
+  body: Buffer | string;
+  contentType: string;
+  cacheControl: string;
+  acl?: 'public-read';
+}
+
+export interface DirectPutOptions {
+  agents: { http: http.Agent; https: https.Agent };
+  /** Time allowed to open a connection, ms (the SDK handler's connectionTimeout). */
+  connectionTimeoutMs: number;
+  /** Longest silence on a socket during a request, ms (the SDK handler's requestTimeout). */
+  requestTimeoutMs: number;
+  /** Middleware added to the client since it was built (observeAddedMiddleware). */
+  observers: MiddlewareStack<any, any>;
+}
+
+interface Route {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: string;
+  /** Host header: with the port unless it is the scheme's default. */
+  host: string;
+  /** Path of the bucket on the endpoint ('' or '/bucket'), without a trailing slash. */
+  basePath: string;
+  signer: SignatureV4;
+}
+
+type Handler = (args: { input: object; request: SignableRequest }) => Promise<unknown>;
+
+interface SignableRequest {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** RFC 3986 unreserved characters stay, everything else is %-encoded (the SDK's extendedEncodeURIComponent), per key segment. */
+export function encodeKeyPath(key: string): string {
+  return key
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
+}
+
+/**
+ * From now on, middleware added to the client is also added to the returned stack (call it right
+ * after building the client): the client's own middleware stays out of it, whatever refers to what.
+ * Middleware placed relative to another goes in at the step of an observer, finalizeRequest.
+ */
+export function observeAddedMiddleware(client: S3Client): MiddlewareStack<any, any> {
+  const added = constructStack<any, any>();
+  const stack = client.middlewareStack;
+  const add = stack.add.bind(stack);
+  const addRelativeTo = stack.addRelativeTo.bind(stack);
+  stack.add = ((mw: any, o?: any) => {
+    added.add(mw, o);
+    return add(mw, o);
+  }) as typeof stack.add;
+  stack.addRelativeTo = ((mw: any, o: any) => {
+    added.add(mw, { step: 'finalizeRequest', name: o?.name, tags: o?.tags });
+    return addRelativeTo(mw, o);
+  }) as typeof stack.addRelativeTo;
+  return added;
+}
+
+export class S3DirectPut {
+  readonly #client: S3Client;
+  readonly #options: DirectPutOptions;
+  /** Per bucket: how to reach it, or null when only the SDK may send to it. */
+  readonly #routes = new Map<string, Promise<Route | null>>();
+  #handler: Handler | undefined;
+
+  constructor(client: S3Client, options: DirectPutOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** Stores the object; false when this request must go through the SDK instead (see above). */
+  async put(p: DirectPutParams): Promise<boolean> {
+    const expect = this.#client.config.expectContinueHeader;
+    const length = Buffer.byteLength(p.body);
+    if (expect === true || (typeof expect === 'number' && length >= expect)) return false;
+    let route = this.#routes.get(p.bucket);
+    if (!route) {
+      route = this.#route(p.bucket, p.key);
+      this.#routes.set(p.bucket, route);
+    }
+    const r = await route;
+    if (!r) return false;
+    const headers: Record<string, string> = {
+      host: r.host,
+      'content-type': p.contentType,
+      'content-length': String(length),
+      'cache-control': p.cacheControl,
+      'x-amz-content-sha256': createHash('sha256').update(p.body).digest('hex'),
+      'user-agent': 'hlsrelay-uploader',
+    };
+    if (p.acl) headers['x-amz-acl'] = p.acl;
+    const request: SignableRequest = {
+      protocol: r.protocol,
+      hostname: r.hostname,
+      port: r.port === '' ? undefined : Number(r.port),
+      method: 'PUT',
+      path: `${r.basePath}/${encodeKeyPath(p.key)}`,
+      query: { 'x-id': 'PutObject' },
+      headers,
+      body: p.body,
+    };
+    this.#handler ??= this.#observed((args) => this.#send(r, args.request));
+    await this.#handler({ input: { Bucket: p.bucket, Key: p.key }, request });
+    return true;
+  }
+
+  async #route(bucket: string, key: string): Promise<Route | null> {
+    const config = this.#client.config;
+    const endpoint = await getEndpointFromInstructions({ Bucket: bucket, Key: key }, PutObjectCommand, config as never);
+    const schemes = (endpoint.properties?.authSchemes ?? []) as Array<{ name?: string; signingName?: string; signingRegion?: string }>;
+    const scheme = schemes[0];
+    if (!scheme || scheme.name !== 'sigv4' || endpoint.properties?.backend === 'S3Express') return null;
+    const url = endpoint.url;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    const signer = new SignatureV4({
+      credentials: config.credentials,
+      region: scheme.signingRegion ?? (await config.region()),
+      service: scheme.signingName ?? 's3',
+      sha256: config.sha256,
+      // S3 signs the path as sent (disableDoubleEncoding in the rule set).
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+    return {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      host: url.host,
+      basePath: url.pathname.replace(/\/+$/, ''),
+      signer,
+    };
+  }
+
+  /** Middleware added to the client since it was built, wrapped around `send`; `send` alone when none was. */
+  #observed(send: Handler): Handler {
+    const stack = this.#options.observers;
+    if (stack.identify().length === 0) return send;
+    const resolved = stack.resolve(
+      async (args) => {
+        await send(args as unknown as Parameters<Handler>[0]);
+        return { output: { $metadata: {} }, response: {} } as never;
+      },
+      { logger: this.#client.config.logger, clientName: 'S3Client', commandName: 'PutObjectCommand' },
+    );
+    return (args) => resolved(args as never);
+  }
+
+  async #send(r: Route, request: SignableRequest): Promise<void> {
+    const offset = this.#client.config.systemClockOffset ?? 0;
+    const signed = (await r.signer.sign(request as never, { signingDate: new Date(Date.now() + offset) })) as unknown as SignableRequest;
+    const query = new URLSearchParams(request.query).toString();
+    await new Promise<void>((resolve, reject) => {
+      const transport = r.protocol === 'https:' ? https : http;
+      const req = transport.request(
+        {
+          agent: r.protocol === 'https:' ? this.#options.agents.https : this.#options.agents.http,
+          protocol: r.protocol,
+          hostname: r.hostname,
+          port: r.port || undefined,
+          method: 'PUT',
+          path: query ? `${request.path}?${query}` : request.path,
+          headers: signed.headers,
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            res.resume();
+            res.once('end', resolve);
+            res.once('error', reject);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (d: Buffer) => {
+            if (size < MAX_ERROR_BODY_BYTES) chunks.push(d);
+            size += d.length;
+          });
+          res.once('error', reject);
+          res.once('end', () => {
+            const err = s3ErrorFromResponse(status, res.headers, Buffer.concat(chunks).toString('utf8'));
+            this.#correctClock(err, res.headers.date);
+            reject(err);
+          });
+        },
+      );
+      req.setTimeout(this.#options.requestTimeoutMs, () => {
+        req.destroy(Object.assign(new Error(`no answer from ${r.host} for ${this.#options.requestTimeoutMs} ms`), { name: 'TimeoutError' }));
+      });
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          req.destroy(Object.assign(new Error(`no connection to ${r.host} within ${this.#options.connectionTimeoutMs} ms`), { name: 'TimeoutError' }));
+        }, this.#options.connectionTimeoutMs);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
+      req.once('error', reject);
+      req.end(request.body);
+    });
+  }
+
+  /** As the SDK does: a store that says our clock is off sets the offset later requests are signed with. */
+  #correctClock(err: S3ServiceException, date: string | undefined): void {
+    if (date === undefined || !/^(RequestTimeTooSkewed|RequestExpired|RequestInTheFuture)$/.test(err.name)) return;
+    const server = Date.parse(date);
+    if (Number.isFinite(server)) this.#client.config.systemClockOffset = server - Date.now();
+  }
+}

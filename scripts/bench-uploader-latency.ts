@@ -1,0 +1,137 @@
+/**
+ * `npm run bench:uploader` — the uploader daemon against a store that answers every request after
+ * 40 ms and costs almost nothing itself (bench/latency-store.ts, its own process), with the
+ * original one-shot messages: how many live renditions it carries, at what latency, for how much
+ * CPU per store request — beside the floor, a bare SDK loop and the naive serial design measured
+ * in the same run. (`--store s3rver` runs the older s3rver variant, bench-uploader.ts.)
+ *
+ * Options: --counts 50,200,400,600,800  --seconds 26  --delay 40  --concurrency 64
+ *          --baseline-messages 3000  --serial-messages 100  --cpu-prof DIR (profiles the daemon)
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runBaselines, type BaselineResult } from './bench/baselines';
+import { liveStep, percentile, SEGMENT_SECONDS, type LiveResult } from './bench/live-load';
+import { LatencyStore, UploaderDaemon } from './bench/processes';
+
+const SEGMENT_BYTES = 600 * 1024;
+
+interface Options {
+  counts: number[];
+  seconds: number;
+  delay: number;
+  concurrency: number;
+  baselineMessages: number;
+  serialMessages: number;
+  cpuProf?: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string, dflt: number, min: number) => {
+    const v = Number(get(name) ?? dflt);
+    if (!Number.isFinite(v) || v < min) throw new Error(`--${name} must be a number ≥ ${min}, got ${get(name)}`);
+    return v;
+  };
+  const counts = (get('counts') ?? '50,200,400,600,800').split(',').map(Number);
+  if (counts.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--counts must be whole numbers ≥ 1, got ${get('counts')}`);
+  return {
+    counts,
+    seconds: num('seconds', 26, 4),
+    delay: num('delay', 40, 0),
+    concurrency: num('concurrency', 64, 1),
+    baselineMessages: num('baseline-messages', 3000, 10),
+    serialMessages: num('serial-messages', 100, 5),
+    cpuProf: get('cpu-prof'),
+  };
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+
+function machine(): string {
+  const model = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? os.cpus()[0]?.model;
+  return `${os.availableParallelism()} cores (${model}), Node ${process.version}, load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // The SDK's notice about future Node versions would only clutter the figures.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const o = parseOptions(argv);
+  const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const root = await mkdtemp(path.join(base, 'hlsrelay-bench-latency-'));
+  const source = path.join(root, 'segment.ts');
+  await writeFile(source, randomBytes(SEGMENT_BYTES));
+  console.log(`hlsrelay uploader benchmark, latency store — ${machine()}`);
+  console.log(`store answers every request after ${o.delay} ms (own process); ${SEGMENT_BYTES / 1024} KB segment every ${SEGMENT_SECONDS} s per rendition, ` +
+    `original one-shot messages (a connection each), ${o.seconds} s per step, --concurrency ${o.concurrency}, window 5\n`);
+  const store = await LatencyStore.start(o.delay);
+  try {
+    // Baselines first, best of two (the machine may be busy with other work for a moment).
+    const best = new Map<string, BaselineResult>();
+    for (let round = 0; round < 2; round++) {
+      for (const b of await runBaselines({ endpoint: store.endpoint, file: source, messages: o.baselineMessages, serialMessages: o.serialMessages, concurrency: o.concurrency })) {
+        const prev = best.get(b.name);
+        if (!prev || b.cpuMsPerRequest < prev.cpuMsPerRequest) best.set(b.name, b);
+      }
+    }
+    const baselines = [...best.values()];
+    const floor = baselines[0].cpuMsPerRequest;
+    console.log('Baselines, same store, this process (best of 2; one message = a 600 KB segment PUT + a playlist PUT):');
+    for (const b of baselines) {
+      console.log(`  ${b.name.padEnd(50)} CPU ${fmt(b.cpuMsPerRequest, 3)} ms / request (${fmt(b.cpuMsPerRequest / floor, 2)}× floor), ` +
+        `${fmt(b.messagesPerSecond)} messages/s ≈ ${fmt(b.messagesPerSecond * SEGMENT_SECONDS)} renditions`);
+    }
+    console.log('');
+
+    const results: LiveResult[] = [];
+    for (const n of o.counts) {
+      const dir = path.join(root, `segments-${n}`);
+      await mkdir(dir);
+      const profDir = o.cpuProf && path.resolve(o.cpuProf);
+      const daemon = await UploaderDaemon.start({
+        endpoint: store.endpoint, allowDir: dir, concurrency: o.concurrency,
+        nodeFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=uploader-${n}.cpuprofile`] : [],
+      });
+      const r = await liveStep({
+        renditions: n, segmentsEach: Math.floor(o.seconds / SEGMENT_SECONDS), daemon, store, source, dir, drainMs: 15_000,
+        rssEvery: Math.max(1000, Math.ceil((n * o.seconds) / SEGMENT_SECONDS / 10)),
+      });
+      const exit = await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+      results.push(r);
+      for (const [why, count] of r.refusals) console.log(`  … refused ${count}×: ${why}`);
+      const perRequest = r.uploaderCpuMs / r.requests.PUT;
+      console.log(`  … ${n} renditions: ${r.sent} messages, p50 ${fmt(percentile(r.latencies, 50))} ms, p99 ${fmt(percentile(r.latencies, 99))} ms, ` +
+        `missing ${r.missing}, refused ${r.refused}, ${r.requests.PUT} PUTs, uploader CPU ${fmt(perRequest, 3)} ms / request (${fmt(perRequest / floor, 2)}× floor), ` +
+        `store CPU ${fmt(r.storeCpuMs / r.requests.PUT, 3)} ms / request, daemon exit ${exit}`);
+    }
+
+    console.log('\nLive load — latency: message written → the store answered the PUT of a playlist listing its segment');
+    console.log('renditions | messages | p50 ms | p99 ms | max ms | missing | PUTs  | uploader CPU ms/request | × floor | uploader CPU % of a core | RSS MB start→end');
+    console.log('---------- | -------- | ------ | ------ | ------ | ------- | ----- | ----------------------- | ------- | ------------------------ | ----------------');
+    for (const r of results) {
+      const perRequest = r.uploaderCpuMs / r.requests.PUT;
+      console.log(
+        `${String(r.renditions).padStart(10)} | ${String(r.sent).padStart(8)} | ${fmt(percentile(r.latencies, 50)).padStart(6)} | ` +
+          `${fmt(percentile(r.latencies, 99)).padStart(6)} | ${fmt(r.latencies.at(-1) ?? NaN).padStart(6)} | ${String(r.missing).padStart(7)} | ` +
+          `${String(r.requests.PUT).padStart(5)} | ${fmt(perRequest, 3).padStart(23)} | ${fmt(perRequest / floor, 2).padStart(7)} | ` +
+          `${fmt((100 * r.uploaderCpuMs) / r.elapsedMs).padStart(24)} | ${fmt(r.rss[0]?.[1] ?? NaN)} → ${fmt(r.rss.at(-1)![1])}`,
+      );
+    }
+    const kneeAt = results.findIndex((r) => percentile(r.latencies, 99) > 1000 || r.missing > 0);
+    console.log(`\nknee (p99 > 1 s or anything missing): ${kneeAt < 0 ? `not reached up to ${o.counts.at(-1)} renditions` :
+      `between ${kneeAt > 0 ? results[kneeAt - 1].renditions : 0} and ${results[kneeAt].renditions} renditions`}`);
+    const longest = results.reduce((a, b) => (b.sent > a.sent ? b : a));
+    console.log(`uploader RSS over the ${longest.sent} messages of the ${longest.renditions}-rendition step (messages: MB): ` +
+      longest.rss.map(([m, mb]) => `${m}: ${fmt(mb)}`).join(', '));
+  } finally {
+    await store.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}

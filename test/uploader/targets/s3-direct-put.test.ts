@@ -1,0 +1,169 @@
+/**
+ * The S3 target's own PUTs (s3-direct-put.ts), seen from the store's side: a small HTTP server on
+ * 127.0.0.1:0 records what arrives and answers as S3 would — 200, or S3 error XML. s3rver ignores
+ * ACLs and signatures, so those are asserted here, on the wire; uploader-s3.test.ts runs the same
+ * path against s3rver.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { silentLogger } from '@hlsrelay/log';
+import { describe, S3Target, UploadQueue, type CannedAcl } from '@hlsrelay/uploader';
+
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+const REGION = 'eu-west-1';
+
+interface Received {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+type Answer = { status: number; body?: string; headers?: Record<string, string> };
+
+/** Answers the n-th request with answers[n] (the last one from then on); records every request. */
+async function fakeStore(answers: Answer[]): Promise<{ endpoint: string; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      received.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+      const a = answers[Math.min(received.length - 1, answers.length - 1)];
+      res.writeHead(a.status, { 'content-type': 'application/xml', ...a.headers });
+      res.end(a.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+function target(endpoint: string, acl: CannedAcl = 'public-read'): S3Target {
+  return new S3Target({ acl, endpoint, region: REGION, forcePathStyle: true, maxSockets: 4, clientConfig: { credentials: CREDENTIALS } });
+}
+
+const s3Error = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>h0st</HostId></Error>`;
+
+/** Signs the request again, from what arrived, with the SDK's signer and the same credentials. */
+async function expectedAuthorization(r: Received, s3: S3Target): Promise<string> {
+  const auth = r.headers.authorization!;
+  const signedNames = /SignedHeaders=([^,]+)/.exec(auth)![1].split(';');
+  const headers: Record<string, string> = {};
+  for (const name of signedNames) headers[name] = String(r.headers[name]);
+  const url = new URL(r.url, 'http://x');
+  const amzDate = headers['x-amz-date'];
+  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const signer = new SignatureV4({ credentials: CREDENTIALS, region: REGION, service: 's3', sha256: s3.client.config.sha256, uriEscapePath: false, applyChecksum: false });
+  const signed = await signer.sign(
+    { method: r.method, protocol: 'http:', hostname: '127.0.0.1', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: r.body } as never,
+    { signingDate },
+  );
+  return (signed as unknown as { headers: Record<string, string> }).headers.authorization;
+}
+
+test('segment and playlist PUTs carry ACL, caching, type, length and a SigV4 signature the SDK signer reproduces', async (t) => {
+  const store = await fakeStore([{ status: 200 }]);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-direct-put-'));
+  const s3 = target(store.endpoint);
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const bytes = Buffer.alloc(188 * 1000, 0x47);
+  const file = path.join(dir, 'cam-00001.ts');
+  await writeFile(file, bytes);
+  await s3.putSegment({ bucket: 'live-bucket', key: 'events/cam 1/cam-00001.ts', file });
+  await s3.putPlaylist({ bucket: 'live-bucket', key: 'events/cam 1/cam.m3u8', text: '#EXTM3U\n# é\n', maxAgeSeconds: 3 });
+
+  assert.equal(store.received.length, 2);
+  const [segment, playlist] = store.received;
+  // Not through the SDK's stack: its user-agent middleware would have named the SDK.
+  assert.equal(segment.headers['user-agent'], 'hlsrelay-uploader');
+  assert.equal(segment.method, 'PUT');
+  assert.equal(segment.url, '/live-bucket/events/cam%201/cam-00001.ts?x-id=PutObject');
+  assert.equal(segment.headers['x-amz-acl'], 'public-read');
+  assert.equal(segment.headers['cache-control'], 'public, max-age=86400, immutable');
+  assert.equal(segment.headers['content-type'], 'video/MP2T');
+  assert.equal(segment.headers['content-length'], String(bytes.length));
+  assert.deepEqual(segment.body, bytes);
+  assert.equal(playlist.headers['cache-control'], 'max-age=3');
+  assert.equal(playlist.headers['content-type'], 'application/vnd.apple.mpegurl');
+  assert.equal(playlist.headers['content-length'], String(Buffer.byteLength('#EXTM3U\n# é\n')));
+  assert.equal(playlist.body.toString(), '#EXTM3U\n# é\n');
+  for (const r of store.received) {
+    assert.equal(r.headers['x-amz-content-sha256'], createHash('sha256').update(r.body).digest('hex'));
+    assert.match(r.headers.authorization!, new RegExp(`^AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/\\d{8}/${REGION}/s3/aws4_request, `));
+    assert.match(r.headers.authorization!, /SignedHeaders=[^,]*content-type;host;x-amz-acl;x-amz-content-sha256;x-amz-date/);
+    assert.equal(r.headers.authorization, await expectedAuthorization(r, s3));
+  }
+});
+
+test('--acl none: no ACL header, and it is not signed', async (t) => {
+  const store = await fakeStore([{ status: 200 }]);
+  const s3 = target(store.endpoint, 'none');
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+  });
+  await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 0 });
+  assert.equal(store.received[0].headers['x-amz-acl'], undefined);
+  assert.equal(store.received[0].headers['cache-control'], 'no-cache');
+  assert.doesNotMatch(store.received[0].headers.authorization!, /x-amz-acl/);
+  assert.equal(store.received[0].headers.authorization, await expectedAuthorization(store.received[0], s3));
+});
+
+test('SlowDown is retried by the upload queue and the PUT then succeeds', async (t) => {
+  const store = await fakeStore([{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, { status: 200 }]);
+  const s3 = target(store.endpoint);
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+  });
+  const queue = new UploadQueue({ concurrency: 1, retry: { initialDelayMs: 1, maxDelayMs: 1 }, logger: silentLogger(), sleep: async () => {} });
+  await queue.transfer('playlist upload', {}, () => s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 }));
+  assert.equal(store.received.length, 2);
+  assert.equal(queue.retries, 1);
+});
+
+test('S3 errors arrive as the SDK would raise them: the store code as the name, its message, status and request id', async (t) => {
+  const answers: Array<[Answer, string]> = [
+    [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
+    [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
+    [{ status: 400, body: s3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period.') }, 'RequestTimeout'],
+    [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
+    [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
+  ];
+  for (const [answer, code] of answers) {
+    const store = await fakeStore([answer]);
+    const s3 = target(store.endpoint);
+    t.after(async () => {
+      await s3.close();
+      await store.close();
+    });
+    const ours = await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 }).then(() => undefined, (e: unknown) => e);
+    const sdk = await s3.client.send(new PutObjectCommand({ Bucket: 'b', Key: 'x.m3u8', Body: '#EXTM3U\n' })).then(() => undefined, (e: unknown) => e);
+    assert.ok(ours instanceof Error, `${code}: rejected`);
+    assert.equal(ours.name, code);
+    assert.match(describe(ours), new RegExp(`^${code}: `));
+    const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
+      ({ name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, Code: e.Code });
+    assert.deepEqual(pick(ours), pick(sdk), `${code}: same as the SDK's`);
+  }
+});
