@@ -112,12 +112,15 @@ describe('segmenter ladder with --token-file / $HLSRELAY_TOKEN and --tls-ca', { 
     await assertEveryRenditionStored(withTls, 'tls');
   });
 
-  test('a wrong token: the messages stay spooled, the log says the uploader refused the token, nothing is stored', async () => {
+  test('a wrong token: the messages stay spooled, the log says the uploader refused the token, nothing is stored, exit 1', async () => {
     const spoolDir = path.join(dir, 'spool');
     const run = await runLadder([...ladderArgs(tokenOnly, 'bad'), '--token-file', path.join(dir, 'wrong-token'), '--spool-dir', spoolDir, '--drain-timeout', '2']);
     assert.match(run.stderr, /the uploader refused the token/);
     assert.doesNotMatch(run.stderr, new RegExp(TOKEN.slice(1)), 'the token is never logged');
     assert.match(run.stderr, /stay in the spool/);
+    // Per rendition, then summed: the run did not deliver, so it exits non-zero.
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /renditions did not get every index message to the uploader.*"renditions":"180p,90p"/);
     for (const p of LADDER.profiles) {
       const pending = readSpool(path.join(spoolDir, p.name)).pending;
       assert.ok(pending.length >= 2, `${p.name}: ${pending.length} messages spooled`);

@@ -119,7 +119,7 @@ test('CLI: bad arguments are refused with what was expected and what came', () =
   assert.throws(() => parse(ok.slice(0, 5)), /expected 8 arguments .* got 5/);
   assert.throws(() => parse(['-', 'ten', ...ok.slice(2)]), /<segment seconds> must be a whole number of seconds ≥ 1, got "ten"/);
   assert.throws(() => parse([...ok, '--uploader', 'host:99999']), /--uploader must be HOST:PORT/);
-  assert.throws(() => parse([...ok, '--start-number', '-3']), /--start-number must be a whole number ≥ 0, got -3/);
+  assert.throws(() => parse([...ok, '--start-number', '-3']), /--start-number must be a whole number ≥ 1, got -3/);
   assert.throws(() => parse(['-', '10', 'out', 'p', 'i.m3u8', 'h/', 'my,bucket', 'k']), /bucket_name "my,bucket" cannot travel/);
   assert.throws(() => parse([...ok, '--no-such-option']), /Unknown argument/);
 });
@@ -127,11 +127,11 @@ test('CLI: bad arguments are refused with what was expected and what came', () =
 test('status line: segments, input bitrate since the last line, last duration', () => {
   const line = new StatusLine(0);
   assert.equal(
-    line.render({ inputBytes: 250_000, segments: 3, failedSegments: 0, lastDuration: 2.002, skippedBytes: 0 }, 1000, 0),
+    line.render({ inputBytes: 250_000, segments: 3, failedSegments: 0, lastDuration: 2.002, skippedBytes: 0, packetBytes: 250_000 }, 1000, 0),
     'segments 3 | input 2.00 Mb/s | last 2.002 s',
   );
   assert.equal(
-    line.render({ inputBytes: 300_000, segments: 3, failedSegments: 1, skippedBytes: 5 }, 2000, 2),
+    line.render({ inputBytes: 300_000, segments: 3, failedSegments: 1, skippedBytes: 5, packetBytes: 299_995 }, 2000, 2),
     'segments 3 | input 400 kb/s | last - | queued messages 2 | failed segments 1 | skipped bytes 5',
   );
 });

@@ -255,3 +255,11 @@ function flag(name: string, value: string): boolean {
   if (value !== '0' && value !== '1') throw new ProtocolError(`${name} must be 0 or 1, got "${value}"`);
   return value === '1';
 }
+
+/**
+ * The 2009 segmenter's start-up message: `last_segment` 0 announces no segment (s3server.rb
+ * skipped it with `if last_segment.to_i > 0`), so segment numbers on this wire start at 1.
+ */
+export function isStartupMessage(m: Pick<IndexMessage, 'lastSegment'>): boolean {
+  return m.lastSegment === 0;
+}

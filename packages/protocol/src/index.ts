@@ -11,3 +11,4 @@ export * from './command-line';
 export * from './runtime-support';
 export * from './segment-payload';
 export * from './shared-token';
+export * from './foreign-peer';

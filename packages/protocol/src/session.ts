@@ -3,7 +3,8 @@
  * uploader, on the same TCP port as the 2009 one-message-per-connection exchange.
  *
  * ```
- * uploader → HLSRELAY 1 ack            greeting, sent as soon as a connection is accepted
+ * segmenter connects, says nothing     the uploader waits GREETING_DELAY_MS for a first byte …
+ * uploader → HLSRELAY 1 ack            … and greets only a peer that has not spoken first
  * segmenter → HLSRELAY 1               "I speak it": the connection becomes a session
  * segmenter → <index message>          newline-framed, one per line …
  * uploader → OK 1                      … each answered in order, numbered from 1 after the hello:
@@ -11,12 +12,26 @@
  * uploader → ERR 2 <reason>            ERR when it is refused (resending it will not help)
  * ```
  *
- * Compatibility, both ways:
- * - the original segmenter never reads: it sends its message without a newline and closes;
- *   the greeting is simply never read and the message is handled as before (no OK is sent;
- *   an ERR without a number is, as before);
- * - a new segmenter that sees no greeting within a short time (an original uploader never
- *   speaks) falls back to one message per connection.
+ * Why the uploader waits before it greets: the 2009 segmenter (`live_upload`) connects, sends its
+ * message without a newline and closes without ever reading. Had the uploader written a greeting
+ * that is still unread at that close(), the segmenter's kernel would answer with RST instead of
+ * FIN, and the uploader's kernel may throw away the message it had already received (Node sees
+ * ECONNRESET, no 'end'). So a peer that speaks first is a 2009 connection and is never written to
+ * before its EOF; a new segmenter waits to be greeted, and a 150 ms wait costs it nothing (it
+ * connects ahead, while the segment is still being cut). A peer whose first line is a hello is
+ * new all the same and gets the greeting then.
+ *
+ * Compatibility, both ways, and what is not an uploader:
+ * - the original segmenter never reads: its message is handled at EOF as before (no OK is sent;
+ *   an ERR without a number is, after its EOF); a start-up message (`last_segment` 0, which
+ *   s3server.rb skips with `if last_segment.to_i > 0`) is accepted and ignored (OK in a session);
+ * - a new segmenter falls back to one message per connection only when the peer is positively
+ *   silent: connected, not closed, no byte for GREETING_TIMEOUT_MS — as the original uploader is.
+ *   A peer that says anything else first (a TLS record, `HTTP/`, `SSH-`, TLS_REQUIRED …) or
+ *   closes at once is not an uploader: an error naming what it is (foreign-peer.ts), the message
+ *   stays undelivered. After a 2009-form send, a peer that answers with bytes was not an uploader
+ *   either (an original uploader never writes);
+ * - a TLS uploader tells a silent plaintext peer TLS_REQUIRED on one line, then closes.
  *
  * Room to grow, without a new version: the greeting lists features after the version (`ack`
  * always; e.g. `auth` when the uploader wants `AUTH <token>` as the first session line,
@@ -28,6 +43,18 @@ import { ProtocolError } from './index-message';
 
 export const SESSION_MAGIC = 'HLSRELAY';
 export const SESSION_VERSION = 1;
+/** How long the uploader waits for a new connection's first byte before it greets (see above). */
+export const GREETING_DELAY_MS = 150;
+/** How long a segmenter waits for the greeting before it calls the peer an original uploader. */
+export const GREETING_TIMEOUT_MS = 1000;
+/** The one line a TLS uploader sends a plaintext peer that waits to be greeted. */
+export const TLS_REQUIRED = `${SESSION_MAGIC} TLS`;
+
+/** TLS_REQUIRED with its reason, as the uploader writes it. */
+export function formatTlsRequired(): string {
+  return `${TLS_REQUIRED} this port takes TLS only: give the segmenter --tls-ca FILE`;
+}
+
 /** Every version-1 uploader acknowledges. */
 export const FEATURE_ACK = 'ack';
 

@@ -72,7 +72,10 @@ export function buildParser(argv: string[], columns?: number, version = 'unknown
     .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
     .example('ffmpeg -re -i in.mp4 -c:v libx264 -g 50 -c:a aac -f mpegts - | $0 - 10 /tmp/hls live stream.m3u8 https://cdn.example.com/live/ my-bucket live', 'segment a live pipe into 10 s segments')
     .example('$0 - 6 /var/hls cam1 cam1.m3u8 https://d123.cloudfront.net/cam1/ videos cam1 --uploader 10.0.0.5:10234 --start-number 1001', 'another uploader, numbering continued after a restart')
-    .epilog('Messages are queued in order while the uploader is unreachable and delivered when it is back. SIGINT/SIGTERM finish the current segment and send it with end=1.')
+    .epilog(
+      'Messages are queued in order while the uploader is unreachable and delivered when it is back. SIGINT/SIGTERM finish the current segment and send it with end=1. ' +
+        'Exit status: 0 when the uploader took every message; 1 when one was refused or is still undelivered, or the input gave no segment (not MPEG-TS?); 2 for bad arguments.',
+    )
     .strictOptions()
     .help()
     .alias('help', 'h')

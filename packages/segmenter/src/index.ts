@@ -9,11 +9,16 @@ export * from './live/file-source';
 export * from './live/live-segmenter';
 export * from './live/segment-writer';
 export * from './live/status-line';
+export * from './live/input-check';
 // delivery/: index messages to the uploader
 export * from './delivery/notifier';
 export * from './delivery/spool';
 export * from './delivery/uploader-access';
 export * from './delivery/uploader-connection';
+export * from './delivery/uploader-session';
+export * from './delivery/uploader-link';
+export * from './delivery/delivery-trouble';
+export * from './delivery/delivery-report';
 // ladder/: one ffmpeg, a rendition per profile
 export * from './ladder/ffmpeg-path';
 export * from './ladder/ladder';

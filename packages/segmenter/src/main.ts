@@ -19,8 +19,10 @@ import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings
 import { fileChunks } from './live/file-source';
 import { LiveSegmenter } from './live/live-segmenter';
 import { Notifier } from './delivery/notifier';
+import { reportDelivery } from './delivery/delivery-report';
 import { Spool } from './delivery/spool';
 import { StatusLine } from './live/status-line';
+import { InputCheck, NOT_TS_HINT, notMpegTs } from './live/input-check';
 import { uploaderAccess, type UploaderAccess } from './delivery/uploader-access';
 // The ladder's modules load only for `segmenter ladder` (ladderMain): a plain run starts faster.
 import type { LadderSettings } from './ladder/ladder-cli';
@@ -132,6 +134,12 @@ async function main(): Promise<number> {
     ? setInterval(() => process.stderr.write(status.render(segmenter.stats, Date.now(), notifier.pending) + '\n'), 2000)
     : undefined;
 
+  const inputCheck = new InputCheck({ startedAt: Date.now() });
+  const inputTimer = setInterval(() => {
+    const warning = inputCheck.check(segmenter.stats, Date.now());
+    if (warning) logger.warn(warning, { input: settings.input === '-' ? 'stdin' : settings.input });
+  }, 1000);
+
   let code = 0;
   logger.info('segmenting', {
     input: settings.input === '-' ? 'stdin' : settings.input,
@@ -154,11 +162,18 @@ async function main(): Promise<number> {
       code = 1;
     }
   }
+  clearInterval(inputTimer);
+  const noSegment = segmenter.noSegmentReason();
   segmenter.finish();
   if (statusTimer) clearInterval(statusTimer);
 
   const stats = segmenter.stats;
   logger.info('input ended', { ...stats, queuedMessages: notifier.pending });
+  // An input that never gave a segment (not MPEG-TS, no keyframe …): the run did not do its job.
+  if (noSegment !== undefined && stats.inputBytes > 0 && !stop.signal.aborted) {
+    logger.error(`no segment was cut: ${noSegment}`, { input: settings.input === '-' ? 'stdin' : settings.input, ...(notMpegTs(stats) ? { hint: NOT_TS_HINT } : {}) });
+    code = code || 1;
+  }
   if (notifier.pending > 0) {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -170,15 +185,7 @@ async function main(): Promise<number> {
   }
   const undelivered = notifier.close();
   spool?.close();
-  if (undelivered.length > 0 && spool) {
-    logger.warn('index messages not yet delivered stay in the spool; the next run with this --spool-dir delivers them first', {
-      count: undelivered.length,
-      dir: settings.spoolDir,
-    });
-  } else if (undelivered.length > 0) {
-    logger.error('index messages never delivered: the uploader was unreachable', { count: undelivered.length, first: undelivered[0] });
-    code = code || 1;
-  }
+  if (reportDelivery(logger, { refused: notifier.refused, undelivered, trouble: notifier.trouble, spoolDir: settings.spoolDir })) code = code || 1;
   return code;
 }
 

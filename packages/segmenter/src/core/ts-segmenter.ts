@@ -101,6 +101,8 @@ export class TsSegmenter {
 
   /** Input bytes seen. */
   inputBytes = 0;
+  /** Input bytes that were whole, synced TS packets (the rest was skipped or is still held). */
+  packetBytes = 0;
   #finished = false;
 
   constructor(sink: SegmentSink, options: TsSegmenterOptions) {
@@ -152,11 +154,17 @@ export class TsSegmenter {
     else if (!this.#clock.started) this.#logger?.warn('input ended before any segment could start', { reason: this.#whyNoSegment() });
   }
 
+  /** Why no segment has started yet, for the operator; undefined once one has. */
+  noSegmentReason(): string | undefined {
+    return this.#clock.started ? undefined : this.#whyNoSegment();
+  }
+
   /** What was missing when the input ended without a single segment, for the operator. */
   #whyNoSegment(): string {
     const program = this.#program;
     if (this.inputBytes === 0) return 'no input at all';
-    if (this.#reader.skippedBytes >= this.inputBytes - TS_PACKET_SIZE) return 'no MPEG-TS packets found (is the input MPEG-TS?)';
+    // Random bytes sync by chance now and then; TS, even damaged, is nearly all packets.
+    if (this.packetBytes < this.inputBytes / 2) return 'no MPEG-TS packets found (is the input MPEG-TS?)';
     if (program.pmtPid < 0) return 'no PAT (program association table) seen';
     if (!program.pmt) return `no usable PMT seen on PID ${program.pmtPid}`;
     if (program.clockPid < 0) return 'the program has no H.264, H.265, AAC or MP3 stream';
@@ -164,6 +172,7 @@ export class TsSegmenter {
   }
 
   readonly #onRun = (buf: Uint8Array, start: number, end: number): void => {
+    this.packetBytes += end - start;
     if (buf === this.#runBuf && start === this.#runEnd) {
       this.#runEnd = end;
     } else {

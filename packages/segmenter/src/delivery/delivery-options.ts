@@ -13,7 +13,8 @@ export interface DeliverySettings {
 
 export function deliverySettingsFrom(args: Record<string, unknown>): DeliverySettings {
   const startNumber = args['start-number'] as number;
-  if (!Number.isSafeInteger(startNumber) || startNumber < 0) throw new TypeError(`--start-number must be a whole number ≥ 0, got ${startNumber}`);
+  // Segment 0 is the 2009 start-up message on the wire, which uploaders ignore (protocol isStartupMessage).
+  if (!Number.isSafeInteger(startNumber) || startNumber < 1) throw new TypeError(`--start-number must be a whole number ≥ 1, got ${startNumber}`);
   const discontinuityThreshold = args['discontinuity-threshold'] as number;
   if (!(discontinuityThreshold > 0)) throw new TypeError(`--discontinuity-threshold must be seconds > 0, got ${discontinuityThreshold}`);
   const drainTimeout = args['drain-timeout'] as number;

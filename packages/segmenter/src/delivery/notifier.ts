@@ -1,16 +1,22 @@
 /**
  * Sends index messages to the uploader, in order. An uploader that greets (protocol session.ts)
  * gets one persistent connection and acknowledges each message once it is durably recorded;
- * an original one gets the 2009 form: one TCP connection per message, no newline, then close.
+ * an original one gets the 2009 form: one TCP connection per message, no newline, then close —
+ * only once it has been seen positively silent; any other peer is an error (delivery-trouble.ts).
+ * A connection is opened ahead — at start-up, and after a 2009-form send — so that learning
+ * the peer's form (up to the greeting timeout) happens while the next segment is being cut.
  * Unlike the original, an unreachable uploader does not end notification: messages wait in
  * order — in memory, or on disk with a spool (spool.ts), which also survives a restart of this
  * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
 import type { Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, GREETING_TIMEOUT_MS, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { DeliveryTrouble } from './delivery-trouble';
 import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
-import { connectToUploader, sendOriginal, type UploaderSession } from './uploader-connection';
+import { sendOriginal } from './uploader-connection';
+import { UploaderLink } from './uploader-link';
+import type { UploaderSession } from './uploader-session';
 
 export interface NotifierOptions {
   uploader: HostPort;
@@ -23,6 +29,12 @@ export interface NotifierOptions {
   socketTimeoutMs?: number;
   /** How long a new connection waits for the uploader's greeting before speaking the 2009 form. Default 1000. */
   greetingTimeoutMs?: number;
+  /** After a 2009-form send, how long the peer has to answer (an ERR, or proof it is no uploader). Default 250. */
+  answerWindowMs?: number;
+  /** Open a connection at once to learn the uploader's form before the first message. Default true. */
+  connectAhead?: boolean;
+  /** The clock of the rate limit on repeated error lines. */
+  now?: () => number;
   /** Keeps unacknowledged messages on disk; its pending messages (an earlier run's) go first. */
   spool?: Spool;
   /**
@@ -49,17 +61,15 @@ export class Notifier {
   readonly #maxRetryMs: number;
   readonly #socketTimeoutMs: number;
   readonly #greetingTimeoutMs: number;
+  readonly #answerWindowMs: number;
+  readonly #trouble: DeliveryTrouble;
+  readonly #link: UploaderLink;
   readonly #spool: Spool | undefined;
   readonly #shipBytes: boolean;
-  readonly #access: { token?: string; tls?: { ca: Buffer } };
   /** Attempts the uploader could not take segment bytes, since it last could (for the error log). */
   #cannotShip = 0;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
   #queue: Queued[] = [];
-  /** The open acknowledged session, if the uploader speaks it. */
-  #session: UploaderSession | undefined;
-  /** The last connection got no greeting: the next ones send at once, until a failure re-probes. */
-  #original = false;
   #sending = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -78,18 +88,32 @@ export class Notifier {
     this.#initialRetryMs = options.initialRetryMs ?? 200;
     this.#maxRetryMs = options.maxRetryMs ?? 5000;
     this.#socketTimeoutMs = options.socketTimeoutMs ?? 10_000;
-    this.#greetingTimeoutMs = options.greetingTimeoutMs ?? 1000;
+    this.#greetingTimeoutMs = options.greetingTimeoutMs ?? GREETING_TIMEOUT_MS;
+    this.#answerWindowMs = options.answerWindowMs ?? 250;
+    this.#trouble = new DeliveryTrouble(options.logger, this.#address(), { now: options.now });
+    const access = { token: options.token, tls: options.tls };
+    this.#link = new UploaderLink(this.#uploader, { greetingTimeoutMs: this.#greetingTimeoutMs, timeoutMs: this.#socketTimeoutMs, ...access }, (e) => {
+      // Counted as a failed attempt, so that its recovery is said too.
+      this.#failures++;
+      this.#trouble.failed(e, { queued: this.#queue.length, attempts: this.#failures });
+    });
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
-    this.#access = { token: options.token, tls: options.tls };
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
-    if (this.#queue.length > 0) {
-      this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
-      this.#pump();
-    }
     if (!(this.#initialRetryMs > 0) || !(this.#maxRetryMs >= this.#initialRetryMs)) {
       throw new TypeError(`retry delays must satisfy 0 < initial ≤ max, got ${this.#initialRetryMs} and ${this.#maxRetryMs}`);
     }
+    if (this.#queue.length > 0) {
+      this.#logger?.info('index messages from an earlier run are delivered first', { count: this.#queue.length });
+      this.#pump();
+    } else if (options.connectAhead ?? true) {
+      this.#link.connectAhead();
+    }
+  }
+
+  /** Why messages were not delivered (for the line at exit). */
+  get trouble(): string {
+    return this.#trouble.summary();
   }
 
   /** Messages waiting to be delivered. */
@@ -132,8 +156,7 @@ export class Notifier {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#session?.close();
-    this.#session = undefined;
+    this.#link.close();
     return this.#queue.map((q) => q.line);
   }
 
@@ -152,26 +175,17 @@ export class Notifier {
         if (head.spoolId !== undefined) this.#unspool(head);
         this.delivered++;
         if (this.#failures > 0) {
-          this.#logger?.info('uploader reachable again; delivering queued index messages in order', {
-            uploader: this.#address(),
-            queued: this.#queue.length + 1,
-          });
+          this.#trouble.recovered(this.#queue.length + 1);
           this.#failures = 0;
         }
+        // Against an original uploader, the next message's connection is learned meanwhile.
+        if (this.#queue.length === 0) this.#link.connectAhead();
         this.#pump();
         return;
       }
       this.#failures++;
       const delay = Math.min(this.#maxRetryMs, this.#initialRetryMs * 2 ** Math.min(this.#failures - 1, 20));
-      if (this.#failures === 1 || this.#failures % 20 === 0) {
-        this.#logger?.warn('uploader unreachable; segmenting goes on, index messages are kept in order and retried', {
-          uploader: this.#address(),
-          error: error.message,
-          queued: this.#queue.length,
-          retryMs: delay,
-          attempts: this.#failures,
-        });
-      }
+      this.#trouble.failed(error, { queued: this.#queue.length, retryMs: delay, attempts: this.#failures });
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined;
         this.#pump();
@@ -187,42 +201,33 @@ export class Notifier {
    */
   async #deliver(message: string): Promise<Error | null> {
     try {
-      if (!this.#session || this.#session.closed) {
-        this.#session = undefined;
-        const c = await connectToUploader(this.#uploader, {
-          greetingTimeoutMs: this.#greetingTimeoutMs,
-          timeoutMs: this.#socketTimeoutMs,
-          assumeOriginal: this.#original,
-          ...this.#access,
-        });
-        if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
-          if (c.kind === 'original') c.socket.destroy();
-          else c.session.close();
-          return this.#uploaderTakesNoBytes();
-        }
-        if (c.kind === 'original') {
-          if (!this.#original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
-          this.#original = true;
-          await sendOriginal(c.socket, message);
-          return null;
-        }
-        this.#session = c.session;
+      const c = await this.#link.connect();
+      if (this.#shipBytes && (c.kind === 'original' || !c.session.features.includes(FEATURE_PAYLOAD))) {
+        this.#link.failed();
+        if (c.kind === 'original') c.socket.destroy();
+        return this.#uploaderTakesNoBytes();
       }
-      const ack = this.#shipBytes ? await this.#ship(this.#session, message) : await this.#session.send(message);
-      if (ack.ok) {
-        this.acknowledged++;
-      } else {
-        // Sending it again would get the same answer; the uploader logged it too.
-        this.refused++;
-        this.#logger?.error('the uploader refused an index message; it is not sent again', { uploader: this.#address(), reason: ack.reason, message });
+      if (c.kind === 'original') {
+        if (!this.#link.original) this.#logger?.info('the uploader does not acknowledge: one connection per message, as in 2009', { uploader: this.#address() });
+        const outcome = await sendOriginal(c, message, { answerWindowMs: this.#answerWindowMs, timeoutMs: this.#socketTimeoutMs });
+        // Seen silent and closing like an original uploader: the next connections send at once.
+        this.#link.sentOriginal();
+        if (!outcome.ok) this.#refuse(outcome.reason, message);
+        return null;
       }
+      const ack = this.#shipBytes ? await this.#ship(c.session, message) : await c.session.send(message);
+      if (ack.ok) this.acknowledged++;
+      else this.#refuse(ack.reason, message);
       return null;
     } catch (e) {
-      this.#session?.close();
-      this.#session = undefined;
-      this.#original = false;
+      this.#link.failed();
       return e as Error;
     }
+  }
+
+  #refuse(reason: string, message: string): void {
+    this.refused++;
+    this.#trouble.refusedMessage(reason, message);
   }
 
   /** Sends a message with its segment file's bytes; a file that is gone cannot be shipped and is refused here. */

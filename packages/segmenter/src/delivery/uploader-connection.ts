@@ -1,33 +1,32 @@
 /**
- * One TCP connection to the uploader, in whichever form it speaks (protocol session.ts):
- * - a new uploader greets at once: we answer the hello and keep the connection, sending one
- *   newline-framed message at a time and waiting for its numbered OK/ERR;
- * - an original uploader says nothing: after `greetingTimeoutMs` the connection carries one
- *   message the 2009 way (no newline, then close) and is done.
+ * One TCP connection to the uploader, and what the peer on it turns out to be (protocol
+ * session.ts):
+ * - a new uploader greets us (after its short wait): we answer the hello and keep the
+ *   connection as an acknowledged session;
+ * - an original uploader says nothing: only after `greetingTimeoutMs` of positive silence
+ *   (connected, no byte, not closed) does the connection carry one message the 2009 way;
+ * - anything else — TLS records, `HTTP/`, a banner, an ERR, a close at once — is a WrongPeer or
+ *   Refused error that names what was reached and the fix; the message stays undelivered.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import {
-  FEATURE_AUTH,
-  formatAuth,
-  formatHello,
-  formatPayloadCommand,
-  frameMessage,
-  MessageDecoder,
-  parseAck,
-  parseGreeting,
   FEATURE_ACK,
-  type Ack,
+  FEATURE_AUTH,
+  isTlsRecord,
+  MessageDecoder,
+  parseGreeting,
+  recogniseForeignPeer,
   type HostPort,
 } from '@hlsrelay/protocol';
-import { streamFile } from './payload-sender';
+import { UploaderSession } from './uploader-session';
 
 export interface ConnectOptions {
   /** How long to wait for a greeting before treating the uploader as an original one. */
   greetingTimeoutMs: number;
   /** No progress for this long ends the connection with an error. */
   timeoutMs: number;
-  /** Do not wait for a greeting (the uploader was seen not to send one). */
+  /** Do not wait for a greeting (the uploader was just seen not to send one). */
   assumeOriginal?: boolean;
   /** The shared token, presented when the uploader's greeting asks for it (`auth`). */
   token?: string;
@@ -35,16 +34,50 @@ export interface ConnectOptions {
   tls?: { ca: Buffer };
 }
 
-export type Connected = { kind: 'session'; session: UploaderSession } | { kind: 'original'; socket: net.Socket };
+/**
+ * The peer is not an uploader this segmenter can talk to: retrying the same address will meet
+ * the same peer, so it is an error for the operator (wrong port, missing --tls-ca), not an outage.
+ */
+export class WrongPeerError extends Error {
+  override readonly name = 'WrongPeerError';
+  constructor(
+    message: string,
+    /** What to change, for the log line. */
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
 
-/** Connects and finds out which form the uploader speaks. Rejects when it cannot connect. */
+/** The uploader answered and said no (a wrong token, too many connections): its reason, verbatim. */
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Connected =
+  | { kind: 'session'; session: UploaderSession }
+  /** `spoiled()` says why the silent peer can no longer be trusted to be an original uploader (it spoke or closed since). */
+  | { kind: 'original'; socket: net.Socket; spoiled: () => Error | undefined };
+
+const TOKEN_FIX = 'give this segmenter the uploader\'s token (--token-file FILE or $HLSRELAY_TOKEN, the same on both)';
+
+/** Connects and finds out what the peer is. Rejects when it cannot connect or is not an uploader. */
 export function connectToUploader(address: HostPort, options: ConnectOptions): Promise<Connected> {
   return new Promise((resolve, reject) => {
     let settled = false;
+    let connected = false;
     const socket = options.tls
       ? tls.connect({ host: address.host, port: address.port, ca: options.tls.ca, servername: net.isIP(address.host) ? undefined : address.host })
       : net.connect({ host: address.host, port: address.port });
     const decoder = new MessageDecoder();
+    /** The peer's first bytes, kept to say what it is. */
+    let heard = Buffer.alloc(0);
     let greetingTimer: NodeJS.Timeout | undefined;
     const settle = (result: Connected | Error): void => {
       if (settled) return;
@@ -58,176 +91,149 @@ export function connectToUploader(address: HostPort, options: ConnectOptions): P
         resolve(result);
       }
     };
-    const original = (): void => settle({ kind: 'original', socket });
+    const original = (): void => {
+      // Watched from here on: bytes or a close before the message goes mean the silence was not an original uploader's.
+      let spoiled: Error | undefined;
+      // Idle until a message comes: an original uploader never closes a connection it was given.
+      socket.setTimeout(0);
+      socket.on('data', (chunk: Buffer) => (spoiled ??= foreign(chunk)));
+      socket.on('close', () => (spoiled ??= new Error('the uploader closed an idle connection')));
+      socket.on('error', (e) => (spoiled ??= e));
+      settle({ kind: 'original', socket, spoiled: () => spoiled });
+    };
     const onData = (chunk: Buffer): void => {
+      heard = Buffer.concat([heard, chunk]).subarray(0, 256);
       let lines: string[];
       try {
         lines = decoder.push(chunk);
       } catch {
-        original();
+        settle(foreign(heard));
         return;
       }
-      if (lines.length === 0) return;
+      // A TLS record has no line end to wait for.
+      if (lines.length === 0) {
+        if (!options.tls && isTlsRecord(heard)) settle(foreign(heard));
+        return;
+      }
       const greeting = parseGreeting(lines[0]);
-      if (greeting && greeting.version >= 1 && greeting.features.includes(FEATURE_ACK)) {
-        const session = new UploaderSession(socket, options.timeoutMs, greeting.features);
-        // The token goes only to an uploader that asks for it.
-        if (!greeting.features.includes(FEATURE_AUTH)) {
-          settle({ kind: 'session', session });
-        } else if (options.token === undefined) {
-          session.close();
-          settle(new Error('the uploader wants a token: give this segmenter the same one (--token-file FILE or $HLSRELAY_TOKEN)'));
-        } else {
-          // From here on the session reads the answers (the OK to AUTH is not a greeting).
-          clearTimeout(greetingTimer);
-          socket.removeListener('data', onData);
-          session.authenticate(options.token).then(
-            (ack) => settle(ack.ok ? { kind: 'session', session } : new Error(`the uploader refused the token: ${ack.reason}`)),
-            (e: Error) => settle(e),
-          );
-        }
+      if (!greeting || greeting.version < 1 || !greeting.features.includes(FEATURE_ACK)) {
+        settle(/^ERR\b/.test(lines[0]) ? refusedBeforeGreeting(lines[0]) : foreign(heard));
+        return;
+      }
+      const session = new UploaderSession(socket, options.timeoutMs, greeting.features);
+      // The token goes only to an uploader that asks for it.
+      if (!greeting.features.includes(FEATURE_AUTH)) {
+        settle({ kind: 'session', session });
+      } else if (options.token === undefined) {
+        session.close();
+        settle(new RefusedError('the uploader wants a token and this segmenter has none', TOKEN_FIX));
       } else {
-        original();
+        // From here on the session reads the answers (the OK to AUTH is not a greeting).
+        clearTimeout(greetingTimer);
+        socket.removeListener('data', onData);
+        session.authenticate(options.token).then(
+          (ack) => settle(ack.ok ? { kind: 'session', session } : new RefusedError(`the uploader refused the token: ${ack.reason}`, TOKEN_FIX)),
+          (e: Error) => settle(e),
+        );
       }
     };
-    socket.setTimeout(options.timeoutMs, () => settle(new Error(`no progress for ${options.timeoutMs} ms`)));
+    socket.setTimeout(options.timeoutMs, () =>
+      settle(
+        connected || !options.tls
+          ? new Error(`no progress for ${options.timeoutMs} ms`)
+          : new WrongPeerError(`no answer to the TLS handshake in ${options.timeoutMs} ms: a plaintext uploader, or an original one?`, 'drop --tls-ca, or start the uploader with --tls-cert and --tls-key'),
+      ),
+    );
     socket.on('data', onData);
-    socket.once('error', (e) => settle(e));
-    socket.once('close', () => settle(new Error('connection closed before the uploader answered')));
+    socket.once('error', (e: NodeJS.ErrnoException) => settle(options.tls && !connected ? tlsFailure(e) : e));
+    socket.once('close', () => settle(connected ? closedWithoutGreeting(heard) : new Error('connection closed before it was established')));
     // Over TLS the greeting can only come once the handshake is done.
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      connected = true;
       if (options.assumeOriginal) original();
       else greetingTimer = setTimeout(original, options.greetingTimeoutMs);
     });
   });
 }
 
+/** What a 2009-form send came to: handed over, or refused by an uploader that answers ERR after EOF. */
+export type OriginalOutcome = { ok: true } | { ok: false; reason: string };
+
 /**
- * Sends one message the 2009 way on a fresh connection: the message, FIN, done once both are
- * handed to the kernel (the original uploader never answers nor closes its side).
+ * Sends one message the 2009 way on a connection: the message, FIN, then a short look at the
+ * answer. An original uploader never writes: its close (or `answerWindowMs` of silence) means it
+ * has the message. A newer uploader answers a bad one with `ERR <reason>`; any other bytes mean
+ * the peer was not an uploader (an HTTP server's 400), and the message is not delivered.
  */
-export function sendOriginal(socket: net.Socket, message: string): Promise<void> {
+export function sendOriginal(
+  c: Extract<Connected, { kind: 'original' }>,
+  message: string,
+  { answerWindowMs, timeoutMs }: { answerWindowMs: number; timeoutMs: number },
+): Promise<OriginalOutcome> {
+  const { socket } = c;
+  const spoiled = c.spoiled();
+  if (spoiled) {
+    socket.destroy();
+    return Promise.reject(spoiled);
+  }
   return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error('connection closed before the message was sent')));
-    // A newer uploader may answer; nothing it says is needed here.
-    socket.on('data', () => {});
-    socket.end(message, () => {
-      resolve();
+    let answer = Buffer.alloc(0);
+    let timer: NodeJS.Timeout | undefined;
+    const done = (result: OriginalOutcome | Error): void => {
+      clearTimeout(timer);
       socket.destroy();
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('error');
+    socket.on('data', (chunk: Buffer) => (answer = Buffer.concat([answer, chunk]).subarray(0, 4096)));
+    socket.once('error', (e) => done(e));
+    socket.once('close', () => done(answerOf(answer)));
+    socket.setTimeout(timeoutMs, () => done(new Error(`the message could not be handed over in ${timeoutMs} ms`)));
+    socket.end(message, () => {
+      timer = setTimeout(() => done(answerOf(answer)), answerWindowMs);
     });
   });
 }
 
-/** An acknowledged session: `send` resolves with the uploader's answer to that message. */
-export class UploaderSession {
-  readonly #socket: net.Socket;
-  readonly #decoder = new MessageDecoder();
-  #seq = 0;
-  /**
-   * Lines awaiting their answers, in order: one message at a time keeps replay and dedupe simple
-   * (a message with its segment bytes is two lines, PAYLOAD and the message).
-   */
-  #waiting: Array<{ seq: number; resolve: (a: Ack) => void; reject: (e: Error) => void }> = [];
-  #error: Error | undefined;
-  readonly #timeoutMs: number;
-  /** What the uploader's greeting offered (`ack`, `auth`, `payload` …). */
-  readonly features: readonly string[];
+/** The peer's answer to a 2009-form message: nothing (delivered), an uploader's ERR, or proof it was no uploader. */
+function answerOf(bytes: Buffer): OriginalOutcome | Error {
+  if (bytes.length === 0) return { ok: true };
+  const text = bytes.toString('utf8');
+  const err = /^ERR (.*)/.exec(text);
+  if (err) return { ok: false, reason: err[1].trim() };
+  return foreign(bytes);
+}
 
-  constructor(socket: net.Socket, timeoutMs: number, features: readonly string[] = []) {
-    this.#socket = socket;
-    this.#timeoutMs = timeoutMs;
-    this.features = features;
-    // Idle between segments is normal; only a message waiting for its answer has a deadline.
-    socket.removeAllListeners('timeout');
-    socket.setTimeout(0);
-    socket.on('timeout', () => this.#fail(new Error(`no answer for ${timeoutMs} ms`)));
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const line of this.#decoder.push(chunk)) this.#answer(parseAck(line));
-      } catch (e) {
-        this.#fail(e as Error);
-      }
-    });
-    socket.on('error', (e) => this.#fail(e));
-    socket.on('close', () => this.#fail(new Error('the uploader closed the connection')));
-    socket.write(frameMessage(formatHello()));
-  }
+function foreign(bytes: Uint8Array): WrongPeerError {
+  const peer = recogniseForeignPeer(bytes);
+  return new WrongPeerError(`--uploader reached ${peer.what}`, peer.fix);
+}
 
-  get closed(): boolean {
-    return this.#error !== undefined;
-  }
+/** An uploader refuses before its greeting only for the connection itself (too many, from this address). */
+function refusedBeforeGreeting(line: string): RefusedError {
+  return new RefusedError(`the uploader refused the connection: ${line.replace(/^ERR\s*/, '')}`, 'see the uploader\'s log and its connection limits');
+}
 
-  /** Presents the shared token (the first line after the hello); resolves with its OK or ERR. */
-  authenticate(token: string): Promise<Ack> {
-    const answer = this.#expect();
-    this.#socket.write(frameMessage(formatAuth(token)));
-    return answer;
-  }
+/** Connected, then closed before a greeting or the greeting timeout: no uploader does that (unless full). */
+function closedWithoutGreeting(heard: Buffer): Error {
+  if (heard.length > 0) return foreign(heard);
+  return new WrongPeerError(
+    'the peer on --uploader closed the connection at once, without a greeting: no uploader does that (unless at its connection limit)',
+    'check --uploader (host and index port) and the uploader\'s log',
+  );
+}
 
-  /** Sends one message; resolves with its OK or ERR, rejects if the connection fails first. */
-  send(message: string): Promise<Ack> {
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#waiting.length > 0) return Promise.reject(new Error('a message is already awaiting its answer'));
-    const answer = this.#expect();
-    this.#socket.write(frameMessage(message));
-    return answer;
+/** A TLS connection that never became one: say which side is wrong. */
+function tlsFailure(e: NodeJS.ErrnoException): Error {
+  const code = e.code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|SIGNATURE/.test(code)) {
+    return new WrongPeerError(`the uploader's certificate is not trusted (${code}: ${e.message})`, 'give --tls-ca the CA that signed it, and --uploader the host name it names');
   }
-
-  /**
-   * Sends a message with its segment bytes (`--ship-bytes`): `PAYLOAD <length>`, the file
-   * streamed with backpressure, then the message. Resolves with the message's answer (an ERR
-   * for refused bytes says why); rejects, ending the session, when the connection or the file
-   * fails midway.
-   */
-  async sendWithPayload(message: string, file: string, length: number): Promise<Ack> {
-    if (this.#error) throw this.#error;
-    if (this.#waiting.length > 0) throw new Error('a message is already awaiting its answer');
-    const payloadAnswer = this.#expect();
-    // Answered early when the bytes are refused; awaited below with the message's answer.
-    payloadAnswer.catch(() => {});
-    this.#socket.write(frameMessage(formatPayloadCommand(length)));
-    try {
-      await streamFile(this.#socket, file, length);
-    } catch (e) {
-      // The uploader counts bytes: after a short payload nothing more on this connection can be understood.
-      this.#fail(e as Error);
-      throw e;
-    }
-    const answer = this.#expect();
-    this.#socket.write(frameMessage(message));
-    const [, ack] = await Promise.all([payloadAnswer, answer]);
-    return ack;
+  if (/wrong version number|packet length too long|unexpected eof|disconnected before secure/i.test(e.message) || code === 'ECONNRESET') {
+    return new WrongPeerError(`the TLS handshake failed (${e.message}): a plaintext uploader on this port?`, 'drop --tls-ca, or start the uploader with --tls-cert and --tls-key');
   }
-
-  /** Numbers the next line and waits for its answer, with the no-answer deadline running. */
-  #expect(): Promise<Ack> {
-    if (this.#error) return Promise.reject(this.#error);
-    const seq = ++this.#seq;
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ seq, resolve, reject });
-      this.#socket.setTimeout(this.#timeoutMs);
-    });
-  }
-
-  close(): void {
-    this.#fail(new Error('session closed'));
-  }
-
-  #answer(ack: Ack): void {
-    const w = this.#waiting[0];
-    if (!w || ack.seq !== w.seq) throw new Error(`answer for message ${ack.seq} while waiting for ${w?.seq ?? 'none'}`);
-    this.#waiting.shift();
-    if (this.#waiting.length === 0) this.#socket.setTimeout(0);
-    w.resolve(ack);
-  }
-
-  #fail(error: Error): void {
-    if (this.#error) return;
-    this.#error = error;
-    this.#socket.destroy();
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const w of waiting) w.reject(error);
-  }
+  return e;
 }

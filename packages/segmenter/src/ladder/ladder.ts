@@ -9,6 +9,7 @@ import type { Logger } from '@hlsrelay/log';
 import { renditionNames, type LadderSettings } from './ladder-cli';
 import { LiveSegmenter } from '../live/live-segmenter';
 import { Notifier } from '../delivery/notifier';
+import { reportDelivery } from '../delivery/delivery-report';
 import { Spool } from '../delivery/spool';
 import { ladderFfmpegArgs } from './transcode-args';
 import { TranscodeProcess } from './transcode-process';
@@ -21,7 +22,7 @@ export interface LadderIo {
   /** Aborted on SIGINT/SIGTERM: ffmpeg is asked to finish and every rendition ends with end=1. */
   stop: AbortSignal;
   /** Builds the notifier of one rendition (tests and later transports); default a plain Notifier. */
-  createNotifier?: (rendition: string) => Pick<Notifier, 'send' | 'pending' | 'onIdle' | 'close'>;
+  createNotifier?: (rendition: string) => Pick<Notifier, 'send' | 'pending' | 'onIdle' | 'close' | 'refused' | 'trouble'>;
   /** Token and TLS trust for a guarded uploader (uploader-access.ts), the same for every rendition. */
   access?: UploaderAccess;
 }
@@ -122,19 +123,21 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
     ]);
     clearTimeout(timer);
   }
+  const failed: string[] = [];
+  let refused = 0;
+  let undeliveredTotal = 0;
   for (const r of renditions) {
     const undelivered = r.notifier.close();
     const spool = spools.get(r.profile.name);
     spool?.close();
-    if (undelivered.length > 0 && spool) {
-      logger.warn('index messages not yet delivered stay in the spool; the next run with this --spool-dir delivers them first', {
-        rendition: r.profile.name,
-        count: undelivered.length,
-      });
-    } else if (undelivered.length > 0) {
-      logger.error('index messages never delivered: the uploader was unreachable', { rendition: r.profile.name, count: undelivered.length });
-      code = code || 1;
-    }
+    const outcome = { refused: r.notifier.refused, undelivered, trouble: r.notifier.trouble, spoolDir: spool && path.join(settings.spoolDir!, r.profile.name) };
+    if (reportDelivery(logger.child({ rendition: r.profile.name }), outcome)) failed.push(r.profile.name);
+    refused += outcome.refused;
+    undeliveredTotal += undelivered.length;
+  }
+  if (failed.length > 0) {
+    logger.error('renditions did not get every index message to the uploader', { renditions: failed.join(','), refused, undelivered: undeliveredTotal });
+    code = code || 1;
   }
   return code;
 }

@@ -43,6 +43,8 @@ export interface SegmenterStats {
   failedSegments: number;
   lastDuration?: number;
   skippedBytes: number;
+  /** Input bytes that were synced TS packets. */
+  packetBytes: number;
 }
 
 export class LiveSegmenter implements SegmentSink {
@@ -91,7 +93,13 @@ export class LiveSegmenter implements SegmentSink {
       failedSegments: this.#failed,
       lastDuration: this.#lastDuration,
       skippedBytes: this.#core.skippedBytes,
+      packetBytes: this.#core.packetBytes,
     };
+  }
+
+  /** Why no segment has started yet (undefined once one has): the input is not what it should be. */
+  noSegmentReason(): string | undefined {
+    return this.#core.noSegmentReason();
   }
 
   // ---- SegmentSink ----

@@ -6,12 +6,13 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from '@hlsrelay/log';
+import { RepeatFilter, type Logger } from '@hlsrelay/log';
 import { FEATURE_PAYLOAD, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
 import { SegmenterAccess } from '../access/segmenter-access';
 import type { PayloadSpool } from './payload-spool';
 import { SegmenterConnection, type ConnectionContext } from './segmenter-connection';
+import { TlsDoor } from './tls-door';
 
 export interface IndexServerOptions {
   logger: Logger;
@@ -65,24 +66,26 @@ export class IndexServer {
       access: this.#access,
       payload: options.payload,
       refused: () => (this.#malformed += 1),
+      repeats: new RepeatFilter({ intervalMs: 30_000 }),
     };
     const payloadFeature = options.payload ? [FEATURE_PAYLOAD] : [];
     this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#access.features, ...payloadFeature]));
     // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
-    this.#server = options.tls
-      ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: this.#access.limits.lineTimeoutMs }, (s) => this.#connection(s))
-      : net.createServer({ allowHalfOpen: true }, (socket) => this.#connection(socket));
+    // Over TLS the door looks at each connection's first byte before the handshake (tls-door.ts).
+    const door = options.tls
+      ? new TlsDoor({ secureContext: tls.createSecureContext(options.tls), handshakeTimeoutMs: this.#access.limits.lineTimeoutMs, logger: options.logger })
+      : undefined;
+    this.#server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      if (!door) this.#connection(socket);
+      else if (this.#closing) socket.destroy();
+      else door.open(socket, (secure) => this.#connection(secure));
+    });
     // Past this the kernel's accepted sockets are closed at once, before any work is spent on them.
     this.#server.maxConnections = this.#access.limits.maxConnections;
     // Every TCP connection, TLS handshakes still in progress included, so shutdown can end them.
     this.#server.on('connection', (raw: net.Socket) => {
       this.#raw.add(raw);
       raw.on('close', () => this.#raw.delete(raw));
-    });
-    // A failed or timed-out handshake (plain TCP to the TLS port, an untrusting client) ends there.
-    this.#server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-      this.#logger.debug('TLS handshake failed', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message });
-      socket.destroy();
     });
     this.#server.on('error', (err) => this.#logger.error('index server error', { error: err.message }));
   }

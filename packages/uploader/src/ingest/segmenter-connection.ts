@@ -8,9 +8,14 @@
  * `ERR <reason>`; it never affects another message or another peer. A peer that answers the
  * greeting opens a session: every line then gets a numbered OK or ERR, in line order (protocol
  * session.ts).
+ *
+ * The greeting waits GREETING_DELAY_MS and goes only to a peer that has not spoken: the 2009
+ * segmenter sends first and closes without reading, and an unread greeting at its close() would
+ * make its kernel reset the connection, destroying the message it sent. Bytes received are never
+ * thrown away: a connection reset after a complete message still delivers it.
  */
 import type net from 'node:net';
-import type { Logger } from '@hlsrelay/log';
+import type { Logger, RepeatFilter } from '@hlsrelay/log';
 import {
   AUTH_VERB,
   classifySessionLine,
@@ -19,6 +24,8 @@ import {
   formatRefusal,
   frameMessage,
   isHello,
+  isStartupMessage,
+  isTlsRecord,
   parseMessage,
   PAYLOAD_VERB,
   ProtocolError,
@@ -30,6 +37,8 @@ import {
 import { ConnectionRefusal, type AdmittedConnection, type SegmenterAccess } from '../access/segmenter-access';
 import type { PayloadSpool } from './payload-spool';
 import { PayloadReceiver } from './payload-receiver';
+import { messageBeforeReset, PeerOpening } from './peer-opening';
+import { tlsOnPlainPort } from './tls-door';
 
 /** What every connection of one index server shares. */
 export interface ConnectionContext {
@@ -41,6 +50,10 @@ export interface ConnectionContext {
   payload: { spool: PayloadSpool; maxBytes: number } | undefined;
   /** A message was refused as malformed or not allowed (for the server's count). */
   refused: () => void;
+  /** How long a silent peer waits for its greeting; default GREETING_DELAY_MS. */
+  greetingDelayMs?: number;
+  /** Rate limit of the warnings about peers that are no segmenters. */
+  repeats: RepeatFilter;
 }
 
 /** A connection whose peer answered the greeting: every line gets a numbered OK or ERR, in order. */
@@ -61,6 +74,9 @@ export class SegmenterConnection {
   /** Lines seen so far: only the first may be the hello that opens a session. */
   #lines = 0;
   #session: Session | undefined;
+  readonly #opening: PeerOpening;
+  /** The peer's EOF came: what it sent has been handled. */
+  #ended = false;
 
   /** Takes over an admitted socket: greets it and serves it until it closes. */
   constructor(socket: net.Socket, peer: string, admitted: AdmittedConnection, greeting: string, ctx: ConnectionContext) {
@@ -70,12 +86,30 @@ export class SegmenterConnection {
     this.#ctx = ctx;
     this.#decoder = new SessionDecoder({ maxLineBytes: ctx.maxLineBytes });
     ctx.logger.debug('segmenter connected', { peer });
-    // An original segmenter never reads this; a new one answers it and gets acknowledgements.
-    socket.write(greeting);
-    socket.on('data', (chunk: Buffer) => this.#data(chunk));
+    this.#opening = new PeerOpening(socket, greeting, ctx.greetingDelayMs);
+    socket.on('data', (chunk: Buffer) => {
+      this.#opening.spoke();
+      if (this.#lines === 0 && this.#decoder.pendingBytes === 0 && isTlsRecord(chunk)) {
+        this.#opening.done();
+        tlsOnPlainPort(socket, this.peer, ctx.repeats, ctx.logger);
+        return;
+      }
+      this.#data(chunk);
+    });
     socket.on('end', () => this.#end());
-    socket.on('error', (err) => ctx.logger.debug('segmenter connection error', { peer, error: err.message }));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.#ended || this.#session || err.code !== 'ECONNRESET') {
+        ctx.logger.debug('segmenter connection error', { peer, error: err.message });
+        return;
+      }
+      // A reset without 'end': a 2009 message that came whole is still handled.
+      this.#ended = true;
+      this.#opening.done();
+      const last = messageBeforeReset(this.#decoder, ctx.logger, peer);
+      if (last !== undefined) this.#line(last);
+    });
     socket.on('close', () => {
+      this.#opening.done();
       admitted.close();
       this.#session?.payloads.close();
     });
@@ -100,6 +134,8 @@ export class SegmenterConnection {
   }
 
   #end(): void {
+    this.#ended = true;
+    this.#opening.done();
     let last: string | undefined;
     try {
       last = this.#decoder.end();
@@ -138,17 +174,20 @@ export class SegmenterConnection {
   #line(line: string): void {
     if (line.trim() === '') return;
     if (this.#lines++ === 0 && isHello(line)) {
+      // A new segmenter that spoke first (it did not wait): greeted now, it reads.
+      this.#opening.greet();
       const payload = this.#ctx.payload;
       this.#session = { seq: 0, answered: Promise.resolve(), payloads: new PayloadReceiver({ spool: payload?.spool, maxBytes: payload?.maxBytes ?? 0 }) };
       return;
     }
+    this.#opening.done();
     if (this.#session) {
       this.#sessionLine(line, this.#session);
       return;
     }
     try {
       this.#ctx.access.requireAuthenticated(this.#admitted, false);
-      const result = this.#ctx.onMessage(parseMessage(line), this.peer);
+      const result = this.#handle(parseMessage(line));
       result?.catch((err: unknown) => this.#refuse(err, false));
     } catch (err) {
       this.#refuse(err, false);
@@ -175,7 +214,7 @@ export class SegmenterConnection {
             return parsed;
           };
           // After a payload this is its message, pointed at the spooled bytes.
-          result = Promise.resolve(session.payloads.deliver(message, (m) => this.#ctx.onMessage(m, this.peer)));
+          result = Promise.resolve(session.payloads.deliver(message, (m) => this.#handle(m)));
         }
       }
     } catch (err) {
@@ -198,6 +237,15 @@ export class SegmenterConnection {
         },
       ),
     );
+  }
+
+  /** Hands a message on; the 2009 start-up message is accepted and ignored, as the original uploader did. */
+  #handle(m: IndexMessage): void | Promise<void> {
+    if (isStartupMessage(m)) {
+      this.#ctx.logger.debug('start-up message (last_segment 0) ignored, as in 2009', { peer: this.peer, stream: streamName(m) });
+      return;
+    }
+    return this.#ctx.onMessage(m, this.peer);
   }
 
   #reply(line: string): void {
