@@ -24,7 +24,7 @@ describe('--target URL parsing', () => {
     ['sftp://up@h/srv/hls?key-file=/k', {}, { scheme: 'sftp', port: 22, root: '/srv/hls', keyFile: '/k', password: undefined }],
     ['sftp://up@h:2222/~/hls', { HLSRELAY_SFTP_PASSWORD: 'p' }, { port: 2222, root: 'hls', password: { from: 'env', variable: 'HLSRELAY_SFTP_PASSWORD' } }],
     ['sftp://up@h/x', { HLSRELAY_SFTP_KEY_FILE: '/keys/id', HLSRELAY_SFTP_KEY_PASSPHRASE: 'pp' }, { keyFile: '/keys/id', passphrase: { from: 'env', variable: 'HLSRELAY_SFTP_KEY_PASSPHRASE' } }],
-    [`sftp://up@h/x?key-file=/k&host-key=SHA256:${'A'.repeat(43)}`, {}, { hostKeySha256: `SHA256:${'A'.repeat(43)}` }],
+    [`sftp://up@h/x?key-file=/k&host-key=SHA256:${'A'.repeat(43)}`, {}, { hostKey: `SHA256:${'A'.repeat(43)}` }],
   ];
   for (const [value, env, expected] of valid) {
     it(`parses ${value}`, () => {
