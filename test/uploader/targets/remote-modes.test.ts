@@ -1,0 +1,138 @@
+/**
+ * The real `uploader` command on SFTP and FTP targets: files are stored 0644 (or --file-mode),
+ * whatever mode the client library would have set; `?host-key=` takes the fingerprint exactly as
+ * `ssh-keygen -lf` prints it, `+` and `/` included; the start-up check says how playlists are
+ * replaced on each server.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { sshFingerprint } from '@hlsrelay/uploader';
+import { startUploader } from '../../support/uploader-process';
+import { FakeStream, sendOriginal } from '../../support/uploader-rig';
+import { tempDir } from '../../support/temp-dir';
+import { until } from '../../support/until';
+import { startFtpServer } from './ftp-server';
+import { generateSshKey, startSftpServer } from './sftp-server';
+
+const USER = 'streamer';
+const PASSWORD = 'remote-m0des-Pa55word';
+
+/** A host key whose SHA256 fingerprint holds a `+` (about half of all keys do). */
+function hostKeyWithPlus(): ReturnType<typeof generateSshKey> {
+  for (let i = 0; i < 64; i++) {
+    const key = generateSshKey();
+    if (sshFingerprint(key.publicBlob).includes('+')) return key;
+  }
+  throw new Error('no key with a + in its fingerprint in 64 tries');
+}
+
+/** Sends segment 1 of a stream to the uploader and waits until the segment and its playlist are under `root`. */
+async function storeOneSegment(dir: string, port: number, root: string): Promise<{ segment: string; playlist: string }> {
+  const segs = path.join(dir, 'segs');
+  mkdirSync(segs, { recursive: true });
+  const stream = new FakeStream(segs, { index: 'cam.m3u8', segmentDuration: 1, outputPrefix: 'cam', httpPrefix: 'http://cdn/', firstSegment: 1, bucketName: 'videos', keyPrefix: 'live' });
+  await stream.cut(1);
+  await sendOriginal(port, stream.message(1));
+  const segment = path.join(root, 'videos/live/cam-00001.ts');
+  const playlist = path.join(root, 'videos/live/cam.m3u8');
+  await until(() => {
+    try {
+      return statSync(segment).isFile() && statSync(playlist).isFile();
+    } catch {
+      return false;
+    }
+  }, 15_000, 'the segment and playlist stored');
+  return { segment, playlist };
+}
+
+const modeOf = (file: string) => statSync(file).mode & 0o777;
+
+describe('remote targets: file modes, fingerprints, rename paths', () => {
+  it('sftp: files are 0644 (not ssh2\'s 0666), the raw `+` fingerprint is accepted, delete-then-rename is said at start', async () => {
+    const dir = tempDir('sftp-modes');
+    const root = path.join(dir, 'root');
+    mkdirSync(root);
+    const hostKey = hostKeyWithPlus();
+    const server = await startSftpServer({ root, user: USER, password: PASSWORD, hostKey });
+    const pw = path.join(dir, 'pw');
+    writeFileSync(pw, PASSWORD + '\n', { mode: 0o600 });
+    const fingerprint = sshFingerprint(hostKey.publicBlob);
+    const up = await startUploader(['--target', `sftp://${USER}@127.0.0.1:${server.port}/srv?host-key=${fingerprint}&password-file=${pw}`, '--allow-dir', dir]);
+    try {
+      const checked = up.lines.find((l) => l.message === 'target checked: writable');
+      assert.equal(checked?.playlists, 'delete then rename (players may briefly miss the playlist)');
+      assert.equal(checked?.fileMode, '0644');
+      assert.equal(checked?.hostKey, fingerprint);
+      const { segment, playlist } = await storeOneSegment(dir, up.port, path.join(root, 'srv'));
+      assert.equal(modeOf(segment).toString(8), '644');
+      await until(() => modeOf(playlist) === 0o644, 5_000, 'the playlist 0644');
+    } finally {
+      assert.equal(await up.stop(), 0);
+      await server.stop();
+    }
+  });
+
+  it('sftp with --file-mode 0640 and a rename that replaces: 0640 files, "rename over" said at start; the URL-encoded fingerprint works too', async () => {
+    const dir = tempDir('sftp-mode-640');
+    const root = path.join(dir, 'root');
+    mkdirSync(root);
+    const hostKey = hostKeyWithPlus();
+    const server = await startSftpServer({ root, user: USER, password: PASSWORD, hostKey, renameReplaces: true });
+    const pw = path.join(dir, 'pw');
+    writeFileSync(pw, PASSWORD, { mode: 0o600 });
+    const encoded = encodeURIComponent(sshFingerprint(hostKey.publicBlob));
+    assert.match(encoded, /%2B/);
+    const up = await startUploader(['--target', `sftp://${USER}@127.0.0.1:${server.port}/?host-key=${encoded}&password-file=${pw}`, '--allow-dir', dir, '--file-mode', '0640']);
+    try {
+      const checked = up.lines.find((l) => l.message === 'target checked: writable');
+      assert.match(String(checked?.playlists), /^rename over the old file/);
+      const { segment, playlist } = await storeOneSegment(dir, up.port, root);
+      assert.equal(modeOf(segment).toString(8), '640');
+      await until(() => modeOf(playlist) === 0o640, 5_000, 'the playlist 0640');
+    } finally {
+      assert.equal(await up.stop(), 0);
+      await server.stop();
+    }
+  });
+
+  it('sftp: a fingerprint that does not match stops the start with host-key-mismatch', async () => {
+    const dir = tempDir('sftp-mismatch');
+    const server = await startSftpServer({ root: dir, user: USER, password: PASSWORD });
+    const pw = path.join(dir, 'pw');
+    writeFileSync(pw, PASSWORD);
+    const other = sshFingerprint(hostKeyWithPlus().publicBlob);
+    try {
+      await assert.rejects(
+        startUploader(['--target', `sftp://${USER}@127.0.0.1:${server.port}/?host-key=${other}&password-file=${pw}`]),
+        (err: Error) => /start-up check failed: sftp:\/\/streamer@127\.0\.0\.1:\d+\/: login failed with host-key-mismatch/.test(err.message) && err.message.includes(other),
+      );
+      assert.equal(server.logins, 0, 'no password was sent');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('ftp: SITE CHMOD sets ?file-mode= on every stored file', async () => {
+    const dir = tempDir('ftp-modes');
+    const root = path.join(dir, 'root');
+    mkdirSync(root);
+    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
+    const pw = path.join(dir, 'pw');
+    writeFileSync(pw, PASSWORD);
+    const up = await startUploader(['--target', `ftp://${USER}@127.0.0.1:${server.port}/?password-file=${pw}&file-mode=0600`, '--allow-dir', dir]);
+    try {
+      const checked = up.lines.find((l) => l.message === 'target checked: writable');
+      assert.equal(checked?.fileMode, '0600 (SITE CHMOD)');
+      assert.match(String(checked?.playlists), /^rename over the old file/);
+      const { segment, playlist } = await storeOneSegment(dir, up.port, root);
+      assert.equal(modeOf(segment).toString(8), '600');
+      await until(() => modeOf(playlist) === 0o600, 5_000, 'the playlist 0600');
+      assert.ok(!up.lines.some((l) => String(l.message).includes('SITE CHMOD')), 'no refusal logged');
+    } finally {
+      assert.equal(await up.stop(), 0);
+      await server.stop();
+    }
+  });
+});
