@@ -10,6 +10,7 @@ import { fileChunks } from './live/file-source';
 import { LiveSegmenter } from './live/live-segmenter';
 import { Notifier } from './delivery/notifier';
 import { Spool } from './delivery/spool';
+import { removeShippedSegment } from './delivery/payload-sender';
 import { StatusLine } from './live/status-line';
 import { uploaderAccess, type UploaderAccess } from './delivery/uploader-access';
 // The ladder's modules load only for `segmenter ladder` (ladderMain): a plain run starts faster.
@@ -62,7 +63,14 @@ async function main(): Promise<number> {
     process.stderr.write(`segmenter: ${(e as Error).message}\n`);
     return 2;
   }
-  const notifier = new Notifier({ uploader: settings.uploader, logger, spool, shipBytes: settings.shipBytes, ...access });
+  const notifier = new Notifier({
+    uploader: settings.uploader,
+    logger,
+    spool,
+    shipBytes: settings.shipBytes,
+    onAcknowledged: settings.shipBytes && !settings.keepLocal ? removeShippedSegment(logger) : undefined,
+    ...access,
+  });
   const segmenter = new LiveSegmenter({
     ...settings,
     notify: (message) => {

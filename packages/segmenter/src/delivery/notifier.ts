@@ -31,6 +31,8 @@ export interface NotifierOptions {
    * wait (and are retried) as in an outage.
    */
   shipBytes?: boolean;
+  /** Called with each message the uploader acknowledged (`--ship-bytes` removes its segment file then). */
+  onAcknowledged?: (message: string) => void;
   /** The shared token (`--token-file`, `$HLSRELAY_TOKEN`) for an uploader that asks for one. */
   token?: string;
   /** TLS to the uploader, trusting this CA (`--tls-ca`). */
@@ -51,6 +53,7 @@ export class Notifier {
   readonly #greetingTimeoutMs: number;
   readonly #spool: Spool | undefined;
   readonly #shipBytes: boolean;
+  readonly #onAcknowledged: ((message: string) => void) | undefined;
   readonly #access: { token?: string; tls?: { ca: Buffer } };
   /** Attempts the uploader could not take segment bytes, since it last could (for the error log). */
   #cannotShip = 0;
@@ -81,6 +84,7 @@ export class Notifier {
     this.#greetingTimeoutMs = options.greetingTimeoutMs ?? 1000;
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
+    this.#onAcknowledged = options.onAcknowledged;
     this.#access = { token: options.token, tls: options.tls };
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
     if (this.#queue.length > 0) {
@@ -211,6 +215,7 @@ export class Notifier {
       const ack = this.#shipBytes ? await this.#ship(this.#session, message) : await this.#session.send(message);
       if (ack.ok) {
         this.acknowledged++;
+        this.#onAcknowledged?.(message);
       } else {
         // Sending it again would get the same answer; the uploader logged it too.
         this.refused++;
