@@ -50,8 +50,13 @@ export class BucketSightings {
     this.#seen.add(id);
     void this.#check(place, context).catch((err: unknown) => {
       if (!(err instanceof TargetCheckError)) throw err;
-      if (!storeAnswered(err.failure.cause)) this.#seen.delete(id);
-      this.#logger.error(`bucket check failed: ${err.message}`, { ...context, ...err.fields() });
+      if (storeAnswered(err.failure.cause)) {
+        this.#logger.error(`bucket check failed: ${err.message}`, { ...context, ...err.fields() });
+      } else {
+        // An outage, not a verdict on the bucket: the uploads retry on their own; look again next time.
+        this.#seen.delete(id);
+        this.#logger.warn(`bucket check could not reach the store; checked again with the next message: ${err.message}`, { ...context, ...err.fields() });
+      }
     });
   }
 
