@@ -15,6 +15,7 @@ import { tempDir } from '../../support/temp-dir';
 import { until } from '../../support/until';
 import { startFtpServer } from './ftp-server';
 import { generateSshKey, startSftpServer } from './sftp-server';
+import { opensshMissing, startOpensshServer } from './openssh-server';
 
 const USER = 'streamer';
 const PASSWORD = 'remote-m0des-Pa55word';
@@ -110,6 +111,35 @@ describe('remote targets: file modes, fingerprints, rename paths', () => {
       );
       assert.equal(server.logins, 0, 'no password was sent');
     } finally {
+      await server.stop();
+    }
+  });
+
+  it('Debian OpenSSH: 0644 files under a umask-free FSETSTAT, posix-rename said at start, the ssh-keygen -lf fingerprint pasted as printed', async (t) => {
+    const missing = opensshMissing();
+    if (missing) {
+      if (process.env.CI) assert.fail(missing);
+      process.stderr.write(`\n*** SKIPPED: ${missing} ***\n\n`);
+      t.skip(missing);
+      return;
+    }
+    const dir = tempDir('openssh');
+    const root = path.join(dir, 'root');
+    mkdirSync(root);
+    const clientKey = generateSshKey();
+    const keyFile = path.join(dir, 'id');
+    writeFileSync(keyFile, clientKey.privatePem, { mode: 0o600 });
+    const server = await startOpensshServer(dir, clientKey.publicLine, (fp) => fp.includes('+'));
+    const up = await startUploader(['--target', `sftp://${server.user}@127.0.0.1:${server.port}${root}?host-key=${server.fingerprint}&key-file=${keyFile}`, '--allow-dir', dir]);
+    try {
+      const checked = up.lines.find((l) => l.message === 'target checked: writable');
+      assert.equal(checked?.playlists, 'posix-rename (atomic replace)');
+      assert.equal(checked?.hostKey, server.fingerprint);
+      const { segment, playlist } = await storeOneSegment(dir, up.port, root);
+      assert.equal(modeOf(segment).toString(8), '644');
+      await until(() => modeOf(playlist) === 0o644, 5_000, 'the playlist 0644');
+    } finally {
+      assert.equal(await up.stop(), 0);
       await server.stop();
     }
   });

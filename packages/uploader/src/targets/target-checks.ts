@@ -6,7 +6,7 @@
  * serving the other streams, and that stream's uploads keep being retried.
  */
 import type { Logger } from '@hlsrelay/log';
-import { storeAnswered, TargetCheckError } from './target-check';
+import { errorText, storeAnswered, TargetCheckError } from './target-check';
 import type { TransferTarget } from './transfer-target';
 
 /** A bucket and the key prefix segments go under (`--allow-bucket NAME/PREFIX`, or a message's). */
@@ -49,8 +49,9 @@ export class BucketSightings {
     if (this.#seen.has(id) || this.#seen.has(placeId({ bucket: place.bucket, prefix: '' }))) return;
     this.#seen.add(id);
     void this.#check(place, context).catch((err: unknown) => {
-      if (!(err instanceof TargetCheckError)) throw err;
-      if (storeAnswered(err.failure.cause)) {
+      if (!(err instanceof TargetCheckError)) {
+        this.#logger.error('bucket check failed', { ...context, bucket: place.bucket, error: errorText(err) });
+      } else if (storeAnswered(err.failure.cause)) {
         this.#logger.error(`bucket check failed: ${err.message}`, { ...context, ...err.fields() });
       } else {
         // An outage, not a verdict on the bucket: the uploads retry on their own; look again next time.
