@@ -5,10 +5,11 @@
  * replaced on each server.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { sshFingerprint } from '@hlsrelay/uploader';
+import { hostKeyMatches, sshFingerprint, sshMd5Fingerprint } from '@hlsrelay/uploader';
 import { startUploader } from '../../support/uploader-process';
 import { FakeStream, sendOriginal } from '../../support/uploader-rig';
 import { tempDir } from '../../support/temp-dir';
@@ -164,5 +165,24 @@ describe('remote targets: file modes, fingerprints, rename paths', () => {
       assert.equal(await up.stop(), 0);
       await server.stop();
     }
+  });
+});
+
+describe('host key fingerprints', () => {
+  it('are computed as ssh-keygen -lf (SHA256) and ssh-keygen -E md5 -lf (MD5) print them, and match as pasted', (t) => {
+    if (!existsSync('/usr/bin/ssh-keygen')) {
+      t.skip('ssh-keygen (openssh-client) not installed');
+      return;
+    }
+    const dir = tempDir('fingerprints');
+    const file = path.join(dir, 'k');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
+    const blob = Buffer.from(readFileSync(`${file}.pub`, 'utf8').split(' ')[1], 'base64');
+    const printed = (extra: string[]) => execFileSync('/usr/bin/ssh-keygen', [...extra, '-lf', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1];
+    assert.equal(sshFingerprint(blob), printed([]));
+    assert.equal(sshMd5Fingerprint(blob), printed(['-E', 'md5']));
+    assert.ok(hostKeyMatches(printed([]), blob));
+    assert.ok(hostKeyMatches(printed(['-E', 'md5']).toUpperCase().replace(/^MD5/, 'MD5'), blob), 'MD5 hex in either case');
+    assert.ok(!hostKeyMatches(sshFingerprint(Buffer.from('another key')), blob));
   });
 });
