@@ -10,6 +10,7 @@ import { securitySettings } from './access/security-options';
 import { ENV_PREFIX, settingsFrom, uploaderParser } from './cli';
 import { createPayloadSpoolDir } from './ingest/payload-spool';
 import { buildCostParser, costReport } from './ops/cost-command';
+import { shutdownReport, uploadsKeepFailing } from './ops/shutdown-report';
 import { startStatusServer } from './ops/status-server';
 import { UploaderMetrics } from './ops/uploader-metrics';
 import { buildTargetStack, startUploaderService } from './service';
@@ -118,16 +119,8 @@ async function main(): Promise<void> {
       : undefined;
   if (status) logger.info('status listening', { address: `${status.address.host}:${status.address.port}`, paths: '/healthz /metrics /status' });
 
-  /** What shutdown still waits for, for the log: streams, uploads left, the ones failing, the last error. */
-  const waitingFor = () => {
-    const b = service.uploader.backlog();
-    return {
-      streams: b.lanes.join(' ') || 'none',
-      uploadsLeft: b.jobs,
-      failing: b.failing.map((f) => `${f.what} ${String(f.context.key ?? '')} (${f.attempts} attempts)`).join('; ') || 'none',
-      lastError: b.failing.length > 0 ? b.lastFailure?.error : undefined,
-    };
-  };
+  const waitingFor = () => shutdownReport(service.uploader, target);
+  const keepsFailing = () => uploadsKeepFailing(service.uploader, target);
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -142,7 +135,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const waiting = waitingFor();
-    if (waiting.failing === 'none') {
+    if (!keepsFailing()) {
       logger.info('stopping: no new connections; finishing queued uploads (a second SIGTERM or SIGINT quits at once)', { signal, ...waiting });
     } else {
       logger.warn('stopping: waiting for uploads that keep failing; a second SIGTERM or SIGINT quits at once and leaves them', { signal, ...waiting });
@@ -150,7 +143,7 @@ async function main(): Promise<void> {
     // While uploads keep failing, say so now and then: a silent wait looks like a hang.
     const reminder = setInterval(() => {
       const now = waitingFor();
-      if (now.failing !== 'none') logger.warn('still stopping: waiting for uploads that keep failing; a second SIGTERM or SIGINT quits at once', now);
+      if (keepsFailing()) logger.warn('still stopping: waiting for uploads that keep failing; a second SIGTERM or SIGINT quits at once', now);
     }, 10_000);
     reminder.unref();
     service.close().then(
