@@ -17,6 +17,7 @@ import { until } from '../../support/until';
 import { startFtpServer } from './ftp-server';
 import { generateSshKey, startSftpServer } from './sftp-server';
 import { opensshMissing, startOpensshServer } from './openssh-server';
+import { startVsftpd, vsftpdMissing } from './vsftpd-server';
 
 const USER = 'streamer';
 const PASSWORD = 'remote-m0des-Pa55word';
@@ -139,6 +140,34 @@ describe('remote targets: file modes, fingerprints, rename paths', () => {
       const { segment, playlist } = await storeOneSegment(dir, up.port, root);
       assert.equal(modeOf(segment).toString(8), '644');
       await until(() => modeOf(playlist) === 0o644, 5_000, 'the playlist 0644');
+    } finally {
+      assert.equal(await up.stop(), 0);
+      await server.stop();
+    }
+  });
+
+  it('Debian vsftpd refusing SITE CHMOD: said once at start, files keep its umask (0644), playlists renamed over', async (t) => {
+    const missing = vsftpdMissing();
+    if (missing) {
+      if (process.env.CI) assert.fail(missing);
+      process.stderr.write(`\n*** SKIPPED: ${missing} ***\n\n`);
+      t.skip(missing);
+      return;
+    }
+    const dir = tempDir('vsftpd');
+    const server = await startVsftpd(dir);
+    const up = await startUploader(['--target', `ftp://anonymous@127.0.0.1:${server.port}/up`, '--allow-dir', dir]);
+    try {
+      const checked = up.lines.find((l) => l.message === 'target checked: writable');
+      assert.equal(checked?.fileMode, "the server's default (no SITE CHMOD)");
+      assert.match(String(checked?.playlists), /^rename over the old file/);
+      const refusals = up.lines.filter((l) => String(l.message).startsWith('ftp server refuses SITE CHMOD'));
+      assert.equal(refusals.length, 1);
+      assert.match(String(refusals[0].error), /550/);
+      const { segment, playlist } = await storeOneSegment(dir, up.port, server.uploadDir);
+      assert.equal(modeOf(segment).toString(8), '644');
+      assert.equal(modeOf(playlist).toString(8), '644');
+      assert.equal(up.lines.filter((l) => String(l.message).startsWith('ftp server refuses SITE CHMOD')).length, 1, 'said once, not per file');
     } finally {
       assert.equal(await up.stop(), 0);
       await server.stop();
