@@ -107,7 +107,7 @@ describe('segmenters on machines without a shared disk ship their segment bytes'
         fs.mkdirSync(cwd);
         return runSegmenter(cwd, [
           source, String(SEGMENT_SECONDS), 'out', m, `${m}.m3u8`, 'https://cdn.example/live/', 'mybucket', 'live',
-          '--uploader', `127.0.0.1:${up.port}`, '--ship-bytes', '--spool-dir', 'spool', '--log-json', '--drain-timeout', '30',
+          '--uploader', `127.0.0.1:${up.port}`, '--ship-bytes', '--keep-local', '--spool-dir', 'spool', '--log-json', '--drain-timeout', '30',
         ]);
       }),
     );
@@ -156,6 +156,22 @@ describe('segmenters on machines without a shared disk ship their segment bytes'
     assert.equal(up.lines.filter((l) => l.message === 'message refused').length, 1, 'only the probe above was refused');
   });
 
+  test('without --keep-local, each segment file is removed once acknowledged: none is left, every one is stored', async () => {
+    const cwd = path.join(dir, 'north');
+    fs.mkdirSync(cwd);
+    const run = await runSegmenter(cwd, [
+      path.join(dir, 'source.ts'), String(SEGMENT_SECONDS), 'out', 'north', 'north.m3u8', 'https://cdn.example/live/', 'mybucket', 'live',
+      '--uploader', `127.0.0.1:${up.port}`, '--ship-bytes', '--spool-dir', 'spool', '--log-json', '--drain-timeout', '30',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(fs.readdirSync(path.join(cwd, 'out')).filter((f) => f.endsWith('.ts')), [], 'no segment file left behind');
+    await until(async () => /#EXT-X-ENDLIST/.test((await getObject(store, 'mybucket', 'live/north.m3u8')).body.toString()));
+    const listed = listedUris((await getObject(store, 'mybucket', 'live/north.m3u8')).body.toString()).map((u) => path.basename(u));
+    assert.ok(listed.length >= 4, `${listed.length} segments listed`);
+    for (const f of listed) assert.equal((await getObject(store, 'mybucket', `live/${f}`)).status, 200, f);
+    assert.deepEqual(readSpool(path.join(cwd, 'spool')).pending, [], 'every message acknowledged');
+  });
+
   test('segmenter ladder --ship-bytes: every rendition stored byte-identical from a machine of its own, the master lists them', async () => {
     const cwd = path.join(dir, 'ladder-machine');
     fs.mkdirSync(cwd);
@@ -169,7 +185,7 @@ describe('segmenters on machines without a shared disk ship their segment bytes'
     }));
     const run = await runSegmenter(cwd, [
       'ladder', path.join(dir, 'source.ts'), String(SEGMENT_SECONDS), 'out', 'lad', 'https://cdn.example/live/', 'mybucket', 'live',
-      '--config', 'ladder.json', '--ffmpeg', FFMPEG, '--uploader', `127.0.0.1:${up.port}`, '--ship-bytes', '--spool-dir', 'spool',
+      '--config', 'ladder.json', '--ffmpeg', FFMPEG, '--uploader', `127.0.0.1:${up.port}`, '--ship-bytes', '--keep-local', '--spool-dir', 'spool',
       '--log-json', '--drain-timeout', '30',
     ]);
     assert.equal(run.code, 0, run.stderr);

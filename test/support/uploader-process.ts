@@ -69,3 +69,23 @@ export async function startUploader(args: string[], env: Record<string, string> 
     },
   };
 }
+
+/** The uploader bin run until it exits by itself (a start-up that fails): its exit code and JSON log lines. */
+export async function runUploaderToExit(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
+  const child = spawn(process.execPath, [UPLOADER_BIN, '--listen', '127.0.0.1:0', '--log-json', ...args], {
+    env: { ...process.env, ...STORE_ENV, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (stderr += d));
+  let code: number | null | undefined;
+  child.once('exit', (c) => (code = c));
+  try {
+    await until(() => code !== undefined && child.stderr!.readableEnded, 30_000, `uploader ${args.join(' ')} to exit`);
+  } finally {
+    if (code === undefined) child.kill('SIGKILL');
+  }
+  const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { code: code ?? null, lines, stderr };
+}

@@ -22,6 +22,8 @@ export interface SegmenterSettings extends StreamNames {
   spoolMaxMessages: number;
   /** `--ship-bytes`: segment bytes travel with their message (the uploader shares no disk with us). */
   shipBytes: boolean;
+  /** `--keep-local`: with --ship-bytes, segment files stay after their acknowledgement. */
+  keepLocal: boolean;
   /** `--token-file`: the shared token for an uploader that asks for one (else `$HLSRELAY_TOKEN`). */
   tokenFile?: string;
   /** `--tls-ca`: connect over TLS, trusting this CA's certificates. */
@@ -67,6 +69,11 @@ export function buildParser(argv: string[], columns?: number, version = 'unknown
       type: 'boolean',
       default: false,
       describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs --state-dir',
+    })
+    .option('keep-local', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --ship-bytes: keep each segment file after the uploader acknowledged it (default: removed, so a long stream does not fill the disk)',
     })
     .options(ACCESS_OPTIONS)
     .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
@@ -129,6 +136,7 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     logJson: args['log-json'] as boolean | undefined,
     spoolMaxMessages,
     shipBytes: Boolean(args['ship-bytes']),
+    keepLocal: Boolean(args['keep-local']),
     ...accessSettingsFrom(args),
     readSize,
     status: args.status as SegmenterSettings['status'],

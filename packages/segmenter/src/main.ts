@@ -21,6 +21,7 @@ import { LiveSegmenter } from './live/live-segmenter';
 import { Notifier } from './delivery/notifier';
 import { reportDelivery } from './delivery/delivery-report';
 import { Spool } from './delivery/spool';
+import { removeShippedSegment } from './delivery/payload-sender';
 import { StatusLine } from './live/status-line';
 import { InputCheck, NOT_TS_HINT, notMpegTs } from './live/input-check';
 import { uploaderAccess, type UploaderAccess } from './delivery/uploader-access';
@@ -104,7 +105,14 @@ async function main(): Promise<number> {
     process.stderr.write(`segmenter: ${(e as Error).message}\n`);
     return 2;
   }
-  const notifier = new Notifier({ uploader: settings.uploader, logger, spool, shipBytes: settings.shipBytes, ...access });
+  const notifier = new Notifier({
+    uploader: settings.uploader,
+    logger,
+    spool,
+    shipBytes: settings.shipBytes,
+    onAcknowledged: settings.shipBytes && !settings.keepLocal ? removeShippedSegment(logger) : undefined,
+    ...access,
+  });
   const segmenter = new LiveSegmenter({
     ...settings,
     notify: (message) => {

@@ -14,7 +14,7 @@ import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './publish/uploader';
 import { DEFAULT_ARCHIVE_PATTERN } from './state/event-archive';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './targets/retry-policy';
 import type { S3TargetOptions } from './targets/s3-target';
-import { parseTargetUrl, type TargetSpec } from './targets/target-url';
+import { parseFileMode, parseTargetUrl, type TargetSpec } from './targets/target-url';
 
 /** Environment variables `HLSRELAY_UPLOADER_<FLAG NAME>` set any flag. */
 export const ENV_PREFIX = 'HLSRELAY_UPLOADER';
@@ -58,6 +58,17 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       array: true,
       default: ['s3:'],
       describe: 's3: | file:///dir | ftp(s)://user@host/path | sftp://user@host/path; repeat to mirror',
+    })
+    .option('startup-check', {
+      type: 'boolean',
+      default: true,
+      describe:
+        'check at start that credentials resolve and every target (and each --allow-bucket) takes a probe object, and exit 1 with the reason if not; --no-startup-check skips it',
+    })
+    .option('file-mode', {
+      type: 'string',
+      default: '0644',
+      describe: 'mode of files stored on file, ftp and sftp targets (octal; a target URL\'s ?file-mode= wins)',
     })
     .option('mirror-drain-timeout', {
       type: 'number',
@@ -138,6 +149,7 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
         throw new Error('--delete-after and --archive exclude each other: the archive lists every segment, so none may be deleted');
       }
       a.target.forEach((v) => parseTargetUrl(v, env));
+      parseFileMode(a['file-mode'], '--file-mode');
       if (a['status-listen'] !== undefined) parseStatusListen(a['status-listen']);
       for (const option of ['price-put-per-1000', 'price-transfer-in-per-gb', 'price-storage-per-gb-month'] as const) {
         if (!(a[option] >= 0)) throw new Error(`--${option} must be a price ≥ 0, got ${a[option]}`);
@@ -168,6 +180,9 @@ export interface UploaderSettings {
   targets: TargetSpec[];
   s3: Pick<S3TargetOptions, 'acl' | 'endpoint' | 'region' | 'forcePathStyle' | 'maxSockets'>;
   drainTimeoutMs: number | undefined;
+  /** Check credentials and targets before listening (`--no-startup-check` turns it off). */
+  startupCheck: boolean;
+  fileMode: number;
   stateDir: string | undefined;
   maxPayloadBytes: number;
   removeLocal: boolean;
@@ -196,6 +211,8 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
       maxSockets: argv.concurrency,
     },
     drainTimeoutMs: drainSeconds === undefined ? undefined : drainSeconds * 1000,
+    startupCheck: argv['startup-check'],
+    fileMode: parseFileMode(argv['file-mode'], '--file-mode'),
     stateDir: argv['state-dir'],
     maxPayloadBytes: argv['max-payload-bytes'],
     removeLocal: !argv['keep-local'],

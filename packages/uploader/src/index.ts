@@ -32,7 +32,7 @@ export { BufferPool } from './targets/buffer-pool';
 export { parseTargetUrl, TargetUrlError, type TargetSpec } from './targets/target-url';
 export { createTransferTarget } from './targets/create-target';
 export { FtpTarget, type FtpTargetOptions } from './targets/remote/ftp-target';
-export { SftpTarget, sshFingerprint, type SftpTargetOptions } from './targets/remote/sftp-target';
+export { hostKeyMatches, SftpTarget, sshFingerprint, sshMd5Fingerprint, type SftpTargetOptions } from './targets/remote/sftp-target';
 export { MirrorTarget, type MirrorStats, type MirrorTargetOptions } from './targets/wrappers/mirror-target';
 export { ConfinedTarget } from './targets/wrappers/confined-target';
 export { MeteredTarget } from './targets/wrappers/metered-target';

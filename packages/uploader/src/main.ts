@@ -5,17 +5,21 @@
 import os from 'node:os';
 import { hideBin } from 'yargs/helpers';
 import { createLogger } from '@hlsrelay/log';
-import { checkFlagValues, effectiveSettings, loadSettingsSources, runtimeSupportNotice, usageErrorText, type LoadedSources, type OptionTable, type SettingsParser } from '@hlsrelay/protocol';
+import { checkFlagValues, effectiveSettings, loadSettingsSources, runtimeSupportNotice, streamName, usageErrorText, type LoadedSources, type OptionTable, type SettingsParser } from '@hlsrelay/protocol';
 import { securitySettings } from './access/security-options';
 import { ENV_PREFIX, settingsFrom, uploaderParser } from './cli';
 import { createPayloadSpoolDir } from './ingest/payload-spool';
 import { buildCostParser, costReport } from './ops/cost-command';
+import { shutdownReport, uploadsKeepFailing } from './ops/shutdown-report';
 import { startStatusServer } from './ops/status-server';
 import { UploaderMetrics } from './ops/uploader-metrics';
 import { buildTargetStack, startUploaderService } from './service';
 import { createTransferTarget } from './targets/create-target';
 import { S3Target } from './targets/s3-target';
 import { MirrorTarget } from './targets/wrappers/mirror-target';
+import { TargetCheckError } from './targets/target-check';
+import { BucketSightings, checkTargetsAtStart } from './targets/target-checks';
+import { parseBucketGrant } from './access/allowed-keys';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION = (require('../package.json') as { version: string }).version;
@@ -83,7 +87,25 @@ async function main(): Promise<void> {
   for (const warning of security.warnings) logger.warn(warning);
   const makeS3 = () => new S3Target(settings.s3);
   const metrics = settings.statusListen && new UploaderMetrics({ prices: settings.prices, build: { version: VERSION, node: process.version } });
-  const created = await Promise.all(settings.targets.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3 })));
+  const created = await Promise.all(
+    settings.targets.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3, fileMode: settings.fileMode })),
+  );
+  const granted = (argv['allow-bucket'] ?? []).map((g) => parseBucketGrant(g));
+  if (settings.startupCheck) {
+    try {
+      await checkTargetsAtStart(created, granted, logger);
+    } catch (err) {
+      if (!(err instanceof TargetCheckError)) throw err;
+      logger.error(`start-up check failed: ${err.message}`, { ...err.fields(), skip: '--no-startup-check' });
+      await Promise.all(created.map((t) => t.close()));
+      // Let winston flush before leaving.
+      setImmediate(() => process.exit(1));
+      return;
+    }
+  } else {
+    logger.warn('start-up checks skipped (--no-startup-check): credentials, buckets and targets are first tried by the first upload');
+  }
+  const sightings = settings.startupCheck ? new BucketSightings(created, logger, granted) : undefined;
   const target = buildTargetStack({
     targets: created,
     policy: security.policy,
@@ -112,6 +134,7 @@ async function main(): Promise<void> {
     removeLocal: settings.removeLocal,
     deleteAfter: settings.deleteAfter,
     archive: settings.archive,
+    onAdmitted: sightings && ((m) => sightings.sight({ bucket: m.bucketName, prefix: m.keyPrefix }, { stream: streamName(m), segment: m.lastSegment })),
   });
   logger.info('listening for segmenters', {
     address: `${service.address.host}:${service.address.port}`,
@@ -129,17 +152,36 @@ async function main(): Promise<void> {
       : undefined;
   if (status) logger.info('status listening', { address: `${status.address.host}:${status.address.port}`, paths: '/healthz /metrics /status' });
 
+  const waitingFor = () => shutdownReport(service.uploader, target);
+  const keepsFailing = () => uploadsKeepFailing(service.uploader, target);
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) {
-      logger.error('second signal: exiting with uploads still queued', { signal, queued: service.uploader.stats.queued });
-      process.exit(1);
+      logger.error('second signal: quitting at once with uploads not done', {
+        signal,
+        ...waitingFor(),
+        left: settings.stateDir === undefined ? 'lost: without --state-dir nothing remembers them' : 'kept in the journal under --state-dir: the next start uploads them',
+      });
+      setImmediate(() => process.exit(1));
+      return;
     }
     stopping = true;
-    logger.info('stopping: no new connections; finishing queued uploads', { signal, queued: service.uploader.stats.queued });
+    const waiting = waitingFor();
+    if (!keepsFailing()) {
+      logger.info('stopping: no new connections; finishing queued uploads (a second SIGTERM or SIGINT quits at once)', { signal, ...waiting });
+    } else {
+      logger.warn('stopping: waiting for uploads that keep failing; a second SIGTERM or SIGINT quits at once and leaves them', { signal, ...waiting });
+    }
+    // While uploads keep failing, say so now and then: a silent wait looks like a hang.
+    const reminder = setInterval(() => {
+      const now = waitingFor();
+      if (keepsFailing()) logger.warn('still stopping: waiting for uploads that keep failing; a second SIGTERM or SIGINT quits at once', now);
+    }, 10_000);
+    reminder.unref();
     service.close().then(
       () => {
+        clearInterval(reminder);
         if (target instanceof MirrorTarget) {
           for (const { name, ...totals } of target.stats()) logger.info('mirror totals', { target: name, ...totals });
         }

@@ -3,7 +3,7 @@
  * main.ts, the demo and the benchmarks (which run it in-process).
  */
 import type { Logger } from '@hlsrelay/log';
-import { parseMessage, segmentFilePath } from '@hlsrelay/protocol';
+import { parseMessage, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { Journal, type PendingMessage } from './state/journal';
 import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './ingest/payload-spool';
 import type { MessagePolicy } from './access/message-policy';
@@ -44,6 +44,8 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
    * taken only with a `stateDir`: they are spooled under it until stored.
    */
   maxPayloadBytes?: number;
+  /** Called with each message the policy admits, before it is queued (the first-sight bucket check). */
+  onAdmitted?: (message: IndexMessage) => void;
 }
 
 export interface UploaderService {
@@ -91,7 +93,7 @@ export function buildTargetStack(options: TargetStackOptions): TransferTarget {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, ...uploaderOptions } = options;
+  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, onAdmitted, ...uploaderOptions } = options;
   const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
   const spool = stateDir === undefined ? undefined : openPayloadSpool(stateDir, opened!.recovered.pending, options.logger);
   const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir, spool });
@@ -106,6 +108,7 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
     payload: spool && { spool, maxBytes: maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
     onMessage: (message, peer) => {
       policy?.check(message);
+      onAdmitted?.(message);
       return uploader.accept(message, peer);
     },
   });

@@ -2,7 +2,9 @@
  * A real SSH server with an SFTP subsystem (the `ssh2` package's server) on 127.0.0.1 over a
  * temporary directory, for the SFTP target tests. Host key generated per run. Like OpenSSH
  * without posix-rename, its plain RENAME refuses an existing destination (SFTP v3 semantics),
- * unless `renameReplaces` is set. Restartable on the same port; stop() also drops live sessions,
+ * unless `renameReplaces` is set. Modes are OpenSSH's: OPEN creates with the mode asked for under
+ * this process's umask, SETSTAT/FSETSTAT set it exactly (as ssh2's client does after each open,
+ * with 0666 unless told otherwise). Restartable on the same port; stop() also drops live sessions,
  * as a crashed or rebooted server would.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -21,6 +23,8 @@ export interface SftpServerOptions {
   authorizedKey?: string;
   renameReplaces?: boolean;
   port?: number;
+  /** The host key (generateSshKey()); a fresh one by default. */
+  hostKey?: ReturnType<typeof generateSshKey>;
 }
 
 export interface TestSftpServer {
@@ -46,7 +50,7 @@ export function generateSshKey(): { privatePem: string; publicBlob: Buffer; publ
 }
 
 export async function startSftpServer(options: SftpServerOptions): Promise<TestSftpServer> {
-  const hostKey = generateSshKey();
+  const hostKey = options.hostKey ?? generateSshKey();
   const allowedKey = options.authorizedKey ? utils.parseKey(options.authorizedKey) : undefined;
   if (allowedKey instanceof Error) throw allowedKey;
   const state = { port: options.port ?? 0, logins: 0 };
@@ -123,9 +127,9 @@ function serveSftp(sftp: SFTPWrapper, options: SftpServerOptions): void {
   const handleOf = (buf: Buffer) => handles.get(buf.readUInt32BE(0));
   const attrsOf = (s: fs.Stats) => ({ mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, atime: s.atimeMs / 1000, mtime: s.mtimeMs / 1000 });
 
-  sftp.on('OPEN', (id, filename, flags) => {
+  sftp.on('OPEN', (id, filename, flags, attrs) => {
     try {
-      const fd = fs.openSync(local(filename), utils.sftp.flagsToString(flags) ?? 'r');
+      const fd = fs.openSync(local(filename), utils.sftp.flagsToString(flags) ?? 'r', attrs?.mode === undefined ? 0o666 : attrs.mode & 0o7777);
       const h = nextHandle++;
       handles.set(h, fd);
       const buf = Buffer.alloc(4);
@@ -174,8 +178,20 @@ function serveSftp(sftp: SFTPWrapper, options: SftpServerOptions): void {
       }
     });
   }
-  sftp.on('SETSTAT', (id) => sftp.status(id, STATUS_CODE.OK));
-  sftp.on('FSETSTAT', (id) => sftp.status(id, STATUS_CODE.OK));
+  sftp.on('SETSTAT', (id, p, attrs) => {
+    try {
+      if (attrs.mode !== undefined) fs.chmodSync(local(p), attrs.mode & 0o7777);
+      sftp.status(id, STATUS_CODE.OK);
+    } catch (err) {
+      fail(id, err);
+    }
+  });
+  sftp.on('FSETSTAT', (id, handle, attrs) => {
+    const fd = handleOf(handle);
+    if (fd === undefined) return sftp.status(id, STATUS_CODE.FAILURE);
+    if (attrs.mode !== undefined) fs.fchmodSync(fd, attrs.mode & 0o7777);
+    sftp.status(id, STATUS_CODE.OK);
+  });
   sftp.on('REALPATH', (id, p) => {
     const resolved = path.posix.resolve('/', p);
     sftp.name(id, [{ filename: resolved, longname: resolved, attrs: {} as never }]);

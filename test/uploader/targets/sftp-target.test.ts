@@ -19,7 +19,7 @@ describe('sftp target', () => {
     const server = await startSftpServer({ root, user: USER, authorizedKey: clientKey.publicLine, renameReplaces: true });
     const target = new SftpTarget({
       host: '127.0.0.1', port: server.port, user: USER, privateKey: Buffer.from(clientKey.privatePem),
-      hostKeySha256: sshFingerprint(server.hostPublicKey), root: '/srv/hls', logger: silentLogger(),
+      hostKey: sshFingerprint(server.hostPublicKey), root: '/srv/hls', logger: silentLogger(),
     });
     try {
       const { report } = await runLiveStream(target, (key) => path.join(root, 'srv/hls', BUCKET, key));
@@ -71,7 +71,7 @@ describe('sftp target', () => {
     const other = generateSshKey();
     const target = new SftpTarget({
       host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, root: '/',
-      hostKeySha256: sshFingerprint(other.publicBlob), logger: silentLogger(),
+      hostKey: sshFingerprint(other.publicBlob), logger: silentLogger(),
     });
     try {
       await assert.rejects(target.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: '#EXTM3U\n', maxAgeSeconds: 0 }), /host key/);

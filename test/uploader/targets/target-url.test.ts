@@ -24,7 +24,14 @@ describe('--target URL parsing', () => {
     ['sftp://up@h/srv/hls?key-file=/k', {}, { scheme: 'sftp', port: 22, root: '/srv/hls', keyFile: '/k', password: undefined }],
     ['sftp://up@h:2222/~/hls', { HLSRELAY_SFTP_PASSWORD: 'p' }, { port: 2222, root: 'hls', password: { from: 'env', variable: 'HLSRELAY_SFTP_PASSWORD' } }],
     ['sftp://up@h/x', { HLSRELAY_SFTP_KEY_FILE: '/keys/id', HLSRELAY_SFTP_KEY_PASSPHRASE: 'pp' }, { keyFile: '/keys/id', passphrase: { from: 'env', variable: 'HLSRELAY_SFTP_KEY_PASSPHRASE' } }],
-    [`sftp://up@h/x?key-file=/k&host-key=SHA256:${'A'.repeat(43)}`, {}, { hostKeySha256: `SHA256:${'A'.repeat(43)}` }],
+    [`sftp://up@h/x?key-file=/k&host-key=SHA256:${'A'.repeat(43)}`, {}, { hostKey: `SHA256:${'A'.repeat(43)}` }],
+    // As ssh-keygen -lf prints it: `+` is a plus, not a space (no HTML form encoding here).
+    ['sftp://up@h/x?key-file=/k&host-key=SHA256:ab+cd/EFxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', {}, { hostKey: 'SHA256:ab+cd/EFxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }],
+    ['sftp://up@h/x?key-file=/k&host-key=SHA256%3Aab%2Bcd%2FEFxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', {}, { hostKey: 'SHA256:ab+cd/EFxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' }],
+    ['sftp://up@h/x?key-file=/k&host-key=MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48', {}, { hostKey: 'MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48' }],
+    ['sftp://up@h/x?key-file=/k&file-mode=0640', {}, { fileMode: 0o640 }],
+    ['ftp://up@h/x?file-mode=600', {}, { fileMode: 0o600 }],
+    ['ftp://up@h/x?password-file=/run/a+b', {}, { password: { from: 'file', path: '/run/a+b' } }],
   ];
   for (const [value, env, expected] of valid) {
     it(`parses ${value}`, () => {
@@ -47,7 +54,12 @@ describe('--target URL parsing', () => {
     ['ftps://up@h/x?connections=0', {}, /connections= must be an integer 1–16, got "0"/],
     ['sftp://h/x?key-file=/k', {}, /sftp needs a user/],
     ['sftp://up@h/x', {}, /no credentials.*HLSRELAY_SFTP_KEY_FILE/],
-    ['sftp://up@h/x?key-file=/k&host-key=abc', {}, /host-key= must be a SHA256 fingerprint/],
+    ['sftp://up@h/x?key-file=/k&host-key=abc', {}, /host-key= must be a fingerprint as "ssh-keygen -lf" prints it/],
+    ['sftp://up@h/x?key-file=/k&host-key=SHA256:ab cd', {}, /host-key= must be a fingerprint/],
+    ['sftp://up@h/x?key-file=/k&file-mode=0755x', {}, /\?file-mode= must be an octal file mode such as 0644, got "0755x"/],
+    ['sftp://up@h/x?key-file=/k&file-mode=0044', {}, /\?file-mode= must let the owner read and write/],
+    ['ftp://up@h/x?connections=1&connections=2', {}, /\?connections= is given twice/],
+    ['ftp://up@h/x?password-file=%E0%A4%A', {}, /bad %-escape/],
   ];
   for (const [value, env, pattern] of invalid) {
     it(`refuses ${value}`, () => {

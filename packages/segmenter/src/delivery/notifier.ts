@@ -43,6 +43,8 @@ export interface NotifierOptions {
    * wait (and are retried) as in an outage.
    */
   shipBytes?: boolean;
+  /** Called with each message the uploader acknowledged (`--ship-bytes` removes its segment file then). */
+  onAcknowledged?: (message: string) => void;
   /** The shared token (`--token-file`, `$HLSRELAY_TOKEN`) for an uploader that asks for one. */
   token?: string;
   /** TLS to the uploader, trusting this CA (`--tls-ca`). */
@@ -66,6 +68,7 @@ export class Notifier {
   readonly #link: UploaderLink;
   readonly #spool: Spool | undefined;
   readonly #shipBytes: boolean;
+  readonly #onAcknowledged: ((message: string) => void) | undefined;
   /** Attempts the uploader could not take segment bytes, since it last could (for the error log). */
   #cannotShip = 0;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
@@ -99,6 +102,7 @@ export class Notifier {
     });
     this.#spool = options.spool;
     this.#shipBytes = options.shipBytes ?? false;
+    this.#onAcknowledged = options.onAcknowledged;
     for (const m of this.#spool?.messages() ?? []) this.#queue.push({ line: m.line, spoolId: m.id });
     if (!(this.#initialRetryMs > 0) || !(this.#maxRetryMs >= this.#initialRetryMs)) {
       throw new TypeError(`retry delays must satisfy 0 < initial ≤ max, got ${this.#initialRetryMs} and ${this.#maxRetryMs}`);
@@ -216,8 +220,12 @@ export class Notifier {
         return null;
       }
       const ack = this.#shipBytes ? await this.#ship(c.session, message) : await c.session.send(message);
-      if (ack.ok) this.acknowledged++;
-      else this.#refuse(ack.reason, message);
+      if (ack.ok) {
+        this.acknowledged++;
+        this.#onAcknowledged?.(message);
+      } else {
+        this.#refuse(ack.reason, message);
+      }
       return null;
     } catch (e) {
       this.#link.failed();

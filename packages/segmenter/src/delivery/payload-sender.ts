@@ -4,7 +4,8 @@
  * the socket drains, so memory stays at one read chunk plus the socket's buffer whatever the
  * segment size — the transcode machine keeps its memory for encoding.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
+import type { Logger } from '@hlsrelay/log';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
@@ -18,6 +19,24 @@ export function shippedSegment(message: string): { file: string; length: number 
   // A relative output directory is relative to this segmenter, never to the uploader.
   const file = path.resolve(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
   return { file, length: statSync(file).size };
+}
+
+/**
+ * What `--ship-bytes` does with a segment file once the uploader acknowledged its message (it has
+ * the bytes on disk): removes it, so a long stream does not fill this machine's disk. Unless
+ * `--keep-local`. A file already gone is fine; any other failure is logged, never thrown.
+ */
+export function removeShippedSegment(logger: Logger | undefined): (message: string) => void {
+  return (message) => {
+    let file: string | undefined;
+    try {
+      const m = parseMessage(message);
+      file = path.resolve(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+      rmSync(file, { force: true });
+    } catch (e) {
+      logger?.warn('cannot remove a shipped segment file after its acknowledgement', { file, error: (e as Error).message });
+    }
+  };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface LadderSettings {
   spoolDir?: string;
   /** `--ship-bytes`: segment bytes travel with their messages (the uploader shares no disk). */
   shipBytes: boolean;
+  /** `--keep-local`: with --ship-bytes, segment files stay after their acknowledgement. */
+  keepLocal: boolean;
   /** `--token-file`: the shared token for an uploader that asks for one (else `$HLSRELAY_TOKEN`). */
   tokenFile?: string;
   /** `--tls-ca`: connect over TLS, trusting this CA's certificates. */
@@ -82,6 +84,11 @@ export function buildLadderParser(argv: string[], columns?: number, version = 'u
       type: 'boolean',
       default: false,
       describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs --state-dir',
+    })
+    .option('keep-local', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --ship-bytes: keep each segment file after the uploader acknowledged it (default: removed, so a long stream does not fill the disk)',
     })
     .options(ACCESS_OPTIONS)
     .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
@@ -144,6 +151,7 @@ export function ladderSettingsFrom(
     logLevel: String(args['log-level']),
     logJson: args['log-json'] as boolean | undefined,
     shipBytes: Boolean(args['ship-bytes']),
+    keepLocal: Boolean(args['keep-local']),
     ...accessSettingsFrom(args),
   };
   // The original fields travel unescaped: refuse now what could not be sent later.

@@ -11,6 +11,7 @@ import { LiveSegmenter } from '../live/live-segmenter';
 import { Notifier } from '../delivery/notifier';
 import { reportDelivery } from '../delivery/delivery-report';
 import { Spool } from '../delivery/spool';
+import { removeShippedSegment } from '../delivery/payload-sender';
 import { ladderFfmpegArgs } from './transcode-args';
 import { TranscodeProcess } from './transcode-process';
 import type { UploaderAccess } from '../delivery/uploader-access';
@@ -59,7 +60,14 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
     const log = logger.child({ rendition: profile.name });
     const notifier =
       io.createNotifier?.(profile.name) ??
-      new Notifier({ uploader: settings.uploader, logger: log, spool: spools.get(profile.name), shipBytes: settings.shipBytes, ...io.access });
+      new Notifier({
+        uploader: settings.uploader,
+        logger: log,
+        spool: spools.get(profile.name),
+        shipBytes: settings.shipBytes,
+        onAcknowledged: settings.shipBytes && !settings.keepLocal ? removeShippedSegment(log) : undefined,
+        ...io.access,
+      });
     const segmenter = new LiveSegmenter({
       segmentDuration: settings.segmentDuration,
       outputDirectory: settings.outputDirectory,

@@ -12,7 +12,7 @@ import type { Journal, JournalContents } from '../state/journal';
 import { streamId, streamKeyOf, type StreamKey } from '../streams/stream-key';
 import type { RetryPolicy } from '../targets/retry-policy';
 import type { TransferTarget } from '../targets/transfer-target';
-import { describe, UploadQueue } from '../targets/upload-queue';
+import { describe, UploadQueue, type QueueBacklog } from '../targets/upload-queue';
 import { MasterPublisher } from './master-publisher';
 import { StreamPublisher, type PersistedStream, type PublisherContext } from './stream-publisher';
 import type { PublishCounters, StreamSummary, UploaderStats } from './uploader-events';
@@ -194,6 +194,11 @@ export class Uploader extends EventEmitter {
   /** Every stream seen since start, in order of first message. */
   streams(): StreamSummary[] {
     return [...this.#streams.values()].map((p) => p.summary());
+  }
+
+  /** What is still to be uploaded, and what keeps failing (for the shutdown log). */
+  backlog(): QueueBacklog {
+    return this.#queue.backlog();
   }
 
   get stats(): UploaderStats {

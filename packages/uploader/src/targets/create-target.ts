@@ -17,6 +17,8 @@ export interface CreateTargetDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** Builds the S3 target from the S3 flags (endpoint, ACL, …), which live in main.ts. */
   s3: () => TransferTarget;
+  /** `--file-mode`: mode of stored files on file, FTP and SFTP targets (a URL's ?file-mode= wins). */
+  fileMode?: number;
 }
 
 export async function createTransferTarget(spec: TargetSpec, deps: CreateTargetDeps): Promise<TransferTarget> {
@@ -25,7 +27,7 @@ export async function createTransferTarget(spec: TargetSpec, deps: CreateTargetD
     case 's3':
       return deps.s3();
     case 'file':
-      return new FileTarget({ root: spec.root });
+      return new FileTarget({ root: spec.root, fileMode: deps.fileMode });
     case 'ftp':
     case 'ftps': {
       const password = spec.password && (await readSecret(spec.password, deps.env, `${spec.display} password`));
@@ -44,6 +46,7 @@ export async function createTransferTarget(spec: TargetSpec, deps: CreateTargetD
         tls: ca === undefined ? undefined : { ca },
         root: spec.root,
         connections: spec.connections,
+        fileMode: spec.fileMode ?? deps.fileMode,
         logger,
       });
     }
@@ -56,7 +59,7 @@ export async function createTransferTarget(spec: TargetSpec, deps: CreateTargetD
               throw new Error(`${spec.display}: cannot read the private key file ${spec.keyFile}: ${err.code ?? err.message}`);
             });
       const passphrase = spec.passphrase && (await readSecret(spec.passphrase, deps.env, `${spec.display} key passphrase`));
-      if (spec.hostKeySha256 === undefined) {
+      if (spec.hostKey === undefined) {
         logger.warn("sftp host key not pinned: any server answering at this address is trusted; add ?host-key=SHA256:… (ssh-keygen -lf the server's key)", {
           target: spec.display,
         });
@@ -68,9 +71,10 @@ export async function createTransferTarget(spec: TargetSpec, deps: CreateTargetD
         password,
         privateKey,
         passphrase,
-        hostKeySha256: spec.hostKeySha256,
+        hostKey: spec.hostKey,
         root: spec.root,
         connections: spec.connections,
+        fileMode: spec.fileMode ?? deps.fileMode,
         logger,
       });
     }

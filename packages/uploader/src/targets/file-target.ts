@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkSegmentSource } from './segment-source';
+import { fileCheckError, PROBE_NAME, probeKey } from './target-check';
 import { objectPathSegments, temporaryPath } from './target-path';
 import type { PlaylistUpload, SegmentUpload, TransferTarget } from './transfer-target';
 
@@ -71,6 +72,31 @@ export class FileTarget implements TransferTarget {
   async delete(bucket: string, key: string): Promise<void> {
     // `force`: deleting what is already gone succeeds, so a retried delete does not fail forever.
     await rm(this.pathOf(bucket, key), { force: true });
+  }
+
+  /** The root exists (or can be made) and takes a file written and renamed the way playlists are. */
+  async checkAccess(): Promise<Record<string, string>> {
+    const probe = path.join(this.root, PROBE_NAME);
+    try {
+      await mkdir(this.root, { recursive: true });
+      await writeFile(temporaryPath(probe), 'hlsrelay write check\n', { mode: this.#fileMode });
+      await rename(temporaryPath(probe), probe);
+      await rm(probe, { force: true });
+    } catch (err) {
+      throw fileCheckError(this.name, 'writing a file in the root', err, { key: probe });
+    }
+    return { playlists: 'rename over the old file (rename(2), atomic)', fileMode: this.#fileMode.toString(8).padStart(4, '0') };
+  }
+
+  async checkBucket(bucket: string, prefix: string): Promise<string | undefined> {
+    const key = probeKey(prefix);
+    try {
+      await this.putPlaylist({ bucket, key, text: 'hlsrelay write check\n', maxAgeSeconds: 0 });
+      await this.delete(bucket, key);
+    } catch (err) {
+      throw fileCheckError(this.name, 'writing a file', err, { bucket, key });
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } 
 import { Upload } from '@aws-sdk/lib-storage';
 import { BufferPool } from './buffer-pool';
 import { observeAddedMiddleware, S3DirectPut } from './s3-direct-put';
+import { checkS3Bucket, checkS3Credentials } from './s3-check';
 import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 
 export type CannedAcl = 'public-read' | 'none';
@@ -141,6 +142,17 @@ export class S3Target implements TransferTarget {
 
   async delete(bucket: string, key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
+  /** Credentials resolve from the default chain (s3-check.ts); objects replace atomically on every PUT. */
+  async checkAccess(): Promise<Record<string, string>> {
+    await checkS3Credentials(this.client, this.name);
+    return { acl: this.#acl, playlists: 'replaced by PUT (atomic)' };
+  }
+
+  /** The bucket exists and takes a probe object with this target's ACL (s3-check.ts). */
+  checkBucket(bucket: string, prefix: string): Promise<string | undefined> {
+    return checkS3Bucket(this.client, this.name, bucket, prefix, this.#acl);
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,9 @@
  *   ?passphrase-file=FILE      sftp              else $HLSRELAY_SFTP_KEY_PASSPHRASE
  * Other settings:
  *   ?ca-file=FILE              ftps              CA certificate(s), PEM, for a private CA or self-signed server
- *   ?host-key=SHA256:…         sftp              pin the server's host key (`ssh-keygen -lf` form)
+ *   ?host-key=SHA256:…         sftp              pin the server's host key, as `ssh-keygen -lf` prints it
+ *                                                (raw or percent-encoded; `MD5:aa:bb:…` also)
+ *   ?file-mode=0644            ftp, ftps, sftp   mode of stored files (default: --file-mode, 0644)
  *   ?connections=N             ftp, ftps, sftp   logged-in connections kept (default 3)
  *
  * Parsing is pure: the environment comes in as an argument (only main.ts reads the process).
@@ -41,6 +43,8 @@ interface RemoteSpec {
   root: string;
   password?: SecretSource;
   connections?: number;
+  /** `?file-mode=`: this target's mode of stored files, over `--file-mode`. */
+  fileMode?: number;
 }
 
 export type TargetSpec =
@@ -52,7 +56,7 @@ export type TargetSpec =
       /** A file holding the private key (from `?key-file=` or $HLSRELAY_SFTP_KEY_FILE). */
       keyFile?: string;
       passphrase?: SecretSource;
-      hostKeySha256?: string;
+      hostKey?: string;
     });
 
 export class TargetUrlError extends Error {
@@ -60,9 +64,9 @@ export class TargetUrlError extends Error {
 }
 
 const ALLOWED_PARAMS: Record<'ftp' | 'ftps' | 'sftp', string[]> = {
-  ftp: ['password-file', 'connections'],
-  ftps: ['password-file', 'ca-file', 'connections'],
-  sftp: ['password-file', 'key-file', 'passphrase-file', 'host-key', 'connections'],
+  ftp: ['password-file', 'connections', 'file-mode'],
+  ftps: ['password-file', 'ca-file', 'connections', 'file-mode'],
+  sftp: ['password-file', 'key-file', 'passphrase-file', 'host-key', 'connections', 'file-mode'],
 };
 
 export function parseTargetUrl(value: string, env: Readonly<Record<string, string | undefined>> = {}): TargetSpec {
@@ -98,13 +102,14 @@ export function parseTargetUrl(value: string, env: Readonly<Record<string, strin
     );
   }
   if (url.hostname === '') fail('no host; expected e.g. ' + `${scheme}://user@host/path`);
-  for (const key of url.searchParams.keys()) {
+  const query = queryParams(url.search, fail);
+  for (const key of query.keys()) {
     if (!ALLOWED_PARAMS[scheme].includes(key)) {
       fail(`unknown option "?${key}"; ${scheme} accepts ${ALLOWED_PARAMS[scheme].map((p) => `?${p}=`).join(', ')}`);
     }
   }
   const param = (name: string): string | undefined => {
-    const v = url.searchParams.get(name);
+    const v = query.get(name);
     if (v === '') fail(`?${name}= is empty`);
     return v ?? undefined;
   };
@@ -127,6 +132,13 @@ export function parseTargetUrl(value: string, env: Readonly<Record<string, strin
     if (file !== undefined) return { from: 'file', path: file };
     return env[variable] !== undefined && env[variable] !== '' ? { from: 'env', variable } : undefined;
   };
+  const modeParam = param('file-mode');
+  let fileMode: number | undefined;
+  try {
+    fileMode = modeParam === undefined ? undefined : parseFileMode(modeParam, '?file-mode=');
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const pathname = decodeURIComponent(url.pathname);
   const display = `${scheme}://${user === '' ? '' : `${encodeURIComponent(user)}@`}${url.hostname}:${port}${url.pathname}`;
 
@@ -134,8 +146,11 @@ export function parseTargetUrl(value: string, env: Readonly<Record<string, strin
     if (user === '') fail('sftp needs a user: sftp://user@host/path');
     const root = pathname === '/~' ? '' : pathname.startsWith('/~/') ? pathname.slice(3) : pathname === '' ? '/' : pathname;
     const hostKey = param('host-key');
-    if (hostKey !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}$/.test(hostKey)) {
-      fail(`?host-key= must be a SHA256 fingerprint as "ssh-keygen -lf" prints it (SHA256: and 43 base64 characters), got "${hostKey}"`);
+    if (hostKey !== undefined && !SHA256_FINGERPRINT.test(hostKey) && !MD5_FINGERPRINT.test(hostKey)) {
+      fail(
+        `?host-key= must be a fingerprint as "ssh-keygen -lf" prints it (SHA256: and 43 base64 characters, ` +
+          `or MD5: and 16 hex pairs with colons from "ssh-keygen -E md5 -lf"), got "${hostKey}"`,
+      );
     }
     const keyFile = fileParam('key-file') ?? (env[ENV_SFTP_KEY_FILE] || undefined);
     if (keyFile !== undefined && !path.isAbsolute(keyFile)) fail(`${ENV_SFTP_KEY_FILE} must be an absolute path, got "${keyFile}"`);
@@ -153,8 +168,9 @@ export function parseTargetUrl(value: string, env: Readonly<Record<string, strin
       password,
       keyFile,
       passphrase: secret('passphrase-file', ENV_SFTP_KEY_PASSPHRASE),
-      hostKeySha256: hostKey,
+      hostKey: hostKey,
       connections,
+      fileMode,
     };
   }
   // ftp, ftps: the path is relative to the login directory unless it starts with a second slash.
@@ -168,7 +184,49 @@ export function parseTargetUrl(value: string, env: Readonly<Record<string, strin
     password: secret('password-file', ENV_FTP_PASSWORD),
     caFile: scheme === 'ftps' ? fileParam('ca-file') : undefined,
     connections,
+    fileMode,
   };
+}
+
+/**
+ * A file mode as chmod takes it in octal: `644` or `0644` (permission bits only: no set-id or
+ * sticky bits on stored segments). Throws a TypeError naming `option`.
+ */
+export function parseFileMode(value: string, option: string): number {
+  if (!/^0?[0-7]{3}$/.test(value)) throw new TypeError(`${option} must be an octal file mode such as 0644, got "${value}"`);
+  const mode = parseInt(value, 8);
+  if ((mode & 0o600) !== 0o600) throw new TypeError(`${option} must let the owner read and write (0600 at least), got "${value}"`);
+  return mode;
+}
+
+/** `ssh-keygen -lf`: SHA256: and the unpadded base64 of the digest (which holds `+` and `/`). */
+const SHA256_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** `ssh-keygen -E md5 -lf`. */
+const MD5_FINGERPRINT = /^MD5:(?:[0-9a-fA-F]{2}:){15}[0-9a-fA-F]{2}$/;
+
+/**
+ * The query's options, each value percent-decoded. Not URLSearchParams: that reads `+` as a
+ * space (HTML form encoding), which breaks fingerprints and paths written as they are printed;
+ * here `+` is `+` and `%2B` is `+` too.
+ */
+function queryParams(search: string, fail: (what: string) => never): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const [rawKey, rawValue] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent(rawKey);
+      value = decodeURIComponent(rawValue);
+    } catch {
+      return fail(`"?${part}" has a bad %-escape`);
+    }
+    if (params.has(key)) fail(`?${key}= is given twice`);
+    params.set(key, value);
+  }
+  return params;
 }
 
 /** `value` with any password part replaced by `***`, for error messages and logs. */

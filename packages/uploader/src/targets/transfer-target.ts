@@ -41,6 +41,16 @@ export interface TransferTarget {
    * good. The local file must stay until then. Targets without it are done when putSegment is.
    */
   allStored?(file: string): Promise<void>;
+  /**
+   * The start-up check: credentials resolve, the server logs in, its root is writable. Resolves
+   * with facts for the log (how playlists are replaced); throws a TargetCheckError (target-check.ts).
+   */
+  checkAccess?(): Promise<Record<string, string>>;
+  /**
+   * Whether objects can be written under `prefix` of `bucket` as configured: a probe object is
+   * written and removed. Resolves with a warning worth logging, if any; throws a TargetCheckError.
+   */
+  checkBucket?(bucket: string, prefix: string): Promise<string | undefined>;
   /** Releases connections. */
   close(): Promise<void>;
 }

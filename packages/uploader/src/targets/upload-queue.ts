@@ -10,6 +10,7 @@
 import PQueue from 'p-queue';
 import type { Logger } from '@hlsrelay/log';
 import { backoffDelay, DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from './retry-policy';
+import { storeErrorCode, storeRefused } from './target-check';
 import { GaveUpTransferError, PermanentTransferError } from './transfer-target';
 
 export type Job = () => Promise<void>;
@@ -29,6 +30,25 @@ export interface UploadQueueOptions {
   giveUpAfterMs?: number;
   /** Milliseconds since some epoch, for the give-up time; only differences are used. */
   now?: () => number;
+}
+
+/** A transfer waiting to be tried again, for an operator asking what shutdown waits for. */
+export interface FailingTransfer {
+  what: string;
+  context: Record<string, unknown>;
+  attempts: number;
+  error: string;
+}
+
+/** What the queue still has to do. */
+export interface QueueBacklog {
+  /** Lanes (streams, master playlists) with jobs waiting or running. */
+  lanes: string[];
+  jobs: number;
+  /** Transfers that failed and wait for their next attempt. */
+  failing: FailingTransfer[];
+  /** The most recent failed attempt, if any. */
+  lastFailure?: FailingTransfer;
 }
 
 interface Lane {
@@ -51,6 +71,9 @@ export class UploadQueue {
   /** Settled when no lane has work; replaced when work arrives. */
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   #retries = 0;
+  /** Transfers between a failed attempt and their next one (or their end). */
+  readonly #failing = new Set<FailingTransfer>();
+  #lastFailure: FailingTransfer | undefined;
 
   constructor(options: UploadQueueOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -105,10 +128,27 @@ export class UploadQueue {
    */
   async transfer<T>(what: string, context: Record<string, unknown>, op: () => Promise<T>, priority = 0, giveUp = false): Promise<T> {
     const deadline = giveUp && this.#giveUpAfterMs > 0 ? this.#now() + this.#giveUpAfterMs : Infinity;
+    const failing: FailingTransfer = { what, context, attempts: 0, error: '' };
+    try {
+      return await this.#attempts(failing, deadline, op, priority);
+    } finally {
+      this.#failing.delete(failing);
+    }
+  }
+
+  /** What is left to do: lanes with work, transfers failing and the last error. */
+  backlog(): QueueBacklog {
+    return { lanes: [...this.#lanes.keys()], jobs: this.size, failing: [...this.#failing].map((f) => ({ ...f })), lastFailure: this.#lastFailure && { ...this.#lastFailure } };
+  }
+
+  async #attempts<T>(failing: FailingTransfer, deadline: number, op: () => Promise<T>, priority: number): Promise<T> {
+    const { what, context } = failing;
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.#slots.add(op, { priority }) as Promise<T>);
       } catch (err) {
+        Object.assign(failing, { attempts: attempt, error: describe(err) });
+        this.#lastFailure = { ...failing };
         if (err instanceof PermanentTransferError) throw err;
         const left = deadline - this.#now();
         if (left <= 0) {
@@ -117,11 +157,14 @@ export class UploadQueue {
         // The last wait ends at the give-up time, not a whole backoff step past it.
         const delay = Math.min(backoffDelay(attempt, this.#retry, this.#random), left);
         this.#retries += 1;
-        // Every attempt is logged; the level rises once it is clearly not a blip.
-        this.#logger.log(attempt < 5 ? 'warn' : 'error', `${what} failed; retrying`, {
+        this.#failing.add(failing);
+        // Every attempt is logged; the level rises once it is clearly not a blip, or at once when
+        // the store refused (a missing bucket or permission: an operator must act).
+        this.#logger.log(attempt < 5 && !storeRefused(err) ? 'warn' : 'error', `${what} failed; retrying`, {
           ...context,
           attempt,
           retryInMs: Math.round(delay),
+          code: storeErrorCode(err),
           error: describe(err),
         });
         await this.#sleep(delay);

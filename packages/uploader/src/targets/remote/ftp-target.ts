@@ -15,7 +15,7 @@ import { posix } from 'node:path';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
 import type { Logger } from '@hlsrelay/log';
-import { RemoteFileTarget, type RemoteAdapter } from './remote-file-target';
+import { DEFAULT_FILE_MODE, modeText, RemoteFileTarget, type RemoteAdapter } from './remote-file-target';
 
 export const DEFAULT_FTP_CONNECTIONS = 3;
 
@@ -36,6 +36,8 @@ export interface FtpTargetOptions {
   root: string;
   /** Logged-in connections at most. */
   connections?: number;
+  /** Mode of stored files (`--file-mode`), set with SITE CHMOD where the server takes it. Default 0o644. */
+  fileMode?: number;
   /** Control and data socket timeout, ms. */
   timeoutMs?: number;
   logger: Logger;
@@ -55,6 +57,8 @@ export class FtpTarget extends RemoteFileTarget<Client> {
 class FtpAdapter implements RemoteAdapter<Client> {
   readonly name: string;
   readonly #options: FtpTargetOptions;
+  /** False once the server refused SITE CHMOD (it is not in RFC 959; many servers lack it): said once, not tried again. */
+  #chmod = true;
 
   constructor(options: FtpTargetOptions) {
     this.#options = options;
@@ -75,7 +79,7 @@ class FtpAdapter implements RemoteAdapter<Client> {
       client.close();
       if (err instanceof FTPError && err.code === 530) {
         // Not permanent: an operator may fix the account while segments wait; but say it clearly.
-        throw new Error(`${this.name}: login refused (530); check the user and the password source`);
+        throw Object.assign(new Error(`${this.name}: login refused (530); check the user and the password source`), { code: 530 });
       }
       throw err;
     }
@@ -105,10 +109,40 @@ class FtpAdapter implements RemoteAdapter<Client> {
 
   async writeFile(client: Client, localFile: string, remote: string): Promise<void> {
     await client.uploadFrom(localFile, remote);
+    await this.#setMode(client, remote);
   }
 
   async writeText(client: Client, text: string, remote: string): Promise<void> {
     await client.uploadFrom(Readable.from([text]), remote);
+    await this.#setMode(client, remote);
+  }
+
+  facts(): Record<string, string> {
+    const mode = modeText(this.#mode());
+    return { fileMode: this.#chmod ? `${mode} (SITE CHMOD)` : "the server's default (no SITE CHMOD)" };
+  }
+
+  /**
+   * FTP has no mode on STOR: files get the server's umask, which may let other local users
+   * rewrite the stream. SITE CHMOD sets it where the server offers it; where it does not, that is
+   * logged once and files keep the server's default.
+   */
+  async #setMode(client: Client, remote: string): Promise<void> {
+    if (!this.#chmod) return;
+    try {
+      await client.send(`SITE CHMOD ${modeText(this.#mode()).slice(1)} ${remote}`);
+    } catch (err) {
+      if (!(err instanceof FTPError)) throw err;
+      this.#chmod = false;
+      this.#options.logger.warn("ftp server refuses SITE CHMOD; stored files keep the server's default mode (set its umask, e.g. vsftpd local_umask=022)", {
+        target: this.name,
+        error: err.message,
+      });
+    }
+  }
+
+  #mode(): number {
+    return this.#options.fileMode ?? DEFAULT_FILE_MODE;
   }
 
   async remove(client: Client, remote: string): Promise<void> {

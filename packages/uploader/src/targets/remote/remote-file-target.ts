@@ -12,9 +12,18 @@
 import { posix } from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import { checkSegmentSource } from '../segment-source';
+import { fileCheckError, PROBE_NAME, probeKey } from '../target-check';
 import { remoteObjectPath, temporaryPath } from '../target-path';
 import type { PlaylistUpload, SegmentUpload, TransferTarget } from '../transfer-target';
 import { ConnectionPool } from './connection-pool';
+
+/** rw-r--r--: the web server may read, no other local user may rewrite the stream. */
+export const DEFAULT_FILE_MODE = 0o644;
+
+/** `0644`, as chmod and ls users write modes. */
+export function modeText(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
 
 /** One protocol's commands on a logged-in connection `C`. */
 export interface RemoteAdapter<C> {
@@ -36,6 +45,8 @@ export interface RemoteAdapter<C> {
   rename(c: C, from: string, to: string): Promise<void>;
   /** Renames replacing `to` atomically, where this connection's server offers it; false when it does not. */
   atomicReplace?(c: C, from: string, to: string): Promise<boolean>;
+  /** Facts for the start-up log line (e.g. the file mode and how it is set). */
+  facts?(): Record<string, string>;
 }
 
 export interface RemoteFileTargetOptions<C> {
@@ -59,6 +70,8 @@ export class RemoteFileTarget<C> implements TransferTarget {
   readonly #knownDirs = new Set<string>();
   /** False once the server was seen refusing to rename onto an existing file. */
   #renameReplaces = true;
+  /** How the last playlist replaced the old one (REPLACE_PATHS), logged when it first is known or changes. */
+  #replacePath: string | undefined;
 
   constructor(options: RemoteFileTargetOptions<C>) {
     const adapter = options.adapter;
@@ -105,8 +118,51 @@ export class RemoteFileTarget<C> implements TransferTarget {
     await this.#pool.use((c) => this.#adapter.remove(c, remoteObjectPath(this.#root!, bucket, key)));
   }
 
+  /**
+   * Logs in, makes the root, and writes a probe file, then replaces it the way playlists are
+   * replaced — so the log says at start which rename path this server gets — and removes it.
+   */
+  async checkAccess(): Promise<Record<string, string>> {
+    let step = 'login';
+    try {
+      const replaced = await this.#pool.use(async (c) => {
+        const probe = posix.join(this.#root!, PROBE_NAME);
+        step = 'writing a file in the root';
+        await this.#withDir(c, this.#root!, () => this.#adapter.writeText(c, 'hlsrelay write check\n', probe));
+        step = 'replacing a file by rename';
+        await this.#adapter.writeText(c, 'hlsrelay write check\n', temporaryPath(probe));
+        const how = await this.#replace(c, temporaryPath(probe), probe);
+        step = 'removing the probe file';
+        await this.#adapter.remove(c, probe);
+        return how;
+      });
+      return { playlists: replaced, root: this.#root!, ...this.#adapter.facts?.() };
+    } catch (err) {
+      throw fileCheckError(this.name, step, err, { key: this.#root === undefined ? undefined : posix.join(this.#root, PROBE_NAME) });
+    }
+  }
+
+  async checkBucket(bucket: string, prefix: string): Promise<string | undefined> {
+    const key = probeKey(prefix);
+    try {
+      await this.#writeProbe(bucket, key);
+      await this.delete(bucket, key);
+    } catch (err) {
+      throw fileCheckError(this.name, 'writing a file', err, { bucket, key });
+    }
+    return undefined;
+  }
+
   async close(): Promise<void> {
     await this.#pool.close();
+  }
+
+  /** Writes a small file at `<root>/<bucket>/<key>` the way segments are written (the bucket check's probe). */
+  async #writeProbe(bucket: string, key: string): Promise<void> {
+    await this.#pool.use(async (c) => {
+      const final = remoteObjectPath(this.#root!, bucket, key);
+      await this.#withDir(c, posix.dirname(final), () => this.#adapter.writeText(c, 'hlsrelay write check\n', final));
+    });
   }
 
   /** Runs `write`, creating `dir` first unless known; forgets `dir` if the write is refused (it may be gone). */
@@ -123,13 +179,22 @@ export class RemoteFileTarget<C> implements TransferTarget {
     }
   }
 
-  async #replace(c: C, temp: string, final: string): Promise<void> {
+  async #replace(c: C, temp: string, final: string): Promise<string> {
+    const how = await this.#replaceBy(c, temp, final);
+    if (how !== this.#replacePath) {
+      this.#replacePath = how;
+      this.#logger.info('playlists are replaced by ' + how, { target: this.name });
+    }
+    return how;
+  }
+
+  async #replaceBy(c: C, temp: string, final: string): Promise<string> {
     const a = this.#adapter;
-    if (await a.atomicReplace?.(c, temp, final)) return;
+    if (await a.atomicReplace?.(c, temp, final)) return REPLACE_PATHS.atomic;
     if (this.#renameReplaces) {
       try {
         await a.rename(c, temp, final);
-        return;
+        return REPLACE_PATHS.renameOver;
       } catch (err) {
         if (!a.refusedRename(err)) throw err;
         await a.remove(c, final);
@@ -137,10 +202,18 @@ export class RemoteFileTarget<C> implements TransferTarget {
         // Only now is it known that replacing was the problem: remember it and say so once.
         this.#renameReplaces = false;
         this.#logger.warn(this.#noReplaceWarning, { target: this.name, error: err instanceof Error ? err.message : String(err) });
-        return;
+        return REPLACE_PATHS.deleteThenRename;
       }
     }
     await a.remove(c, final);
     await a.rename(c, temp, final);
+    return REPLACE_PATHS.deleteThenRename;
   }
 }
+
+/** The ways a playlist replaces the old one, worst last, as the log names them. */
+export const REPLACE_PATHS = {
+  atomic: 'posix-rename (atomic replace)',
+  renameOver: 'rename over the old file (atomic on servers that call rename(2))',
+  deleteThenRename: 'delete then rename (players may briefly miss the playlist)',
+} as const;

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { Logger } from '@hlsrelay/log';
-import { RemoteFileTarget, type RemoteAdapter } from './remote-file-target';
+import { DEFAULT_FILE_MODE, modeText, RemoteFileTarget, type RemoteAdapter } from './remote-file-target';
 
 export const DEFAULT_SFTP_CONNECTIONS = 3;
 
@@ -28,12 +28,18 @@ export interface SftpTargetOptions {
   privateKey?: Buffer;
   passphrase?: string;
   /**
-   * The server's host key fingerprint as `ssh-keygen -lf` prints it (`SHA256:base64`). When set,
-   * any other key is refused (a man in the middle); when absent, any key is accepted.
+   * The server's host key fingerprint as `ssh-keygen -lf` prints it (`SHA256:base64`, or
+   * `MD5:hex:…` from `ssh-keygen -E md5 -lf`). When set, any other key is refused (a man in the
+   * middle); when absent, any key is accepted.
    */
-  hostKeySha256?: string;
+  hostKey?: string;
   /** Root directory: absolute, or relative to the login (home) directory. */
   root: string;
+  /**
+   * Mode of stored files (`--file-mode`), default 0o644. Set explicitly on every file: the SFTP
+   * client's own default is 0666, which bypasses the server's umask.
+   */
+  fileMode?: number;
   connections?: number;
   /** Connect timeout; a silent server is also dropped after about this long (keepalives). */
   timeoutMs?: number;
@@ -91,7 +97,7 @@ class SftpAdapter implements RemoteAdapter<Session> {
         // A server that stops answering is dropped after ~3 missed keepalives rather than hanging an upload.
         keepaliveInterval: Math.max(1_000, Math.floor(timeout / 3)),
         keepaliveCountMax: 3,
-        hostVerifier: o.hostKeySha256 === undefined ? undefined : (key: Buffer) => sshFingerprint(key) === o.hostKeySha256,
+        hostVerifier: o.hostKey === undefined ? undefined : (key: Buffer) => hostKeyMatches(o.hostKey!, key),
       });
       const root = posix.resolve(await session.realPath('.'), o.root);
       o.logger.debug('sftp session open', { ...log, root });
@@ -101,10 +107,10 @@ class SftpAdapter implements RemoteAdapter<Session> {
       const message = err instanceof Error ? err.message : String(err);
       // ssh2 words these vaguely; name the usual causes without echoing any secret.
       if (/authentication methods failed/i.test(message)) {
-        throw new Error(`${this.name}: login refused; check the user and the key or password source`);
+        throw Object.assign(new Error(`${this.name}: login refused; check the user and the key or password source`), { code: 'login-refused' });
       }
       if (/host.*(verif|denied)/i.test(message)) {
-        throw new Error(`${this.name}: the server's host key does not match the pinned ${o.hostKeySha256}`);
+        throw Object.assign(new Error(`${this.name}: the server's host key does not match the pinned ${o.hostKey}`), { code: 'host-key-mismatch' });
       }
       throw err;
     }
@@ -131,11 +137,24 @@ class SftpAdapter implements RemoteAdapter<Session> {
   }
 
   async writeFile(session: Session, localFile: string, remote: string): Promise<void> {
-    await session.put(localFile, remote);
+    await session.put(localFile, remote, this.#writeOptions());
   }
 
   async writeText(session: Session, text: string, remote: string): Promise<void> {
-    await session.put(Buffer.from(text), remote);
+    await session.put(Buffer.from(text), remote, this.#writeOptions());
+  }
+
+  facts(): Record<string, string> {
+    return { fileMode: modeText(this.#fileMode()), hostKey: this.#options.hostKey ?? 'not pinned' };
+  }
+
+  /** ssh2 opens with this mode and then sets it with FSETSTAT, so an existing file gets it too. */
+  #writeOptions(): { writeStreamOptions: { mode: number } } {
+    return { writeStreamOptions: { mode: this.#fileMode() } };
+  }
+
+  #fileMode(): number {
+    return this.#options.fileMode ?? DEFAULT_FILE_MODE;
   }
 
   async remove(session: Session, remote: string): Promise<void> {
@@ -156,6 +175,17 @@ class SftpAdapter implements RemoteAdapter<Session> {
 /** `SHA256:<base64, no padding>` of the raw public key blob, as `ssh-keygen -lf` and OpenSSH print it. */
 export function sshFingerprint(publicKeyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(publicKeyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** `MD5:` and 16 colon-separated hex pairs, as `ssh-keygen -E md5 -lf` prints it. */
+export function sshMd5Fingerprint(publicKeyBlob: Buffer): string {
+  return `MD5:${createHash('md5').update(publicKeyBlob).digest('hex').replace(/(..)(?!$)/g, '$1:')}`;
+}
+
+/** Whether the server's key blob has the pinned fingerprint (SHA256 exactly; MD5 hex in any case). */
+export function hostKeyMatches(pinned: string, publicKeyBlob: Buffer): boolean {
+  if (pinned.startsWith('MD5:')) return sshMd5Fingerprint(publicKeyBlob) === pinned.toLowerCase().replace(/^md5:/, 'MD5:');
+  return sshFingerprint(publicKeyBlob) === pinned;
 }
 
 /**

@@ -60,6 +60,10 @@ export interface MirrorStats {
   retries: number;
   /** Operations waiting or running: how far behind this mirror is. */
   backlog: number;
+  /** Transfers of this mirror failing now, waiting for their next attempt. */
+  failing: number;
+  /** The last failed attempt's error, while any is failing. */
+  lastError?: string;
 }
 
 interface Mirror {
@@ -137,7 +141,10 @@ export class MirrorTarget implements TransferTarget {
 
   /** Per mirror: what it stored, skipped, refused, retried, and how far behind it is. */
   stats(): MirrorStats[] {
-    return this.#mirrors.map((m) => ({ name: m.target.name, ...m.stats, retries: m.queue.retries, backlog: m.queue.size }));
+    return this.#mirrors.map((m) => {
+      const { failing, lastFailure } = m.queue.backlog();
+      return { name: m.target.name, ...m.stats, retries: m.queue.retries, backlog: m.queue.size, failing: failing.length, ...(failing.length > 0 ? { lastError: lastFailure?.error } : {}) };
+    });
   }
 
   /** Resolves once every mirror has caught up with everything queued so far. */
