@@ -7,7 +7,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
+import { messageSegmentFileName, parseMessage } from '@hlsrelay/protocol';
 
 /** Bytes read from the file per write; the socket's buffer holds at most about this much more. */
 export const PAYLOAD_READ_BYTES = 64 * 1024;
@@ -16,7 +16,7 @@ export const PAYLOAD_READ_BYTES = 64 * 1024;
 export function shippedSegment(message: string): { file: string; length: number } {
   const m = parseMessage(message);
   // A relative output directory is relative to this segmenter, never to the uploader.
-  const file = path.resolve(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+  const file = path.resolve(m.outputDirectory, messageSegmentFileName(m));
   return { file, length: statSync(file).size };
 }
 
