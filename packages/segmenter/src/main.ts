@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs';
 import { hideBin } from 'yargs/helpers';
+import { UnsupportedCodecError } from '@hlsrelay/fmp4';
 import { lazyLogger } from './lazy-logger';
 import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
 import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
     target: settings.segmentDuration,
     dir: settings.outputDirectory,
     prefix: settings.outputPrefix,
+    format: settings.format,
     first: settings.startNumber,
     uploader: `${settings.uploader.host}:${settings.uploader.port}`,
   });
@@ -111,12 +113,16 @@ async function main(): Promise<number> {
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (!stop.signal.aborted) {
+    if (e instanceof UnsupportedCodecError) {
+      // Not a failure of the input but of the chosen format: say so, and stop before any segment.
+      logger.error(`cannot segment this input as --format ${settings.format}`, { input: settings.input, error: err.message });
+      code = 1;
+    } else if (!stop.signal.aborted) {
       logger.error('input failed', { input: settings.input, code: err.code, error: err.message });
       code = 1;
     }
   }
-  segmenter.finish();
+  if (code === 0 || !(settings.format === 'fmp4')) segmenter.finish();
   if (statusTimer) clearInterval(statusTimer);
 
   const stats = segmenter.stats;

@@ -2,10 +2,16 @@
  * One segmenter run: the core cuts, the writer puts each segment on disk, and each completed
  * file is announced to the uploader with one index message. Input comes in through push();
  * the caller (main.ts or a test) owns where the bytes come from.
+ *
+ * With `format: 'fmp4'` the core's segments go through the remuxer (fmp4-pipeline.ts): the same
+ * cuts, written as `<prefix>-init.mp4` (+ `-init-2.mp4` … after a codec change) and `.m4s` files.
  */
+import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
-import { SegmentWriter } from './segment-writer';
+import type { InitSegment } from '@hlsrelay/fmp4';
+import { formatMessage, initFileName, type IndexMessage, type SegmentFormat } from '@hlsrelay/protocol';
+import { Fmp4Pipeline, type PairedSegment } from './fmp4-pipeline';
+import { SegmentWriter, type WrittenSegment } from './segment-writer';
 import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
 
 /** The original eight positional arguments, plus the numbering of this run. */
@@ -21,6 +27,8 @@ export interface StreamNames {
   startNumber: number;
   /** Master playlist this rendition joins (`--master`). */
   master?: string;
+  /** Segment container (`--format`); default `ts`. */
+  format?: SegmentFormat;
 }
 
 export interface LiveSegmenterOptions extends StreamNames {
@@ -35,6 +43,8 @@ export interface AnnouncedSegment extends CompletedSegment {
   number: number;
   path: string;
   size: number;
+  /** fMP4: the init section file (in the output directory) the segment needs. */
+  initPath?: string;
 }
 
 export interface SegmenterStats {
@@ -51,6 +61,12 @@ export class LiveSegmenter implements SegmentSink {
   readonly #logger?: Logger;
   readonly #writer: SegmentWriter;
   readonly #core: TsSegmenter;
+  /** fMP4 only: remuxes what the core cuts; null for TS. */
+  readonly #fmp4: Fmp4Pipeline | null = null;
+  readonly #initWriter: SegmentWriter | null = null;
+  /** fMP4: init sections written, by identity → file; the number of the last one. */
+  readonly #inits = new Map<string, WrittenSegment | null>();
+  #initCount = 0;
   #next: number;
   /** A segment was lost to a write failure: the next one follows a gap in the playlist. */
   #gap = false;
@@ -66,8 +82,13 @@ export class LiveSegmenter implements SegmentSink {
     this.#notify = options.notify;
     this.#logger = options.logger;
     this.#next = options.startNumber;
-    this.#writer = new SegmentWriter({ outputDirectory: options.outputDirectory, outputPrefix: options.outputPrefix, logger: options.logger });
-    this.#core = new TsSegmenter(this, {
+    const { outputDirectory, outputPrefix, logger } = options;
+    this.#writer = new SegmentWriter({ outputDirectory, outputPrefix, format: options.format, logger });
+    if (options.format === 'fmp4') {
+      this.#initWriter = new SegmentWriter({ outputDirectory, outputPrefix, fileName: (n) => initFileName(outputPrefix, n), logger });
+      this.#fmp4 = new Fmp4Pipeline({ init: (i) => this.#writeInit(i), segment: (p) => this.#endFmp4(p) }, logger);
+    }
+    this.#core = new TsSegmenter(this.#fmp4 ?? this, {
       targetDuration: options.segmentDuration,
       discontinuityThreshold: options.discontinuityThreshold,
       now: options.now,
@@ -82,6 +103,7 @@ export class LiveSegmenter implements SegmentSink {
   /** Input ended (EOF or a stop signal): the open segment is completed and announced with end=1. */
   finish(): void {
     this.#core.finish();
+    this.#fmp4?.finish();
   }
 
   get stats(): SegmenterStats {
@@ -105,8 +127,36 @@ export class LiveSegmenter implements SegmentSink {
   }
 
   end(segment: CompletedSegment): void {
+    this.#announce(segment, this.#writer.commit());
+  }
+
+  // ---- fMP4 ----
+
+  /** Each distinct init is written once, under the next free name: never over one segments still need. */
+  #writeInit(init: InitSegment): void {
+    if (this.#inits.has(init.identity)) return;
+    const written = this.#initWriter!.writeFile(++this.#initCount, init.bytes);
+    this.#inits.set(init.identity, written);
+    if (written) this.#logger?.info('init section', { file: written.path, codecs: init.codecs.join(','), bytes: written.size });
+  }
+
+  #endFmp4(p: PairedSegment): void {
+    const init = this.#inits.get(p.init.identity);
+    if (!init) {
+      this.#logger?.error('segment dropped: its init section could not be written', { segment: this.#next });
+      this.#announce(p.core, null);
+      return;
+    }
+    const written = this.#writer.writeFile(this.#next, p.media.bytes);
+    // A new init is a new decoder configuration: players must reset (RFC 8216 §4.3.2.3).
+    const core = { ...p.core, discontinuity: p.core.discontinuity || p.initChanged, duration: p.media.duration };
+    this.#announce(core, written, { init, codecs: p.init.codecs.join(',') });
+  }
+
+  // ---- the index message ----
+
+  #announce(segment: CompletedSegment, written: WrittenSegment | null, fmp4?: { init: WrittenSegment; codecs: string }): void {
     const number = this.#next++;
-    const written = this.#writer.commit();
     if (!written) {
       this.#failed++;
       this.#gap = true;
@@ -136,6 +186,8 @@ export class LiveSegmenter implements SegmentSink {
         size: written.size,
         ...segment.stream,
         ...(n.master !== undefined ? { master: n.master } : {}),
+        // The master's CODECS come from the init's parameter sets: exactly what the samples need.
+        ...(fmp4 ? { codecs: fmp4.codecs, format: 'fmp4' as const, init: fileNameOf(fmp4.init.path) } : {}),
       },
     };
     this.#logger?.info('segment complete', {
@@ -146,6 +198,15 @@ export class LiveSegmenter implements SegmentSink {
       ...(discontinuity ? { discontinuity: true } : {}),
       ...(segment.final ? { end: true } : {}),
     });
-    this.#notify(formatMessage(message), { ...segment, discontinuity, number, path: written.path, size: written.size });
+    this.#notify(formatMessage(message), {
+      ...segment,
+      discontinuity,
+      number,
+      path: written.path,
+      size: written.size,
+      ...(fmp4 ? { initPath: fmp4.init.path } : {}),
+    });
   }
 }
+
+const fileNameOf = (p: string): string => path.basename(p);
