@@ -293,23 +293,3 @@ function flag(name: string, value: string): boolean {
   if (value !== '0' && value !== '1') throw new ProtocolError(`${name} must be 0 or 1, got "${value}"`);
   return value === '1';
 }
-
-/** File name extension of each format's media segments (RFC 8216 §3.2, §3.3). */
-export const SEGMENT_EXTENSIONS: Record<SegmentFormat, string> = { ts: '.ts', fmp4: '.m4s' };
-
-/** `<prefix>-%05u.ts` (or `.m4s` for fMP4), the segment file name both daemons agree on. */
-export function segmentFileName(outputPrefix: string, segment: number, format: SegmentFormat = 'ts'): string {
-  return `${outputPrefix}-${String(segment).padStart(5, '0')}${SEGMENT_EXTENSIONS[format]}`;
-}
-
-/** The segment file a message announces. */
-export const messageSegmentFileName = (m: IndexMessage): string => segmentFileName(m.outputPrefix, m.lastSegment, m.ext.format);
-
-/**
- * `<prefix>-init.mp4` for a run's first fMP4 init section, `<prefix>-init-<n>.mp4` for the n-th
- * (n ≥ 2): a codec change gets a new name, so an init that segments still need is never overwritten.
- */
-export function initFileName(outputPrefix: string, n = 1): string {
-  if (!Number.isSafeInteger(n) || n < 1) throw new ProtocolError(`init number must be a whole number ≥ 1, got ${n}`);
-  return n === 1 ? `${outputPrefix}-init.mp4` : `${outputPrefix}-init-${n}.mp4`;
-}

@@ -85,6 +85,14 @@ export function formatAck(ack: Ack): string {
   return ack.ok ? `OK ${ack.seq}` : `ERR ${ack.seq} ${ack.reason.replace(/[\r\n]+/g, ' ').trim() || 'refused'}`;
 }
 
+/**
+ * `ERR <reason>`: the unnumbered refusal a connection gets outside a session (an original
+ * segmenter, or a connection refused before it could answer the greeting); kept on one line.
+ */
+export function formatRefusal(reason: string): string {
+  return `ERR ${reason.replace(/[\r\n]+/g, ' ')}`;
+}
+
 /** Parses an answer line; throws ProtocolError when it is neither form. */
 export function parseAck(line: string): Ack {
   const m = /^(OK|ERR) (\d{1,15})(?: (.*))?$/.exec(line.trim());

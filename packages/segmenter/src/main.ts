@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { hideBin } from 'yargs/helpers';
 import { UnsupportedCodecError } from '@hlsrelay/fmp4';
 import { lazyLogger } from './lazy-logger';
-import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, type OptionTable } from '@hlsrelay/protocol';
+import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, streamName, type OptionTable } from '@hlsrelay/protocol';
 import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
 import { fileChunks } from './live/file-source';
 import { LiveSegmenter } from './live/live-segmenter';
@@ -41,9 +41,7 @@ async function main(): Promise<number> {
 
   // Every line names the stream, in the uploader's form (s3://bucket/prefix/index), so the two
   // daemons' logs of one stream can be joined.
-  const keyPrefix = settings.keyPrefix.replace(/\/+$/, '');
-  const streamName = `s3://${settings.bucketName}/${keyPrefix === '' ? '' : `${keyPrefix}/`}${settings.index}`;
-  const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson }).child({ stream: streamName });
+  const logger = lazyLogger({ service: 'segmenter', level: settings.logLevel, json: settings.logJson }).child({ stream: streamName(settings) });
   try {
     fs.mkdirSync(settings.outputDirectory, { recursive: true });
   } catch (e) {

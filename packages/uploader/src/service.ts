@@ -1,16 +1,20 @@
 /**
- * The whole uploader wired together — index server, upload queue, transfer target — for main.ts,
- * the demo and the benchmarks (which run it in-process).
+ * The whole uploader wired together — the target stack, index server, upload queue — for
+ * main.ts, the demo and the benchmarks (which run it in-process).
  */
-import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
-import { Journal } from './journal';
-import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './payload-spool';
-import type { MessagePolicy } from './message-policy';
-import { IndexServer, type IndexServerOptions, type ListenAddress } from './server';
-import type { TransferTarget } from './transfer-target';
-import { Uploader, type UploaderOptions } from './uploader';
+import { parseMessage, segmentFilePath } from '@hlsrelay/protocol';
+import { Journal, type PendingMessage } from './state/journal';
+import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './ingest/payload-spool';
+import type { MessagePolicy } from './access/message-policy';
+import type { UploaderMetrics } from './ops/uploader-metrics';
+import type { RetryPolicy } from './targets/retry-policy';
+import { ConfinedTarget } from './targets/wrappers/confined-target';
+import { MeteredTarget } from './targets/wrappers/metered-target';
+import { MirrorTarget } from './targets/wrappers/mirror-target';
+import { IndexServer, type IndexServerOptions, type ListenAddress } from './ingest/index-server';
+import type { TransferTarget } from './targets/transfer-target';
+import { Uploader, type UploaderOptions } from './publish/uploader';
 
 export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' | 'target'> {
   target: TransferTarget;
@@ -22,8 +26,8 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
   /**
    * What messages may touch (allowed directories, buckets and keys, sane values), checked as each
    * message arrives. Without one, every message the parser accepts is served, as in 2009; main.ts
-   * always passes one. The read-time half is the caller's: wrap each leaf target (each mirror
-   * member) in a ConfinedTarget with the same policy.
+   * always passes one. The read-time half is the target stack's: buildTargetStack confines
+   * every leaf target (each mirror member) to the same policy.
    */
   policy?: MessagePolicy;
   /** Connection caps, the shared token and TLS of the index port (server.ts). */
@@ -48,6 +52,42 @@ export interface UploaderService {
   server: IndexServer;
   /** Stops accepting, uploads everything queued, then closes the target. */
   close(): Promise<void>;
+}
+
+export interface TargetStackOptions {
+  /** The targets of `--target`, in order: one, or the members of a mirror set. */
+  targets: TransferTarget[];
+  /** The read- and write-time checks every leaf target gets: the same allowed paths and keys as the message policy. */
+  policy: Pick<MessagePolicy, 'paths' | 'keys'>;
+  logger: Logger;
+  /** Counts each target on its own (inside a mirror: per member). */
+  metrics?: UploaderMetrics;
+  /** Per mirror member: transfers in flight, retries and give-up (see MirrorTarget). */
+  concurrency?: number;
+  retry?: RetryPolicy;
+  giveUpAfterMs?: number;
+  drainTimeoutMs?: number;
+}
+
+/**
+ * The target the uploader writes to: each leaf confined to the policy (always: a lagging mirror
+ * reads a segment later, and is checked then), metered when there are metrics, and mirrored when
+ * there are several — each mirror with its own queue, retries and give-up time.
+ */
+export function buildTargetStack(options: TargetStackOptions): TransferTarget {
+  const { policy, metrics } = options;
+  const confined = options.targets.map((t) => new ConfinedTarget(t, policy.paths, policy.keys));
+  const leaves = metrics ? confined.map((t) => new MeteredTarget(t, metrics)) : confined;
+  if (leaves.length === 1) return leaves[0];
+  return new MirrorTarget({
+    targets: leaves,
+    logger: options.logger,
+    concurrency: options.concurrency,
+    retry: options.retry,
+    // Each mirror gives up on its own: the uploader's own give-up never sees a lagging one.
+    giveUpAfterMs: options.giveUpAfterMs,
+    drainTimeoutMs: options.drainTimeoutMs,
+  });
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
@@ -91,13 +131,12 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
  * The spool for shipped segment bytes, cleared of what an earlier run left that no journaled
  * message needs (bytes cut off by a stop or crash, or never acknowledged and so sent again).
  */
-function openPayloadSpool(stateDir: string, pending: ReadonlyArray<{ line: string }>, logger: Logger): PayloadSpool {
+function openPayloadSpool(stateDir: string, pending: readonly PendingMessage[], logger: Logger): PayloadSpool {
   const spool = new PayloadSpool(payloadSpoolDir(stateDir));
   const keep: string[] = [];
-  for (const { line } of pending) {
+  for (const { line, message } of pending) {
     try {
-      const m = parseMessage(line);
-      keep.push(path.join(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment)));
+      keep.push(segmentFilePath(message ?? parseMessage(line ?? '')));
     } catch {
       // the journal's replay says why it cannot read this one
     }

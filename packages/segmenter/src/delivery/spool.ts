@@ -11,10 +11,10 @@
  * Bounded: past `maxMessages` pending, the oldest is dropped with an error log — a live
  * stream is better served by its newest segments than by a spool that fills the disk.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { decodeRecords, encodeRecord } from '@hlsrelay/protocol';
+import { RecordLog } from '@hlsrelay/protocol';
 
 export const SPOOL_FILE = 'spool.log';
 export const DEFAULT_SPOOL_MAX_MESSAGES = 10_000;
@@ -26,9 +26,7 @@ export interface SpooledMessage {
 
 /** Pending messages in a spool directory, oldest first, without changing it (for start-up and tests). */
 export function readSpool(dir: string): { pending: SpooledMessage[]; ignoredBytes: number } {
-  const file = path.join(dir, SPOOL_FILE);
-  const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-  const { payloads, ignoredBytes } = decodeRecords(bytes);
+  const { payloads, ignoredBytes } = new RecordLog(path.join(dir, SPOOL_FILE)).read();
   const pending = new Map<number, string>();
   for (const p of payloads) {
     const r = JSON.parse(p) as { a?: number; l?: string; d?: number };
@@ -40,13 +38,12 @@ export function readSpool(dir: string): { pending: SpooledMessage[]; ignoredByte
 
 export class Spool {
   readonly #dir: string;
-  readonly #file: string;
+  readonly #log: RecordLog;
   readonly #maxMessages: number;
   readonly #logger?: Logger;
   /** Pending messages by id, in insertion (= id) order. Mirrors the file. */
   readonly #pending = new Map<number, string>();
   #nextId = 1;
-  #fd: number;
   /** Messages dropped because the spool was full. */
   dropped = 0;
 
@@ -54,7 +51,7 @@ export class Spool {
     const max = options.maxMessages ?? DEFAULT_SPOOL_MAX_MESSAGES;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError(`spool maxMessages must be a whole number ≥ 1, got ${max}`);
     this.#dir = dir;
-    this.#file = path.join(dir, SPOOL_FILE);
+    this.#log = new RecordLog(path.join(dir, SPOOL_FILE));
     this.#maxMessages = max;
     this.#logger = options.logger;
     mkdirSync(dir, { recursive: true });
@@ -62,8 +59,8 @@ export class Spool {
     if (ignoredBytes > 0) this.#logger?.warn('spool ended in a torn record (a crash while writing); ignored', { dir, ignoredBytes });
     for (const p of pending) this.#pending.set(p.id, p.line);
     this.#nextId = pending.reduce((m, p) => Math.max(m, p.id), 0) + 1;
-    this.#rewrite();
-    this.#fd = openSync(this.#file, 'a');
+    // Rewritten to the pending messages: a torn tail is dropped before anything is appended.
+    this.#log.replace(this.messages().map((m) => JSON.stringify({ a: m.id, l: m.line })));
   }
 
   /** Pending messages, oldest first. */
@@ -103,38 +100,18 @@ export class Spool {
     if (!this.#pending.delete(id)) return;
     if (this.#pending.size === 0) {
       // Nothing pending: an empty file says the same, and stays small.
-      ftruncateSync(this.#fd, 0);
-      fsyncSync(this.#fd);
+      this.#log.truncateSync();
       return;
     }
     this.#append({ d: id });
   }
 
   close(): void {
-    closeSync(this.#fd);
+    this.#log.close();
   }
 
   #append(record: object): void {
-    writeSync(this.#fd, encodeRecord(JSON.stringify(record)));
-    fsyncSync(this.#fd);
+    this.#log.appendSync([JSON.stringify(record)]);
   }
 
-  #rewrite(): void {
-    const tmp = `${this.#file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      const bytes = Buffer.concat(this.messages().map((m) => encodeRecord(JSON.stringify({ a: m.id, l: m.line }))));
-      if (bytes.length > 0) writeSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.#file);
-    const dfd = openSync(this.#dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  }
 }

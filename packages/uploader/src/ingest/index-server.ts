@@ -1,0 +1,152 @@
+/**
+ * The index port: listens (plain TCP or TLS), admits each connection through SegmenterAccess
+ * (connections per peer and in all) and hands it to a SegmenterConnection, which decodes and
+ * answers its messages. Here only what spans connections: the listener, the open sockets for
+ * shutdown, and the counts.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '@hlsrelay/log';
+import { FEATURE_PAYLOAD, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
+import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
+import { SegmenterAccess } from '../access/segmenter-access';
+import type { PayloadSpool } from './payload-spool';
+import { SegmenterConnection, type ConnectionContext } from './segmenter-connection';
+
+export interface IndexServerOptions {
+  logger: Logger;
+  /**
+   * Called for every well-formed message; throwing (or rejecting with) a ProtocolError refuses
+   * it (the peer gets ERR). In a session (protocol session.ts) the OK goes out once the returned
+   * promise settles: resolve it only when the message is durably recorded. Any other failure
+   * closes the session unanswered, so the segmenter keeps the message and sends it again.
+   */
+  onMessage: (message: IndexMessage, peer: string) => void | Promise<void>;
+  maxLineBytes?: number;
+  /** Feature words of the greeting; default `['ack']`. */
+  features?: string[];
+  /** Caps per connection and per peer (connection-limits.ts); defaults where not given. */
+  limits?: Partial<ConnectionLimits>;
+  /** Shared token every segmenter must present (AUTH); without one, anyone who reaches the port is served. */
+  token?: string;
+  /** PEM certificate and key: segmenters connect over TLS. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+  /**
+   * Segment bytes on the connection (protocol segment-payload.ts): with a spool the greeting
+   * offers `payload` and sessions may ship bytes of up to `maxBytes` each.
+   */
+  payload?: { spool: PayloadSpool; maxBytes: number };
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export class IndexServer {
+  readonly #logger: Logger;
+  readonly #greeting: string;
+  readonly #server: net.Server;
+  /** Open connections, so shutdown can end them. */
+  readonly #sockets = new Set<net.Socket>();
+  #closing = false;
+  #malformed = 0;
+  readonly #access: SegmenterAccess;
+  readonly #raw = new Set<net.Socket>();
+  readonly #context: ConnectionContext;
+
+  constructor(options: IndexServerOptions) {
+    this.#logger = options.logger;
+    this.#access = new SegmenterAccess({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger });
+    this.#context = {
+      logger: options.logger,
+      onMessage: options.onMessage,
+      maxLineBytes: options.maxLineBytes,
+      access: this.#access,
+      payload: options.payload,
+      refused: () => (this.#malformed += 1),
+    };
+    const payloadFeature = options.payload ? [FEATURE_PAYLOAD] : [];
+    this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#access.features, ...payloadFeature]));
+    // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
+    this.#server = options.tls
+      ? tls.createServer({ ...options.tls, allowHalfOpen: true, handshakeTimeout: this.#access.limits.lineTimeoutMs }, (s) => this.#connection(s))
+      : net.createServer({ allowHalfOpen: true }, (socket) => this.#connection(socket));
+    // Past this the kernel's accepted sockets are closed at once, before any work is spent on them.
+    this.#server.maxConnections = this.#access.limits.maxConnections;
+    // Every TCP connection, TLS handshakes still in progress included, so shutdown can end them.
+    this.#server.on('connection', (raw: net.Socket) => {
+      this.#raw.add(raw);
+      raw.on('close', () => this.#raw.delete(raw));
+    });
+    // A failed or timed-out handshake (plain TCP to the TLS port, an untrusting client) ends there.
+    this.#server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      this.#logger.debug('TLS handshake failed', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error: err.message });
+      socket.destroy();
+    });
+    this.#server.on('error', (err) => this.#logger.error('index server error', { error: err.message }));
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
+  listen(host: string, port: number): Promise<ListenAddress> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        const a = this.#server.address() as net.AddressInfo;
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  get address(): ListenAddress | undefined {
+    const a = this.#server.address();
+    return a && typeof a === 'object' ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /** Messages refused as malformed since start. */
+  get malformed(): number {
+    return this.#malformed;
+  }
+
+  /** What segmenter access refused or slowed since start (access/segmenter-access.ts); named as before for its watchers. */
+  get gateStats(): SegmenterAccess['stats'] {
+    return this.#access.stats;
+  }
+
+  /**
+   * Stops accepting connections and ends the open ones (complete messages already received are
+   * kept; a peer mid-message sees the connection close and must resend). Resolves when all closed.
+   */
+  close(): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.end();
+    // A peer that never finishes its half of the close must not hold the shutdown.
+    const force = setTimeout(() => {
+      for (const socket of this.#sockets) socket.destroy();
+      for (const socket of this.#raw) socket.destroy();
+    }, 2_000);
+    force.unref();
+    return closed.finally(() => clearTimeout(force));
+  }
+
+  #connection(socket: net.Socket): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    let connection: SegmenterConnection | undefined;
+    const admitted = this.#access.admit(socket.remoteAddress ?? '?', peer, socket, (reason) => connection?.expired(reason));
+    if (typeof admitted === 'string') {
+      socket.end(frameMessage(formatRefusal(admitted)));
+      setTimeout(() => socket.destroy(), 2_000).unref();
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    connection = new SegmenterConnection(socket, peer, admitted, this.#greeting, this.#context);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The live media playlist (RFC 8216 §4.3) as a model whose fields name the tags they produce,
+ * and one pure renderer. No other code in the uploader writes m3u8 text.
+ */
+
+/** `#EXT-X-VERSION` of every playlist the uploader writes: 3, for decimal EXTINF durations (RFC 8216 §7). */
+export const PLAYLIST_VERSION = 3;
+
+/** The segmenter cuts every segment at a keyframe, so each decodes on its own: `#EXT-X-INDEPENDENT-SEGMENTS`. */
+export const INDEPENDENT_SEGMENTS = true;
+
+/** RFC 8216 §6.2.2 / Apple: caches keep a live playlist for at most half a target duration. */
+export function playlistMaxAgeSeconds(p: Pick<MediaPlaylist, 'targetDuration'>): number {
+  return Math.floor(p.targetDuration / 2);
+}
+
+export interface MediaSegment {
+  /** The URI line: absolute (`<http prefix><file>`) or relative to the playlist. */
+  uri: string;
+  /** `#EXTINF:<seconds>,` — the real duration, rendered with millisecond precision. */
+  duration: number;
+  /** `#EXT-X-DISCONTINUITY` before this segment: timestamps or encoder changed. */
+  discontinuity?: boolean;
+  /** `#EXT-X-PROGRAM-DATE-TIME` — wall-clock time of the segment's first frame. */
+  programDateTime?: Date;
+}
+
+export interface MediaPlaylist {
+  /** `#EXT-X-VERSION` — 3: decimal EXTINF durations (RFC 8216 §7). */
+  version: number;
+  /** `#EXT-X-TARGETDURATION` — integer ≥ every EXTINF rounded; fixed for the life of a stream. */
+  targetDuration: number;
+  /** `#EXT-X-MEDIA-SEQUENCE` — sequence number of the first listed segment. */
+  mediaSequence: number;
+  /** `#EXT-X-DISCONTINUITY-SEQUENCE` — discontinuities that left the window; omitted when undefined. */
+  discontinuitySequence?: number;
+  /** `#EXT-X-PLAYLIST-TYPE` — `EVENT` for an archive that only grows (RFC 8216 §4.3.3.5); omitted for a live window. */
+  playlistType?: 'EVENT' | 'VOD';
+  /** `#EXT-X-INDEPENDENT-SEGMENTS` — every segment starts with a keyframe. */
+  independentSegments: boolean;
+  segments: MediaSegment[];
+  /** `#EXT-X-ENDLIST` — the stream ended. */
+  endList: boolean;
+}
+
+/** Renders the playlist text, `\n` line ends, ending in a newline. */
+export function renderMediaPlaylist(p: MediaPlaylist): string {
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${p.version}`, `#EXT-X-TARGETDURATION:${p.targetDuration}`];
+  lines.push(`#EXT-X-MEDIA-SEQUENCE:${p.mediaSequence}`);
+  if (p.discontinuitySequence !== undefined) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
+  if (p.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${p.playlistType}`);
+  if (p.independentSegments) lines.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  for (const s of p.segments) {
+    if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (s.programDateTime) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${formatProgramDateTime(s.programDateTime)}`);
+    lines.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
+  }
+  if (p.endList) lines.push('#EXT-X-ENDLIST');
+  return lines.join('\n') + '\n';
+}
+
+/** Seconds with three decimals: enough for 90 kHz timestamps rounded to the millisecond. */
+export function formatDuration(seconds: number): string {
+  return seconds.toFixed(3);
+}
+
+/** ISO 8601 with milliseconds and a zone (`Z`), as RFC 8216 §4.3.2.6 asks. */
+export function formatProgramDateTime(t: Date): string {
+  return t.toISOString();
+}
+
+/** The largest EXTINF that still rounds to `targetDuration` (RFC 8216 §4.3.3.1 rounds to the nearest integer). */
+export function longestDurationFor(targetDuration: number): number {
+  return targetDuration + 0.499;
+}
+
+/** The target duration a segment of `seconds` needs. */
+export function targetDurationFor(seconds: number): number {
+  return Math.max(1, Math.round(seconds));
+}

@@ -1,0 +1,302 @@
+/**
+ * One stream, from accepted message to published playlist: the only owner of the stream's
+ * state — its window and sequence (StreamState), what the journal last recorded of it, its
+ * retention plan, its archive, its lane in the upload queue and what waits to be published or
+ * removed. The registry (uploader.ts) finds or creates publishers; everything below happens here.
+ *
+ * Per message, in its lane: the segment is stored, then (see shouldPublishNow) the playlist that
+ * lists it, then the journal records the new state together with the messages it finishes, and
+ * only then may local files go (a replay would need them).
+ */
+import { stat, unlink } from 'node:fs/promises';
+import type { Logger } from '@hlsrelay/log';
+import { segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
+import { playlistMaxAgeSeconds, renderMediaPlaylist } from '../playlist/media-playlist';
+import { archiveName, EventArchive } from '../state/event-archive';
+import type { Journal } from '../state/journal';
+import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
+import { objectKey, streamId, type StreamKey } from '../streams/stream-key';
+import { StreamState, type ListedSegment, type StreamSnapshot } from '../streams/stream-state';
+import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from '../targets/transfer-target';
+import { describe, type UploadQueue } from '../targets/upload-queue';
+import type { MasterMembership, MasterPublisher } from './master-publisher';
+import { shouldPublishNow } from './publish-decision';
+import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
+
+/** What the journal keeps of a stream. */
+export interface PersistedStream {
+  key: StreamKey;
+  snapshot: StreamSnapshot;
+  retention: RetentionSnapshot;
+  /** The master playlist it belongs to and what was measured of it (absent in older journals). */
+  master?: MasterMembership;
+}
+
+/** What every stream shares: set up once by the registry. */
+export interface PublisherContext {
+  target: TransferTarget;
+  logger: Logger;
+  queue: UploadQueue;
+  masters: MasterPublisher;
+  journal: Journal | undefined;
+  window: number;
+  clock: () => number;
+  wallClock: () => number;
+  removeLocal: boolean;
+  deleteAfter: boolean;
+  /** Archive playlist name pattern; no archive when undefined. */
+  archive: string | undefined;
+  stateDir: string | undefined;
+  spool: { holds(file: string): boolean } | undefined;
+  counters: PublishCounters;
+  emit: (event: string, payload: unknown) => void;
+}
+
+export class StreamPublisher {
+  readonly id: string;
+  readonly #ctx: PublisherContext;
+  readonly #state: StreamState;
+  /** The stored playlist is older than the state. */
+  #dirty = false;
+  /** Arrival times of messages not yet published by a playlist. */
+  #arrivals: number[] = [];
+  /** Journal ids of messages handled but not yet committed as done. */
+  #doneIds: number[] = [];
+  /** Local files of stored segments, removed once their playlist is committed (removeLocal). */
+  #storedFiles: string[] = [];
+  /** Spooled segment bytes of handled messages, removed once those are committed as done. */
+  #spooledFiles: string[] = [];
+  /** The state as of the last stored playlist: the only state the journal ever records. */
+  #committed: StreamSnapshot;
+  readonly #retention: RetentionPlan;
+  readonly #archive: EventArchive | undefined;
+  /** Segments appended since the last stored playlist, for the archive. */
+  #appended: ListedSegment[] = [];
+  /** A segment was left out (could not be stored): the next listed one follows a timestamp gap. */
+  #gapBeforeNext = false;
+
+  /** A new stream, or (with `persisted`) one continuing from the journal. */
+  constructor(ctx: PublisherContext, key: StreamKey, persisted?: PersistedStream) {
+    this.#ctx = ctx;
+    this.id = streamId(key);
+    this.#state = new StreamState(key, { window: ctx.window }, persisted?.snapshot);
+    this.#committed = this.#state.snapshot();
+    this.#retention = new RetentionPlan(persisted?.retention);
+    this.#archive = ctx.archive === undefined ? undefined : new EventArchive(this.id, ctx.stateDir);
+    if (persisted?.master) ctx.masters.restore(key, persisted.master, persisted.snapshot.window.length > 0);
+  }
+
+  /** Queues `message` behind the stream's earlier ones; `journalId` settles once it is on disk. */
+  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): void {
+    const arrivedAt = this.#ctx.clock();
+    this.#ctx.counters.messages += 1;
+    this.#ctx.emit('message-accepted', { stream: this.id, peer, segment: message.lastSegment, arrivedAt } satisfies MessageAccepted);
+    this.#ctx.queue.enqueue(this.id, async () => {
+      // A message the journal could not record is not acknowledged; it is still uploaded (the
+      // segmenter sends it again, and the repeat is recognised).
+      const jid = await journalId.catch(() => undefined);
+      await this.#handle(message, arrivedAt, peer, jid);
+    });
+  }
+
+  summary(): StreamSummary {
+    const s = this.#state;
+    return {
+      stream: this.id,
+      bucket: s.key.bucket,
+      keyPrefix: s.key.keyPrefix,
+      index: s.key.index,
+      lastSegment: s.lastSegment,
+      mediaSequence: s.mediaSequence,
+      ended: s.ended,
+      queued: this.#ctx.queue.waiting(this.id),
+    };
+  }
+
+  /** Deletes the segments whose grace after leaving the playlist has passed (deleteAfter). Returns how many. */
+  async expire(now: number): Promise<number> {
+    const due = this.#retention.due(now);
+    if (due.length === 0) return 0;
+    let deleted = 0;
+    for (const r of due) {
+      try {
+        await this.#ctx.queue.transfer('segment delete', { stream: this.id, key: r.key }, () => this.#ctx.target.delete(r.bucket, r.key));
+        deleted += 1;
+        this.#ctx.logger.debug('segment deleted after leaving the playlist', { stream: this.id, key: r.key });
+      } catch (err) {
+        if (!(err instanceof PermanentTransferError)) throw err;
+        // Refused for good (a key the policy no longer grants, every mirror refusing): the
+        // object stays; retrying every tick would only repeat the refusal.
+        this.#ctx.logger.error('segment could not be deleted after leaving the playlist; it stays in storage', { stream: this.id, key: r.key, error: describe(err) });
+      }
+      this.#retention.deleted(r);
+    }
+    await this.#ctx.journal?.commit(this.id, this.#persisted(), []);
+    return deleted;
+  }
+
+  #persisted(): PersistedStream {
+    const key = this.#state.key;
+    const master = this.#ctx.masters.snapshot(key);
+    return { key, snapshot: this.#committed, retention: this.#retention.snapshot(), ...(master ? { master } : {}) };
+  }
+
+  async #handle(m: IndexMessage, arrivedAt: number, peer: string, journalId?: number): Promise<void> {
+    const { logger, counters } = this.#ctx;
+    const state = this.#state;
+    const disposition = state.classify(m);
+    const log = { stream: this.id, segment: m.lastSegment, peer };
+    if (journalId !== undefined) this.#doneIds.push(journalId);
+    // Stored, skipped or a repeat: once this message is done its shipped bytes are not needed.
+    const file = segmentFilePath(m);
+    if (this.#ctx.spool?.holds(file)) this.#spooledFiles.push(file);
+    if (disposition.kind === 'new') {
+      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
+      try {
+        await checkAnnouncedSize(upload.file, m.ext.size);
+        await this.#ctx.queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(upload), 0, true);
+        this.#storedFiles.push(upload.file);
+        counters.segmentsStored += 1;
+        this.#ctx.masters.segmentStored(m);
+        this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
+        const listed = this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m;
+        this.#gapBeforeNext = false;
+        for (const warning of state.append(listed)) logger.warn(warning, log);
+        if (this.#archive) this.#appended.push(state.newest!);
+        logger.debug('segment stored', { ...log, key: upload.key });
+      } catch (err) {
+        if (!(err instanceof PermanentTransferError)) throw err;
+        // Listing it would send players to a missing object: leave it out and say so loudly.
+        counters.segmentsSkipped += 1;
+        this.#gapBeforeNext = true;
+        logger.error('segment cannot be uploaded; not listed', { ...log, key: upload.key, error: describe(err) });
+        if (err instanceof GaveUpTransferError) {
+          const event: SegmentGivenUp = { stream: this.id, segment: m.lastSegment, key: upload.key, target: this.#ctx.target.name, error: describe(err.lastError) };
+          this.#ctx.emit('segment-given-up', event);
+        }
+        if (m.end) state.end();
+      }
+      this.#dirty = true;
+      this.#arrivals.push(arrivedAt);
+    } else if (disposition.endsStream) {
+      state.end();
+      this.#dirty = true;
+      this.#arrivals.push(arrivedAt);
+    } else {
+      logger.debug('repeated message for a listed segment; nothing to do', log);
+    }
+    if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
+    else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  async #publish(): Promise<void> {
+    const state = this.#state;
+    const model = state.playlist();
+    if (model.segments.length === 0) {
+      this.#dirty = false;
+      this.#arrivals = [];
+      await this.#commit();
+      return;
+    }
+    const upload = {
+      bucket: state.key.bucket,
+      key: objectKey(state.key.keyPrefix, state.key.index),
+      text: renderMediaPlaylist(model),
+      maxAgeSeconds: playlistMaxAgeSeconds(model),
+    };
+    const arrivals = this.#arrivals;
+    this.#arrivals = [];
+    this.#dirty = false;
+    // A playlist PUT is small and the last step before viewers see the segment: it goes ahead
+    // of segment uploads waiting for a slot.
+    try {
+      await this.#ctx.queue.transfer('playlist upload', { stream: this.id, key: upload.key }, () => this.#ctx.target.putPlaylist(upload), 1);
+    } catch (err) {
+      if (!(err instanceof PermanentTransferError)) throw err;
+      // Nothing was published: the next message of the stream tries again with the newest state.
+      this.#dirty = true;
+      this.#arrivals = [...arrivals, ...this.#arrivals];
+      this.#ctx.logger.error('playlist refused; published with the next segment', { stream: this.id, key: upload.key, error: describe(err) });
+      return;
+    }
+    this.#ctx.counters.playlistsStored += 1;
+    await this.#publishArchive();
+    await this.#commit();
+    const event: PlaylistStored = {
+      stream: this.id,
+      key: state.key,
+      mediaSequence: model.mediaSequence,
+      lastSegment: state.lastSegment,
+      ended: model.endList,
+      arrivals,
+      storedAt: this.#ctx.clock(),
+    };
+    this.#ctx.logger.debug('playlist stored', { stream: this.id, mediaSequence: model.mediaSequence, ended: model.endList });
+    if (model.endList) this.#ctx.logger.info('stream ended', { stream: this.id, lastSegment: state.lastSegment });
+    this.#ctx.emit('playlist-stored', event);
+    this.#ctx.masters.playlistStored(state.key, model.endList);
+  }
+
+  /** Publishes the archive playlist after the live one, with the segments that one listed first. */
+  async #publishArchive(): Promise<void> {
+    const archive = this.#archive;
+    if (!archive || this.#ctx.archive === undefined) return;
+    archive.add(this.#appended);
+    this.#appended = [];
+    if (archive.length === 0) return;
+    const { key } = this.#state;
+    const model = archive.model(this.#state.targetDuration ?? 1, this.#state.ended);
+    const upload = {
+      bucket: key.bucket,
+      key: objectKey(key.keyPrefix, archiveName(this.#ctx.archive, key.index)),
+      text: renderMediaPlaylist(model),
+      maxAgeSeconds: playlistMaxAgeSeconds(model),
+    };
+    await this.#ctx.queue.transfer('archive playlist upload', { stream: this.id, key: upload.key }, () => this.#ctx.target.putPlaylist(upload), 1);
+  }
+
+  /**
+   * The playlist is stored: the journal records the stream's new state and its finished
+   * messages in one record; only then may local files go (a replay would need them).
+   */
+  async #commit(): Promise<void> {
+    const state = this.#state;
+    this.#committed = state.snapshot();
+    const left = state.takeLeft();
+    if (this.#ctx.deleteAfter) {
+      const { keyPrefix, bucket } = state.key;
+      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }));
+    }
+    const done = this.#doneIds;
+    const files = this.#storedFiles;
+    const spooled = this.#spooledFiles;
+    this.#doneIds = [];
+    this.#storedFiles = [];
+    this.#spooledFiles = [];
+    await this.#ctx.journal?.commit(this.id, this.#persisted(), done);
+    const removeLocal = this.#ctx.removeLocal;
+    for (const file of new Set([...(removeLocal ? files : []), ...spooled])) {
+      const remove = () =>
+        unlink(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') this.#ctx.logger.warn('cannot remove a stored segment file', { stream: this.id, file, error: err.message });
+        });
+      // A lagging mirror still reads the file: it goes once every copy is stored, without
+      // holding up this stream.
+      const everyCopy = this.#ctx.target.allStored?.(file);
+      if (everyCopy) void everyCopy.then(remove);
+      else await remove();
+    }
+  }
+}
+
+/**
+ * A segment file whose size differs from what its message announced (cut short by a crash of
+ * the transcode machine, or rewritten since) is never listed.
+ */
+async function checkAnnouncedSize(file: string, announced: number | undefined): Promise<void> {
+  if (announced === undefined) return;
+  const actual = await stat(file).then((st) => st.size, () => undefined);
+  if (actual !== undefined && actual !== announced) {
+    throw new PermanentTransferError(`${file} has ${actual} bytes, its message announced ${announced}`);
+  }
+}

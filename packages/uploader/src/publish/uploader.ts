@@ -1,0 +1,202 @@
+/**
+ * The uploader's registry: accepted index messages in, each handed to its stream's publisher
+ * (stream-publisher.ts), which stores the segment and then the playlist that lists it. Here only
+ * what all streams share — the upload queue, the master playlists, the journal, the retention
+ * timer — and finding or creating a stream's publisher. Knows nothing of sockets or the
+ * process; gets its target, logger and clock from the caller.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '@hlsrelay/log';
+import { parseMessage, ProtocolError, type IndexMessage } from '@hlsrelay/protocol';
+import type { Journal, JournalContents } from '../state/journal';
+import { streamId, streamKeyOf, type StreamKey } from '../streams/stream-key';
+import type { RetryPolicy } from '../targets/retry-policy';
+import type { TransferTarget } from '../targets/transfer-target';
+import { describe, UploadQueue } from '../targets/upload-queue';
+import { MasterPublisher } from './master-publisher';
+import { StreamPublisher, type PersistedStream, type PublisherContext } from './stream-publisher';
+import type { PublishCounters, StreamSummary, UploaderStats } from './uploader-events';
+
+export type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, StreamSummary, UploaderStats } from './uploader-events';
+
+export const DEFAULT_WINDOW = 5;
+export const DEFAULT_CONCURRENCY = 64;
+
+export interface UploaderOptions {
+  target: TransferTarget;
+  logger: Logger;
+  /** Segments per playlist (the original's 5). */
+  window?: number;
+  /** Transfers in flight at once, all streams together. */
+  concurrency?: number;
+  retry?: RetryPolicy;
+  /** A segment upload still failing this long after its first attempt is given up and left out (`--give-up-after`); 0 never gives up. */
+  giveUpAfterMs?: number;
+  /** Milliseconds since some epoch; only differences are used. */
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Durable record of accepted messages and stream states (`--state-dir`); see state/journal.ts. */
+  journal?: Journal;
+  /** Where archive entries are kept durably (the state directory); in memory without it. */
+  stateDir?: string;
+  /** Remove each local segment file once it is stored and its playlist published. Default false. */
+  removeLocal?: boolean;
+  /** Where shipped segment bytes wait (ingest/payload-spool.ts): files there are always removed once their message is done. */
+  spool?: { holds(file: string): boolean };
+  /** Delete segments from storage once they left the playlist plus the RFC 8216 grace. Default false. */
+  deleteAfter?: boolean;
+  /** Archive playlist name pattern (`%s` = playlist name without .m3u8); no archive when undefined. */
+  archive?: string;
+  /** Wall-clock ms (retention deadlines survive restarts). Default Date.now. */
+  wallClock?: () => number;
+  /** How often due deletions are looked for, ms; 0 leaves it to expireDue() calls. Default 1000. */
+  retentionIntervalMs?: number;
+}
+
+export class Uploader extends EventEmitter {
+  readonly #logger: Logger;
+  readonly #queue: UploadQueue;
+  /** Every stream seen since start, in order of first message. */
+  readonly #streams = new Map<string, StreamPublisher>();
+  /** What every publisher shares; its counters are the totals `stats` reports. */
+  readonly #context: PublisherContext;
+  readonly #retentionTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #expiring: Promise<number> | undefined;
+
+  constructor(options: UploaderOptions) {
+    super();
+    this.#logger = options.logger;
+    const window = options.window ?? DEFAULT_WINDOW;
+    if (!Number.isInteger(window) || window < 1) {
+      throw new TypeError(`window must be an integer ≥ 1, got ${options.window}`);
+    }
+    const clock = options.clock ?? (() => performance.now());
+    const { concurrency = DEFAULT_CONCURRENCY, retry, logger, sleep, random, giveUpAfterMs } = options;
+    this.#queue = new UploadQueue({ concurrency, retry, logger, sleep, random, giveUpAfterMs, now: clock });
+    const deleteAfter = options.deleteAfter ?? false;
+    if (deleteAfter && options.archive !== undefined) {
+      throw new TypeError('deleteAfter and archive exclude each other: the archive lists every segment, so none could be deleted');
+    }
+    const counters: PublishCounters = { messages: 0, segmentsStored: 0, segmentsSkipped: 0, playlistsStored: 0 };
+    this.#context = {
+      target: options.target,
+      logger: options.logger,
+      queue: this.#queue,
+      masters: new MasterPublisher({ target: options.target, queue: this.#queue, logger: options.logger, onStored: (stored) => this.emit('master-stored', stored) }),
+      journal: options.journal,
+      window,
+      clock,
+      wallClock: options.wallClock ?? Date.now,
+      removeLocal: options.removeLocal ?? false,
+      deleteAfter,
+      archive: options.archive,
+      stateDir: options.stateDir,
+      spool: options.spool,
+      counters,
+      emit: (event, payload) => this.emit(event, payload),
+    };
+    const interval = options.retentionIntervalMs ?? 1000;
+    if (deleteAfter && interval > 0) {
+      this.#retentionTimer = setInterval(
+        () => void this.expireDue().catch((err) => this.#logger.error('segment expiry failed; tried again next tick', { error: describe(err) })),
+        interval,
+      );
+      this.#retentionTimer.unref();
+    }
+  }
+
+  /**
+   * Continues where an earlier run stopped (call before accepting anything): every stream's
+   * playlist state as last published, then the messages it accepted but never finished, in
+   * their order. Their segments go up again (a PUT of the same bytes to the same key) and the
+   * playlists continue: the media sequence never goes back and nothing is listed twice.
+   */
+  restore(contents: JournalContents): void {
+    for (const [id, value] of contents.streams) {
+      const p = value as PersistedStream;
+      for (const seg of p.snapshot.window) {
+        if (seg.programDateTime !== undefined) seg.programDateTime = new Date(seg.programDateTime);
+      }
+      this.#streams.set(id, new StreamPublisher(this.#context, p.key, p));
+    }
+    for (const { id: journalId, line, message: recorded } of contents.pending) {
+      let message: IndexMessage;
+      try {
+        // A journal of an earlier version holds the line as sent.
+        message = recorded ?? parseMessage(line ?? '');
+      } catch (err) {
+        this.#logger.error('journal holds a message this version cannot read; dropped', { line, error: (err as Error).message });
+        continue;
+      }
+      this.#publisher(streamKeyOf(message), 'journal').enqueue(message, 'journal', Promise.resolve(journalId));
+    }
+    if (contents.pending.length > 0 || contents.streams.size > 0) {
+      this.#logger.info('continuing from the state directory', { streams: contents.streams.size, messagesToFinish: contents.pending.length });
+    }
+  }
+
+  /**
+   * Takes a parsed message into its stream's queue. Throws ProtocolError when it is refused
+   * (the caller answers the peer); never throws for upload trouble, which is retried.
+   */
+  accept(message: IndexMessage, peer = 'local'): Promise<void> {
+    if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
+    // Queued at once, so messages keep their order; acknowledged only once on disk.
+    const journal = this.#context.journal;
+    const durable = journal ? journal.accept(message) : Promise.resolve(undefined);
+    this.#publisher(streamKeyOf(message), peer).enqueue(message, peer, durable);
+    return durable.then(() => undefined);
+  }
+
+  /** The stream's publisher, created on its first message. */
+  #publisher(key: StreamKey, peer: string): StreamPublisher {
+    const id = streamId(key);
+    let publisher = this.#streams.get(id);
+    if (!publisher) {
+      publisher = new StreamPublisher(this.#context, key);
+      this.#streams.set(id, publisher);
+      this.#logger.info('new stream', { stream: id, peer });
+    }
+    return publisher;
+  }
+
+  /**
+   * Deletes from storage the segments whose grace after leaving the playlist has passed
+   * (deleteAfter). Runs on a timer; tests call it with an injected wall clock. Returns how many.
+   */
+  expireDue(): Promise<number> {
+    this.#expiring ??= this.#expire().finally(() => (this.#expiring = undefined));
+    return this.#expiring;
+  }
+
+  async #expire(): Promise<number> {
+    let deleted = 0;
+    const now = this.#context.wallClock();
+    for (const publisher of this.#streams.values()) deleted += await publisher.expire(now);
+    return deleted;
+  }
+
+  /** Resolves once everything accepted so far is uploaded. */
+  onIdle(): Promise<void> {
+    return this.#queue.onIdle();
+  }
+
+  /** Refuses new messages and resolves once the queued ones are uploaded. Does not close the target. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#queue.onIdle();
+    clearInterval(this.#retentionTimer);
+    await this.#expiring;
+  }
+
+  /** Every stream seen since start, in order of first message. */
+  streams(): StreamSummary[] {
+    return [...this.#streams.values()].map((p) => p.summary());
+  }
+
+  get stats(): UploaderStats {
+    return { ...this.#context.counters, retries: this.#queue.retries, queued: this.#queue.size, streams: this.#streams.size };
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * One stream's playlist state: the sliding window, media sequence, discontinuity sequence and
+ * the target duration that never changes while the stream lives (RFC 8216 §6.2.1).
+ *
+ * Pure bookkeeping: no I/O, no clock. The uploader asks `classify` what a message means, uploads
+ * the segment, and only then `append`s it, so the window only ever holds stored segments.
+ * All fields live in one plain snapshot object so a journal (a later issue) can persist and
+ * restore them as they are.
+ */
+import type { IndexMessage } from '@hlsrelay/protocol';
+import { INDEPENDENT_SEGMENTS, longestDurationFor, PLAYLIST_VERSION, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
+import { segmentObjectName } from './segment-name';
+import type { StreamKey } from './stream-key';
+
+export interface ListedSegment extends MediaSegment {
+  /** The segmenter's number for it (the `%05u` in the file name). */
+  number: number;
+  /** Object name under the key prefix (see segment-name.ts); absent in snapshots of older versions. */
+  name?: string;
+}
+
+export interface StreamSnapshot {
+  /** Listed segments, oldest first; never longer than the window. */
+  window: ListedSegment[];
+  /** Media sequence number of window[0] (or of the next segment while the window is empty). */
+  mediaSequence: number;
+  /** Discontinuities that left the window. */
+  discontinuitySequence: number;
+  /** True once any discontinuity was listed: from then on the playlist carries the tag. */
+  discontinuitySeen: boolean;
+  /** Fixed by the first segment, never changed afterwards. */
+  targetDuration?: number;
+  /** The segmenter's `segment_duration` from the first message, to notice a reconfigured segmenter. */
+  configuredDuration?: number;
+  /** Number of the last segment appended. */
+  lastSegment?: number;
+  ended: boolean;
+  /** Segmenter restarts that reused segment numbers (segment-name.ts); absent means 0. */
+  epoch?: number;
+}
+
+export type Disposition =
+  /** A segment to upload, then list. */
+  | { kind: 'new'; restart: boolean }
+  /** Already listed: nothing to upload; only the ENDLIST may change. */
+  | { kind: 'repeat'; endsStream: boolean };
+
+export interface StreamStateOptions {
+  /** Segments listed at once (the original listed 5). */
+  window: number;
+  /** Every segment starts with a keyframe (the segmenter cuts only there). */
+  independentSegments?: boolean;
+}
+
+export class StreamState {
+  readonly key: StreamKey;
+  readonly #window: number;
+  readonly #independentSegments: boolean;
+  readonly #s: StreamSnapshot;
+  /** Segments that left the window since takeLeft() was last called; not part of the snapshot. */
+  #left: ListedSegment[] = [];
+
+  constructor(key: StreamKey, options: StreamStateOptions, snapshot?: StreamSnapshot) {
+    if (!Number.isInteger(options.window) || options.window < 1) {
+      throw new TypeError(`window must be an integer ≥ 1, got ${options.window}`);
+    }
+    this.key = key;
+    this.#window = options.window;
+    this.#independentSegments = options.independentSegments ?? INDEPENDENT_SEGMENTS;
+    this.#s = snapshot
+      ? structuredClone(snapshot)
+      : { window: [], mediaSequence: 0, discontinuitySequence: 0, discontinuitySeen: false, ended: false };
+  }
+
+  /**
+   * What the message means for this stream. A message for the segment appended last is a repeat
+   * (a segmenter re-sending after a reconnect, or ending the stream without a new segment); any
+   * other number is a new segment, and a number that went back means the segmenter restarted.
+   */
+  classify(m: IndexMessage): Disposition {
+    const last = this.#s.lastSegment;
+    if (last !== undefined && m.lastSegment === last && !this.#s.ended) {
+      return { kind: 'repeat', endsStream: m.end };
+    }
+    if (last !== undefined && m.lastSegment === last && this.#s.ended) return { kind: 'repeat', endsStream: false };
+    return { kind: 'new', restart: last !== undefined && (m.lastSegment < last || this.#s.ended) };
+  }
+
+  /** The object name the segment `m` announces is stored under (call before append). */
+  objectName(m: IndexMessage): string {
+    return segmentObjectName(m.outputPrefix, m.lastSegment, this.#epochFor(m));
+  }
+
+  /** A restart whose numbers are not above the last one starts a new epoch of object names. */
+  #epochFor(m: IndexMessage): number {
+    const s = this.#s;
+    const epoch = s.epoch ?? 0;
+    return s.lastSegment !== undefined && m.lastSegment <= s.lastSegment && this.classify(m).kind === 'new' ? epoch + 1 : epoch;
+  }
+
+  /**
+   * Lists the segment `m` announces (it must be stored already) and slides the window.
+   * Returns warnings worth logging (they never stop the stream).
+   */
+  append(m: IndexMessage): string[] {
+    const s = this.#s;
+    const warnings: string[] = [];
+    const disposition = this.classify(m);
+    const restart = disposition.kind === 'new' && disposition.restart;
+    const real = m.ext.duration ?? m.segmentDuration;
+    if (s.targetDuration === undefined) {
+      // Fixed now, before any playlist exists: the configured duration, or the first real
+      // segment if that is already longer (a GOP longer than the configured duration).
+      s.targetDuration = Math.max(targetDurationFor(m.segmentDuration), targetDurationFor(real));
+      s.configuredDuration = m.segmentDuration;
+      s.mediaSequence = m.lastSegment;
+    } else if (m.segmentDuration !== s.configuredDuration) {
+      warnings.push(
+        `segment_duration changed from ${s.configuredDuration} to ${m.segmentDuration}; ` +
+          `EXT-X-TARGETDURATION stays ${s.targetDuration} for the life of the stream`,
+      );
+      s.configuredDuration = m.segmentDuration;
+    }
+    let duration = real;
+    if (targetDurationFor(real) > s.targetDuration) {
+      // Changing the target mid-stream breaks players (RFC 8216 §6.2.1); list the segment with
+      // the longest duration the target allows and say so.
+      duration = longestDurationFor(s.targetDuration);
+      warnings.push(
+        `segment ${m.lastSegment} lasts ${real.toFixed(3)} s, longer than EXT-X-TARGETDURATION ${s.targetDuration}; ` +
+          `listed as ${duration.toFixed(3)} s (cut at shorter keyframe intervals)`,
+      );
+    }
+    if (restart) {
+      warnings.push(
+        `segment number went from ${s.lastSegment} to ${m.lastSegment}${s.ended ? ' after the stream ended' : ''}: ` +
+          `treating it as a segmenter restart (discontinuity)`,
+      );
+    } else if (s.lastSegment !== undefined && m.lastSegment > s.lastSegment + 1) {
+      warnings.push(`segments ${s.lastSegment + 1}..${m.lastSegment - 1} were never announced`);
+    }
+    const discontinuity = restart || m.ext.discontinuity === true;
+    const epoch = this.#epochFor(m);
+    const name = segmentObjectName(m.outputPrefix, m.lastSegment, epoch);
+    if (epoch !== (s.epoch ?? 0)) {
+      s.epoch = epoch;
+      warnings.push(`segment numbers reused after a restart: this run is stored as ${name} and on, so no stored segment is overwritten`);
+    }
+    const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration };
+    if (discontinuity) {
+      entry.discontinuity = true;
+      s.discontinuitySeen = true;
+    }
+    if (m.ext.programDateTime) entry.programDateTime = m.ext.programDateTime;
+    s.window.push(entry);
+    while (s.window.length > this.#window) {
+      const left = s.window.shift()!;
+      this.#left.push(left);
+      s.mediaSequence += 1;
+      if (left.discontinuity) s.discontinuitySequence += 1;
+    }
+    s.lastSegment = m.lastSegment;
+    s.ended = m.end;
+    return warnings;
+  }
+
+  /** The stream ended without a new segment (an `end=1` repeat, or its last segment could not be stored). */
+  end(): void {
+    this.#s.ended = true;
+  }
+
+  get ended(): boolean {
+    return this.#s.ended;
+  }
+
+  get lastSegment(): number | undefined {
+    return this.#s.lastSegment;
+  }
+
+  get targetDuration(): number | undefined {
+    return this.#s.targetDuration;
+  }
+
+  get mediaSequence(): number {
+    return this.#s.mediaSequence;
+  }
+
+  /** The playlist model for the current window. */
+  playlist(): MediaPlaylist {
+    const s = this.#s;
+    return {
+      version: PLAYLIST_VERSION,
+      targetDuration: s.targetDuration ?? 1,
+      mediaSequence: s.mediaSequence,
+      discontinuitySequence: s.discontinuitySeen ? s.discontinuitySequence : undefined,
+      independentSegments: this.#independentSegments,
+      segments: s.window.map(({ number: _number, name: _name, ...segment }) => segment),
+      endList: s.ended,
+    };
+  }
+
+  /** Segments that left the window since the last call (for retention), oldest first. */
+  takeLeft(): ListedSegment[] {
+    const left = this.#left;
+    this.#left = [];
+    return left;
+  }
+
+  /** The segment appended last, while it is listed. */
+  get newest(): ListedSegment | undefined {
+    const w = this.#s.window;
+    return w.length > 0 ? structuredClone(w[w.length - 1]) : undefined;
+  }
+
+  /** Segments listed now. */
+  get listed(): readonly ListedSegment[] {
+    return this.#s.window;
+  }
+
+  /** A copy of the state, for a journal. */
+  snapshot(): StreamSnapshot {
+    return structuredClone(this.#s);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The FTP and FTPS transfer target (basic-ftp). FTPS is explicit TLS (`AUTH TLS` on the normal
+ * port), which is what current servers offer; the data connections are encrypted too.
+ *
+ * The FTP side of a RemoteFileTarget (remote-file-target.ts). Playlists are renamed over the old
+ * one: servers whose rename replaces an existing file (vsftpd, ProFTPD, pure-ftpd, ftp-srv — they
+ * call rename(2)) never show a half-written playlist; the others answer 5xx and get
+ * delete-then-rename.
+ *
+ * The password is only ever handed to the login command: names and log lines carry
+ * `ftp://user@host:port/root`.
+ */
+import { Readable } from 'node:stream';
+import { posix } from 'node:path';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { Client, FTPError } from 'basic-ftp';
+import type { Logger } from '@hlsrelay/log';
+import { RemoteFileTarget, type RemoteAdapter } from './remote-file-target';
+
+export const DEFAULT_FTP_CONNECTIONS = 3;
+
+export interface FtpTargetOptions {
+  host: string;
+  port: number;
+  user: string;
+  /** Read once at start-up from a file or the environment; never logged. */
+  password: string | undefined;
+  /** Explicit FTPS. */
+  secure: boolean;
+  /** TLS settings for FTPS (e.g. `ca` for a private certificate authority). */
+  tls?: TlsOptions;
+  /**
+   * Root directory: absolute, or relative to the login directory (the way `ftp://` URLs mean their
+   * path, RFC 1738 §3.2.2).
+   */
+  root: string;
+  /** Logged-in connections at most. */
+  connections?: number;
+  /** Control and data socket timeout, ms. */
+  timeoutMs?: number;
+  logger: Logger;
+}
+
+export class FtpTarget extends RemoteFileTarget<Client> {
+  constructor(options: FtpTargetOptions) {
+    super({
+      adapter: new FtpAdapter(options),
+      connections: options.connections ?? DEFAULT_FTP_CONNECTIONS,
+      logger: options.logger,
+      noReplaceWarning: 'ftp server refuses to rename onto an existing file; playlists are deleted then renamed, so players may briefly miss them',
+    });
+  }
+}
+
+class FtpAdapter implements RemoteAdapter<Client> {
+  readonly name: string;
+  readonly #options: FtpTargetOptions;
+
+  constructor(options: FtpTargetOptions) {
+    this.#options = options;
+    const scheme = options.secure ? 'ftps' : 'ftp';
+    // Written the way the URL gives the root: `/path` relative to the login directory, `//path` absolute.
+    this.name = `${scheme}://${encodeURIComponent(options.user)}@${options.host}:${options.port}/${options.root}`;
+  }
+
+  async open(): Promise<{ connection: Client; root: string }> {
+    const o = this.#options;
+    const client = new Client(o.timeoutMs ?? 30_000);
+    try {
+      await client.access({ host: o.host, port: o.port, user: o.user, password: o.password, secure: o.secure, secureOptions: o.tls });
+      const root = posix.resolve(await client.pwd(), o.root);
+      o.logger.debug('ftp connection open', { target: this.name, root });
+      return { connection: client, root };
+    } catch (err) {
+      client.close();
+      if (err instanceof FTPError && err.code === 530) {
+        // Not permanent: an operator may fix the account while segments wait; but say it clearly.
+        throw new Error(`${this.name}: login refused (530); check the user and the password source`);
+      }
+      throw err;
+    }
+  }
+
+  async close(client: Client): Promise<void> {
+    client.close();
+  }
+
+  alive(client: Client): boolean {
+    return !client.closed;
+  }
+
+  /** A reply code means the server answered: the connection is fine, the command was refused. */
+  broken(err: unknown): boolean {
+    return !(err instanceof FTPError);
+  }
+
+  /** 4xx is transient; 5xx on a rename onto an existing file is how refusing servers answer. */
+  refusedRename(err: unknown): boolean {
+    return err instanceof FTPError && err.code >= 500;
+  }
+
+  async ensureDir(client: Client, dir: string): Promise<void> {
+    await client.ensureDir(dir);
+  }
+
+  async writeFile(client: Client, localFile: string, remote: string): Promise<void> {
+    await client.uploadFrom(localFile, remote);
+  }
+
+  async writeText(client: Client, text: string, remote: string): Promise<void> {
+    await client.uploadFrom(Readable.from([text]), remote);
+  }
+
+  async remove(client: Client, remote: string): Promise<void> {
+    try {
+      await client.remove(remote);
+    } catch (err) {
+      // 550: no such file (or not allowed); gone either way, and a retried delete must end.
+      if (!(err instanceof FTPError && err.code === 550)) throw err;
+    }
+  }
+
+  async rename(client: Client, from: string, to: string): Promise<void> {
+    await client.rename(from, to);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * A transfer target on a remote file server (FTP, FTPS, SFTP): objects land at
+ * `<root>/<bucket>/<key>` as on every file-like target, over a few logged-in connections reused
+ * for all streams (connection-pool.ts). What differs between protocols is behind a
+ * RemoteAdapter: how to log in, make a directory, write, remove and rename.
+ *
+ * Playlists are written under a temporary name and renamed over the old one, so a player never
+ * reads a half-written playlist: with the adapter's atomic replace where it has one, else a plain
+ * rename; a server that refuses to rename onto an existing file gets delete-then-rename, which
+ * leaves a moment with no playlist and is logged once as a warning.
+ */
+import { posix } from 'node:path';
+import type { Logger } from '@hlsrelay/log';
+import { checkSegmentSource } from '../segment-source';
+import { remoteObjectPath, temporaryPath } from '../target-path';
+import type { PlaylistUpload, SegmentUpload, TransferTarget } from '../transfer-target';
+import { ConnectionPool } from './connection-pool';
+
+/** One protocol's commands on a logged-in connection `C`. */
+export interface RemoteAdapter<C> {
+  /** For logs: `ftp://user@host:port/root`, never a secret. */
+  readonly name: string;
+  /** Logs in; `root` is the absolute root directory, resolved against the login directory. */
+  open(): Promise<{ connection: C; root: string }>;
+  close(c: C): Promise<void>;
+  alive(c: C): boolean;
+  /** True when `err` means the connection is gone (not a refusal the server answered with). */
+  broken(err: unknown): boolean;
+  /** True when the server answered a rename with a refusal (as it does onto an existing file on some servers). */
+  refusedRename(err: unknown): boolean;
+  ensureDir(c: C, dir: string): Promise<void>;
+  writeFile(c: C, localFile: string, remote: string): Promise<void>;
+  writeText(c: C, text: string, remote: string): Promise<void>;
+  /** Removes `remote`; a missing file is no error (a retried delete must end). */
+  remove(c: C, remote: string): Promise<void>;
+  rename(c: C, from: string, to: string): Promise<void>;
+  /** Renames replacing `to` atomically, where this connection's server offers it; false when it does not. */
+  atomicReplace?(c: C, from: string, to: string): Promise<boolean>;
+}
+
+export interface RemoteFileTargetOptions<C> {
+  adapter: RemoteAdapter<C>;
+  /** Logged-in connections at most. */
+  connections: number;
+  logger: Logger;
+  /** What the once-only warning says when the server cannot replace a playlist atomically. */
+  noReplaceWarning: string;
+}
+
+export class RemoteFileTarget<C> implements TransferTarget {
+  readonly name: string;
+  readonly #adapter: RemoteAdapter<C>;
+  readonly #logger: Logger;
+  readonly #noReplaceWarning: string;
+  readonly #pool: ConnectionPool<C>;
+  /** Root as an absolute path, known after the first login. */
+  #root: string | undefined;
+  /** Directories created or seen, so each segment does not cost a walk of directory commands. */
+  readonly #knownDirs = new Set<string>();
+  /** False once the server was seen refusing to rename onto an existing file. */
+  #renameReplaces = true;
+
+  constructor(options: RemoteFileTargetOptions<C>) {
+    const adapter = options.adapter;
+    this.#adapter = adapter;
+    this.name = adapter.name;
+    this.#logger = options.logger;
+    this.#noReplaceWarning = options.noReplaceWarning;
+    this.#pool = new ConnectionPool<C>({
+      size: options.connections,
+      open: async () => {
+        const { connection, root } = await adapter.open();
+        this.#root ??= root;
+        return connection;
+      },
+      close: (c) => adapter.close(c),
+      alive: (c) => adapter.alive(c),
+      broken: (err) => adapter.broken(err),
+    });
+  }
+
+  /** Logins performed so far (a reused connection does not log in again). */
+  get logins(): number {
+    return this.#pool.opened;
+  }
+
+  async putSegment(upload: SegmentUpload): Promise<void> {
+    await checkSegmentSource(upload.file);
+    await this.#pool.use(async (c) => {
+      const final = remoteObjectPath(this.#root!, upload.bucket, upload.key);
+      await this.#withDir(c, posix.dirname(final), () => this.#adapter.writeFile(c, upload.file, final));
+    });
+  }
+
+  async putPlaylist(upload: PlaylistUpload): Promise<void> {
+    await this.#pool.use(async (c) => {
+      const final = remoteObjectPath(this.#root!, upload.bucket, upload.key);
+      const temp = temporaryPath(final);
+      await this.#withDir(c, posix.dirname(final), () => this.#adapter.writeText(c, upload.text, temp));
+      await this.#replace(c, temp, final);
+    });
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    await this.#pool.use((c) => this.#adapter.remove(c, remoteObjectPath(this.#root!, bucket, key)));
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  /** Runs `write`, creating `dir` first unless known; forgets `dir` if the write is refused (it may be gone). */
+  async #withDir(c: C, dir: string, write: () => Promise<void>): Promise<void> {
+    if (!this.#knownDirs.has(dir)) {
+      await this.#adapter.ensureDir(c, dir);
+      this.#knownDirs.add(dir);
+    }
+    try {
+      await write();
+    } catch (err) {
+      this.#knownDirs.delete(dir);
+      throw err;
+    }
+  }
+
+  async #replace(c: C, temp: string, final: string): Promise<void> {
+    const a = this.#adapter;
+    if (await a.atomicReplace?.(c, temp, final)) return;
+    if (this.#renameReplaces) {
+      try {
+        await a.rename(c, temp, final);
+        return;
+      } catch (err) {
+        if (!a.refusedRename(err)) throw err;
+        await a.remove(c, final);
+        await a.rename(c, temp, final);
+        // Only now is it known that replacing was the problem: remember it and say so once.
+        this.#renameReplaces = false;
+        this.#logger.warn(this.#noReplaceWarning, { target: this.name, error: err instanceof Error ? err.message : String(err) });
+        return;
+      }
+    }
+    await a.remove(c, final);
+    await a.rename(c, temp, final);
+  }
+}

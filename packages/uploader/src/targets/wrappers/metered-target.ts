@@ -1,0 +1,66 @@
+/**
+ * A TransferTarget that reports every attempt — kind, outcome, bytes — to an observer, around
+ * any other target. main.ts wraps each `--target` in one (inside a mirror, so every mirror is
+ * counted on its own); the target itself and the queue stay free of metrics code.
+ */
+import { stat } from 'node:fs/promises';
+import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
+
+export type TransferKind = 'segment' | 'playlist' | 'delete';
+
+export interface TransferAttempt {
+  target: string;
+  kind: TransferKind;
+  /** `retried`: failed, and the upload queue tries again; `refused`: failed for good. */
+  outcome: 'stored' | 'retried' | 'refused';
+  /** Bytes stored (0 unless stored). */
+  bytes: number;
+}
+
+export interface TransferObserver {
+  transferAttempted(attempt: TransferAttempt): void;
+}
+
+export class MeteredTarget implements TransferTarget {
+  readonly name: string;
+  readonly #inner: TransferTarget;
+  readonly #observer: TransferObserver;
+
+  constructor(inner: TransferTarget, observer: TransferObserver) {
+    this.#inner = inner;
+    this.#observer = observer;
+    this.name = inner.name;
+  }
+
+  async putSegment(upload: SegmentUpload): Promise<void> {
+    // Sized alongside the upload, while the file surely exists (local clean-up may follow it).
+    const size = stat(upload.file).then((s) => s.size, () => 0);
+    await this.#attempt('segment', () => this.#inner.putSegment(upload));
+    const bytes = await size;
+    this.#observer.transferAttempted({ target: this.name, kind: 'segment', outcome: 'stored', bytes });
+  }
+
+  async putPlaylist(upload: PlaylistUpload): Promise<void> {
+    await this.#attempt('playlist', () => this.#inner.putPlaylist(upload));
+    this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: Buffer.byteLength(upload.text) });
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    await this.#attempt('delete', () => this.#inner.delete(bucket, key));
+    this.#observer.transferAttempted({ target: this.name, kind: 'delete', outcome: 'stored', bytes: 0 });
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async #attempt(kind: TransferKind, op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (err) {
+      const outcome = err instanceof PermanentTransferError ? 'refused' : 'retried';
+      this.#observer.transferAttempted({ target: this.name, kind, outcome, bytes: 0 });
+      throw err;
+    }
+  }
+}
