@@ -155,3 +155,36 @@ test('the segmenter bin: MP3 input with --format fmp4 exits non-zero at once, sa
   assert.match(r.stderr, /MP3[^"]*--format ts/);
   assert.deepEqual(fs.readdirSync(dir).filter((f) => !f.startsWith('.')), [], 'no segment written');
 });
+
+test('--format fmp4: new parameter sets inside a segment (same program) end that segment there, with a new init and a discontinuity', (t) => {
+  const dir = tempDir('fmp4-sps');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Two clips of one encoder setup but another picture size; the second continues the first's timestamps.
+  const clip = (name: string, size: string, offset: string) => {
+    const out = path.join(dir, name);
+    const r = spawnSync(FFMPEG, [
+      '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=25`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-c:a', 'aac', '-b:a', '32k', '-output_ts_offset', offset, '-f', 'mpegts', out,
+    ]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const bytes = new Uint8Array(fs.readFileSync(out));
+    fs.rmSync(out);
+    return bytes;
+  };
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const messages: IndexMessage[] = [];
+  const seg = new LiveSegmenter({ ...names(out), segmentDuration: 3, format: 'fmp4', notify: (m) => messages.push(parseMessage(m)) });
+  seg.push(clip('a.ts', '320x240', '0'));
+  seg.push(clip('b.ts', '160x120', '2'));
+  seg.finish();
+  // One 4 s TS segment (target 3 s, keyframes every second): in fMP4 two pieces, split at the change.
+  assert.deepEqual(messages.map((m) => m.ext.init), ['cam-init.mp4', 'cam-init-2.mp4'], messages.map((m) => `${m.lastSegment} ${m.ext.duration}`).join('; '));
+  assert.deepEqual(messages.map((m) => m.ext.codecs), ['avc1.64000d,mp4a.40.2', 'avc1.64000b,mp4a.40.2']);
+  assert.equal(messages[1].ext.discontinuity, true);
+  assert.deepEqual(messages.map((m) => m.end), [false, true]);
+  // The first segment ends at the change (2 s in), the piece after it is timed on from there.
+  assert.ok(Math.abs(messages[0].ext.duration! - 2) < 0.05, `first piece ${messages[0].ext.duration}`);
+  assert.equal(messages[1].ext.programDateTime!.getTime() - messages[0].ext.programDateTime!.getTime(), Math.round(messages[0].ext.duration! * 1000));
+  for (const m of messages) assert.ok(decodes(out, m.ext.init!, `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`) > 0);
+});

@@ -43,8 +43,10 @@ export class Fmp4Pipeline implements SegmentSink {
   /** Completed on each side, in order, not yet paired. */
   readonly #core: CompletedSegment[] = [];
   readonly #remuxed: Remuxed[] = [];
-  /** Identity of the init the last paired segment used. */
+  /** Identity of the init the last announced segment used. */
   #lastInit = '';
+  /** The core segment paired last, and the seconds of remuxed pieces announced for it. */
+  #last: { core: CompletedSegment; elapsed: number } | null = null;
   #finalSeen = false;
 
   constructor(events: Fmp4PipelineEvents, logger?: Logger) {
@@ -53,9 +55,10 @@ export class Fmp4Pipeline implements SegmentSink {
     this.#remuxer = new TsRemuxer({
       wantsCut: (_ticks, pts) => this.#cuts.delete(pts),
       output: (o) => {
-        if (o.type === 'init') this.#events.init(o.init);
-        else this.#remuxed.push({ startPts: this.#remuxer.openSegmentPts, media: o.segment });
-        this.#pair();
+        if (o.type === 'init') return this.#events.init(o.init);
+        this.#remuxed.push({ startPts: this.#remuxer.openSegmentPts, media: o.segment });
+        // While finishing, every piece is out before any is paired: only the last may end the stream.
+        if (!this.#finalSeen) this.#pair();
       },
       warn: (message, context) => this.#logger?.warn(message, context),
     });
@@ -89,10 +92,24 @@ export class Fmp4Pipeline implements SegmentSink {
     for (const c of this.#core.splice(0)) this.#logger?.error('segment could not be remuxed to fMP4: lost', { startPts: c.startPts });
   }
 
+  /**
+   * Pairs the two queues in order. The remuxer may also close a segment where the core did not
+   * cut: a codec change at a keyframe inside a segment ends the samples of the old init there. That
+   * piece has the same start PTS as the one before it and is announced as a segment of its own,
+   * after a discontinuity, timed on from its predecessor.
+   */
   #pair(): void {
-    while (this.#core.length > 0 && this.#remuxed.length > 0) {
-      const core = this.#core[0];
+    for (;;) {
       const made = this.#remuxed[0];
+      const last = this.#last;
+      if (made && last && made.startPts === last.core.startPts) {
+        this.#remuxed.shift();
+        const core = { ...last.core, programDateTime: new Date(last.core.programDateTime.getTime() + last.elapsed * 1000), discontinuity: true };
+        this.#announce(core, made);
+        continue;
+      }
+      const core = this.#core[0];
+      if (!made || !core) return;
       const d = ptsDelta(core.startPts, made.startPts);
       if (d > 0) {
         // The core cut where the remuxer saw no keyframe: that stretch is inside the remuxed
@@ -107,12 +124,20 @@ export class Fmp4Pipeline implements SegmentSink {
         continue;
       }
       this.#core.shift();
-      this.#remuxed.shift();
       this.#cuts.delete(core.startPts);
-      const init = made.media.init;
-      const initChanged = this.#lastInit !== '' && this.#lastInit !== init.identity;
-      this.#lastInit = init.identity;
-      this.#events.segment({ core, media: made.media, init, initChanged });
+      this.#last = { core, elapsed: 0 };
+      this.#remuxed.shift();
+      this.#announce(core, made);
     }
+  }
+
+  #announce(core: CompletedSegment, made: Remuxed): void {
+    // Pieces of one core segment are all out once the input ended: only the last one ends the stream.
+    const final = core.final && this.#remuxed[0]?.startPts !== core.startPts;
+    this.#last!.elapsed += made.media.duration;
+    const init = made.media.init;
+    const initChanged = this.#lastInit !== '' && this.#lastInit !== init.identity;
+    this.#lastInit = init.identity;
+    this.#events.segment({ core: { ...core, final }, media: made.media, init, initChanged });
   }
 }

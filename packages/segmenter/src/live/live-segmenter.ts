@@ -64,8 +64,9 @@ export class LiveSegmenter implements SegmentSink {
   /** fMP4 only: remuxes what the core cuts; null for TS. */
   readonly #fmp4: Fmp4Pipeline | null = null;
   readonly #initWriter: SegmentWriter | null = null;
-  /** fMP4: init sections written, by identity → file; the number of the last one. */
+  /** fMP4: init sections written (null: the write failed) by identity, the last one's identity, how many were made. */
   readonly #inits = new Map<string, WrittenSegment | null>();
+  #initIdentity = '';
   #initCount = 0;
   #next: number;
   /** A segment was lost to a write failure: the next one follows a gap in the playlist. */
@@ -132,16 +133,26 @@ export class LiveSegmenter implements SegmentSink {
 
   // ---- fMP4 ----
 
-  /** Each distinct init is written once, under the next free name: never over one segments still need. */
+  /**
+   * Each change of configuration is written under the next name (-init.mp4, -init-2.mp4 …), even
+   * a return to an earlier one: a name, once retired by the uploader, never comes back. The same
+   * configuration again (a new program with the same streams) keeps the current file.
+   */
   #writeInit(init: InitSegment): void {
-    if (this.#inits.has(init.identity)) return;
+    if (init.identity === this.#initIdentity) return;
+    this.#initIdentity = init.identity;
     const written = this.#initWriter!.writeFile(++this.#initCount, init.bytes);
+    // Segments of the previous init may still wait to be paired: its entry stays until one of this init is announced.
     this.#inits.set(init.identity, written);
     if (written) this.#logger?.info('init section', { file: written.path, codecs: init.codecs.join(','), bytes: written.size });
   }
 
   #endFmp4(p: PairedSegment): void {
     const init = this.#inits.get(p.init.identity);
+    for (const identity of this.#inits.keys()) {
+      if (identity === p.init.identity) break;
+      this.#inits.delete(identity);
+    }
     if (!init) {
       this.#logger?.error('segment dropped: its init section could not be written', { segment: this.#next });
       this.#announce(p.core, null);
