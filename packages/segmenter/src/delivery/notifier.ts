@@ -7,7 +7,7 @@
  * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
 import type { Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
 import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
 import { connectToUploader, sendOriginal, type UploaderSession } from './uploader-connection';
@@ -58,6 +58,8 @@ export class Notifier {
   #queue: Queued[] = [];
   /** The open acknowledged session, if the uploader speaks it. */
   #session: UploaderSession | undefined;
+  /** fMP4 init sections shipped on #session: each goes once per session, before the first message naming it. */
+  #shippedInits = new Set<string>();
   /** The last connection got no greeting: the next ones send at once, until a failure re-probes. */
   #original = false;
   #sending = false;
@@ -207,6 +209,7 @@ export class Notifier {
           return null;
         }
         this.#session = c.session;
+        this.#shippedInits = new Set();
       }
       const ack = this.#shipBytes ? await this.#ship(this.#session, message) : await this.#session.send(message);
       if (ack.ok) {
@@ -228,13 +231,19 @@ export class Notifier {
   /** Sends a message with its segment file's bytes; a file that is gone cannot be shipped and is refused here. */
   async #ship(session: UploaderSession, message: string): Promise<Ack> {
     this.#cannotShip = 0;
-    let segment: { file: string; length: number };
+    let segment: ReturnType<typeof shippedSegment>;
     try {
       segment = shippedSegment(message);
     } catch (e) {
-      return { ok: false, seq: 0, reason: `its segment file cannot be read to ship its bytes (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+      return { ok: false, seq: 0, reason: `its segment or init file cannot be read to ship its bytes (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
     }
-    return session.sendWithPayload(message, segment.file, segment.length);
+    const init = segment.init && !this.#shippedInits.has(segment.init.file) ? segment.init : undefined;
+    if (init && !session.features.includes(FEATURE_PAYLOAD_INIT)) {
+      throw new Error(`the uploader at ${this.#address()} takes no fMP4 init sections (its greeting offers no "${FEATURE_PAYLOAD_INIT}"): --format fmp4 --ship-bytes needs a newer uploader`);
+    }
+    const ack = await session.sendWithPayload(message, segment.file, segment.length, init);
+    if (init && ack.ok) this.#shippedInits.add(init.file);
+    return ack;
   }
 
   /** The uploader does not take segment bytes: said loudly (it needs an operator), the message waits. */

@@ -7,17 +7,27 @@
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { messageSegmentFileName, parseMessage } from '@hlsrelay/protocol';
+import { initFilePath, messageSegmentFileName, parseMessage } from '@hlsrelay/protocol';
 
 /** Bytes read from the file per write; the socket's buffer holds at most about this much more. */
 export const PAYLOAD_READ_BYTES = 64 * 1024;
 
-/** The segment file an index message announces, and its size now. Throws (ENOENT …) when it cannot be read. */
-export function shippedSegment(message: string): { file: string; length: number } {
+export interface ShippedFile {
+  file: string;
+  length: number;
+}
+
+/**
+ * The segment file an index message announces, and its size now; with `init`, the fMP4 init
+ * section it names too. Throws (ENOENT …) when one cannot be read.
+ */
+export function shippedSegment(message: string): ShippedFile & { init?: ShippedFile } {
   const m = parseMessage(message);
   // A relative output directory is relative to this segmenter, never to the uploader.
   const file = path.resolve(m.outputDirectory, messageSegmentFileName(m));
-  return { file, length: statSync(file).size };
+  const initPath = initFilePath(m);
+  const init = initPath === undefined ? undefined : path.resolve(initPath);
+  return { file, length: statSync(file).size, ...(init !== undefined ? { init: { file: init, length: statSync(init).size } } : {}) };
 }
 
 /**

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
 import { SegmenterAccess } from '../access/segmenter-access';
 import type { PayloadSpool } from './payload-spool';
@@ -66,7 +66,7 @@ export class IndexServer {
       payload: options.payload,
       refused: () => (this.#malformed += 1),
     };
-    const payloadFeature = options.payload ? [FEATURE_PAYLOAD] : [];
+    const payloadFeature = options.payload ? [FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT] : [];
     this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#access.features, ...payloadFeature]));
     // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
     this.#server = options.tls

@@ -128,6 +128,21 @@ export class SpooledPayload {
     return { ...m, outputDirectory: dir };
   }
 
+  /**
+   * The payload before a segment's (FEATURE_PAYLOAD_INIT): the init section the message names,
+   * renamed into the stream's spool directory under that name.
+   */
+  commitInit(m: IndexMessage): void {
+    if (m.ext.init === undefined) throw new ProtocolError(`two payloads before segment ${m.lastSegment}, whose message names no init`);
+    if (this.#written !== this.#length) throw new ProtocolError(`init payload has ${this.#written} of ${this.#length} bytes`);
+    fs.fsyncSync(this.#fd);
+    fs.closeSync(this.#fd);
+    this.#fd = -1;
+    const dir = this.#spool.streamDir(m);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.renameSync(this.#temp, path.join(dir, m.ext.init));
+  }
+
   /** Drops the bytes (connection lost mid-payload, or no message came for them). */
   discard(): void {
     if (this.#fd >= 0) {
