@@ -10,17 +10,9 @@ import { FFMPEG } from '../support/ffmpeg';
 import { parseMp4 } from '../support/mp4-parse';
 import { fixture, FIXTURES, SEGMENTER_BIN } from '../support/paths';
 import { tempDir } from '../support/temp-dir';
+import { cameraNames } from './recorders';
 
-const names = (dir: string) => ({
-  segmentDuration: 1,
-  outputDirectory: dir,
-  outputPrefix: 'cam',
-  index: 'cam.m3u8',
-  httpPrefix: 'https://cdn.example/live/',
-  bucketName: 'bucket',
-  keyPrefix: 'live',
-  startNumber: 1,
-});
+const names = (dir: string) => ({ ...cameraNames(dir), startNumber: 1 });
 
 function run(dir: string, inputs: Uint8Array[], format: 'ts' | 'fmp4' = 'fmp4'): { messages: IndexMessage[]; announced: AnnouncedSegment[] } {
   const messages: IndexMessage[] = [];
