@@ -1,7 +1,8 @@
 /**
  * npm run bench:segmenter — how fast does the installed segmenter cut a large file, against
  * `cp` (the floor: the same bytes read and written) and `ffmpeg -f hls` (the usual tool), all
- * measured in the same run on the same file. Prints MB/s, ratios and the segmenter's peak RSS.
+ * measured in the same run on the same file; and `--format fmp4` against the TS path and
+ * `ffmpeg -c copy -f hls -hls_segment_type fmp4`. Prints MB/s, ratios and the segmenter's peak RSS.
  * `cat FILE > OUT` is printed too: GNU cp may copy inside the kernel (copy_file_range), which no
  * program that looks at the bytes can match, while cat moves them through user space.
  * The machine should be otherwise idle: each contender's best of BENCH_RUNS (default 3) counts.
@@ -137,6 +138,15 @@ async function main(): Promise<void> {
     if (i === 0) console.log(`segmenter: ${segments} segments, ${messages} index messages received`);
     fs.rmSync(segDir, { recursive: true });
 
+    const fmp4Dir = fresh(path.join(BENCH, 'segmenter-fmp4'));
+    keep('seg fmp4', await timed(SEGMENTER, [INPUT, String(SEGMENT_SECONDS), fmp4Dir, 'bench', 'bench.m3u8', 'http://cdn.invalid/', 'bench', 'bench', '--format', 'fmp4', '--uploader', `127.0.0.1:${port}`, '--log-level', 'warn']));
+    if (i === 0) console.log(`segmenter --format fmp4: ${fs.readdirSync(fmp4Dir).filter((f) => f.endsWith('.m4s')).length} segments`);
+    fs.rmSync(fmp4Dir, { recursive: true });
+
+    const hlsFmp4Dir = fresh(path.join(BENCH, 'ffmpeg-hls-fmp4'));
+    keep('ffmpeg fmp4', await timed(FFMPEG, ['-v', 'error', '-y', '-i', INPUT, '-c', 'copy', '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', '0', path.join(hlsFmp4Dir, 'index.m3u8')]));
+    fs.rmSync(hlsFmp4Dir, { recursive: true });
+
     const hlsDir = fresh(path.join(BENCH, 'ffmpeg-hls'));
     keep('ffmpeg', await timed(FFMPEG, ['-v', 'error', '-y', '-i', INPUT, '-c', 'copy', '-f', 'hls', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', '0', path.join(hlsDir, 'index.m3u8')]));
     fs.rmSync(hlsDir, { recursive: true });
@@ -145,7 +155,7 @@ async function main(): Promise<void> {
 
   const rate = (t: Timing) => (mb / t.seconds).toFixed(0).padStart(6);
   console.log(`\ninput ${mb.toFixed(0)} MB, best of ${RUNS} runs each (page cache warm)`);
-  for (const name of ['cp', 'cat', 'segmenter', 'ffmpeg']) {
+  for (const name of ['cp', 'cat', 'segmenter', 'ffmpeg', 'seg fmp4', 'ffmpeg fmp4']) {
     const t = best[name];
     const rss = t.peakRssKb ? `  peak RSS ${(t.peakRssKb / 1024).toFixed(1)} MB` : '';
     console.log(`${name.padEnd(10)} ${t.seconds.toFixed(3).padStart(7)} s ${rate(t)} MB/s${rss}`);
@@ -154,6 +164,9 @@ async function main(): Promise<void> {
   console.log(`\nsegmenter time / cp time:      ${(seg / best.cp.seconds).toFixed(2)}x  (target ≤ 1.30x)`);
   console.log(`segmenter time / cat time:     ${(seg / best.cat.seconds).toFixed(2)}x  (cat: the same bytes through user space)`);
   console.log(`ffmpeg time / segmenter time:  ${(best.ffmpeg.seconds / seg).toFixed(2)}x faster than ffmpeg -f hls`);
+  const fmp4 = best['seg fmp4'].seconds;
+  console.log(`fmp4 MB/s / TS MB/s:           ${(seg / fmp4).toFixed(2)}  (target ≥ 0.60)`);
+  console.log(`ffmpeg fmp4 / segmenter fmp4:  ${(best['ffmpeg fmp4'].seconds / fmp4).toFixed(2)}x faster than ffmpeg -hls_segment_type fmp4`);
   const rss = (best.segmenter.peakRssKb ?? 0) / 1024;
   console.log(`segmenter peak RSS:            ${rss.toFixed(1)} MB  (target < 64 MB)`);
 }

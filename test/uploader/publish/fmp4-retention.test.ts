@@ -1,6 +1,7 @@
 /**
- * fMP4 with --delete-after on a file target: an init section stays while any listed segment needs
- * it and goes with the grace of the last one that did, like the segments themselves.
+ * fMP4 on a file target: with --delete-after an init section stays while any listed segment needs
+ * it and goes with the grace of the last one that did, like the segments themselves; the archive
+ * playlist maps every init its segments need.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import type { IndexMessage } from '@hlsrelay/protocol';
 import { FileTarget, Uploader } from '@hlsrelay/uploader';
 import { tempDir } from '../../support/temp-dir';
 
-test('--delete-after: an init is deleted only after the last segment that needs it left and its grace passed', async () => {
+function setup() {
   const dir = tempDir('fmp4-retention');
   const segs = path.join(dir, 'segs');
   mkdirSync(segs);
@@ -27,6 +28,12 @@ test('--delete-after: an init is deleted only after the last segment that needs 
   };
   const root = path.join(dir, 'store');
   const stored = (name: string) => existsSync(path.join(root, 'b/live', name));
+  const text = (name: string) => readFileSync(path.join(root, 'b/live', name), 'utf8');
+  return { dir, root, message, stored, text };
+}
+
+test('--delete-after: an init is deleted only after the last segment that needs it left and its grace passed', async () => {
+  const { dir, root, message, stored } = setup();
   let now = 1_000_000;
   const uploader = new Uploader({ target: new FileTarget({ root }), logger: silentLogger(), window: 2, deleteAfter: true, retentionIntervalMs: 0, wallClock: () => now });
   try {
@@ -48,6 +55,23 @@ test('--delete-after: an init is deleted only after the last segment that needs 
     now += 10_000;
     assert.equal(await uploader.expireDue(), 2);
     assert.deepEqual([stored('s-00002.m4s'), stored('s-init.mp4'), stored('s-init-2.mp4')], [false, false, true]);
+  } finally {
+    await uploader.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the archive playlist lists every segment with the EXT-X-MAP each init needs, version 6', async () => {
+  const { dir, root, message, text } = setup();
+  const uploader = new Uploader({ target: new FileTarget({ root }), logger: silentLogger(), window: 1, archive: '%s-archive.m3u8' });
+  try {
+    for (const [n, init] of [[1, 's-init.mp4'], [2, 's-init.mp4'], [3, 's-init-2.mp4']] as const) await uploader.accept(message(n, init));
+    await uploader.onIdle();
+    const archive = text('s-archive.m3u8');
+    assert.match(archive, /^#EXTM3U\n#EXT-X-VERSION:6\n/);
+    assert.match(archive, /#EXT-X-MAP:URI="http:\/\/cdn\/s-init\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00001\.m4s\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00002\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="http:\/\/cdn\/s-init-2\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00003\.m4s\n/);
+    // The live window holds one segment: its own init is mapped before it.
+    assert.match(text('s.m3u8'), /#EXT-X-DISCONTINUITY-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="http:\/\/cdn\/s-init-2\.mp4"\n/);
   } finally {
     await uploader.close();
     rmSync(dir, { recursive: true, force: true });
