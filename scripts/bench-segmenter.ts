@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     fs.rmSync(fmp4Dir, { recursive: true });
 
     const hlsFmp4Dir = fresh(path.join(BENCH, 'ffmpeg-hls-fmp4'));
-    keep('ffmpeg fmp4', await timed(FFMPEG, ['-v', 'error', '-y', '-i', INPUT, '-c', 'copy', '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', '0', path.join(hlsFmp4Dir, 'index.m3u8')]));
+    keep('ffmpeg fmp4', await timed(FFMPEG, ['-v', 'error', '-y', '-i', INPUT, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', String(SEGMENT_SECONDS), '-hls_list_size', '0', path.join(hlsFmp4Dir, 'index.m3u8')]));
     fs.rmSync(hlsFmp4Dir, { recursive: true });
 
     const hlsDir = fresh(path.join(BENCH, 'ffmpeg-hls'));
