@@ -182,3 +182,13 @@ test('--format fmp4: new parameter sets inside a segment (same program) end that
   assert.equal(messages[1].ext.programDateTime!.getTime() - messages[0].ext.programDateTime!.getTime(), Math.round(messages[0].ext.duration! * 1000));
   for (const m of messages) assert.ok(decodes(out, m.ext.init!, `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`) > 0);
 });
+
+test('--format fmp4: an init that cannot be written is written again under the next name; no segment names a missing init', () => {
+  const dir = tempDir('fmp4-init-fail');
+  // A directory where the first init's temporary file should go makes its open fail.
+  fs.mkdirSync(path.join(dir, '.cam-init.mp4.tmp'));
+  const { messages } = run(dir, [fixture('h264-aac.m2ts')]);
+  assert.deepEqual(messages.map((m) => m.ext.init), ['cam-init-2.mp4', 'cam-init-2.mp4']);
+  assert.equal(fs.existsSync(path.join(dir, 'cam-init.mp4')), false);
+  for (const m of messages) assert.ok(decodes(dir, m.ext.init!, `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`) > 0);
+});

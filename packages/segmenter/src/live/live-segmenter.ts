@@ -148,7 +148,12 @@ export class LiveSegmenter implements SegmentSink {
   }
 
   #endFmp4(p: PairedSegment): void {
-    const init = this.#inits.get(p.init.identity);
+    let init = this.#inits.get(p.init.identity);
+    if (!init) {
+      // Its write failed (a full disk, say): tried again under the next name, so later segments are not all lost.
+      init = this.#initWriter!.writeFile(++this.#initCount, p.init.bytes);
+      this.#inits.set(p.init.identity, init);
+    }
     for (const identity of this.#inits.keys()) {
       if (identity === p.init.identity) break;
       this.#inits.delete(identity);
