@@ -192,3 +192,15 @@ test('--format fmp4: an init that cannot be written is written again under the n
   assert.equal(fs.existsSync(path.join(dir, 'cam-init.mp4')), false);
   for (const m of messages) assert.ok(decodes(dir, m.ext.init!, `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`) > 0);
 });
+
+test('--format fmp4: a restarted run in the same directory keeps an init with the same bytes and never overwrites one with other bytes', () => {
+  const dir = tempDir('fmp4-restart');
+  run(dir, [fixture('h264-aac.m2ts')]);
+  const first = fs.readFileSync(path.join(dir, 'cam-init.mp4'));
+  // The same input again: the same configuration, the same file.
+  assert.deepEqual(run(dir, [fixture('h264-aac.m2ts')]).messages.map((m) => m.ext.init), ['cam-init.mp4', 'cam-init.mp4']);
+  // Another encoder: the earlier run's init may still be named by messages waiting in a spool.
+  const other = run(dir, [fixture('h265.m2ts')]).messages;
+  assert.ok(other.every((m) => m.ext.init === 'cam-init-2.mp4'), other.map((m) => m.ext.init).join(' '));
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'cam-init.mp4')), first, 'untouched');
+});

@@ -6,6 +6,7 @@
  * With `format: 'fmp4'` the core's segments go through the remuxer (fmp4-pipeline.ts): the same
  * cuts, written as `<prefix>-init.mp4` (+ `-init-2.mp4` … after a codec change) and `.m4s` files.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import type { InitSegment } from '@hlsrelay/fmp4';
@@ -141,17 +142,32 @@ export class LiveSegmenter implements SegmentSink {
   #writeInit(init: InitSegment): void {
     if (init.identity === this.#initIdentity) return;
     this.#initIdentity = init.identity;
-    const written = this.#initWriter!.writeFile(++this.#initCount, init.bytes);
+    const written = this.#nextInitFile(init.bytes);
     // Segments of the previous init may still wait to be paired: its entry stays until one of this init is announced.
     this.#inits.set(init.identity, written);
     if (written) this.#logger?.info('init section', { file: written.path, codecs: init.codecs.join(','), bytes: written.size });
+  }
+
+  /**
+   * The next init file name that holds these bytes or nothing: a restarted run in the same
+   * directory keeps an earlier run's init with the same bytes and never overwrites one with other
+   * bytes (messages of that run may still be waiting in a spool to name it).
+   */
+  #nextInitFile(bytes: Uint8Array): WrittenSegment | null {
+    const writer = this.#initWriter!;
+    for (;;) {
+      const n = ++this.#initCount;
+      const state = fileHolding(writer.finalPath(n), bytes);
+      if (state === 'free') return writer.writeFile(n, bytes);
+      if (state === 'same') return { number: n, path: writer.finalPath(n), size: bytes.length };
+    }
   }
 
   #endFmp4(p: PairedSegment): void {
     let init = this.#inits.get(p.init.identity);
     if (!init) {
       // Its write failed (a full disk, say): tried again under the next name, so later segments are not all lost.
-      init = this.#initWriter!.writeFile(++this.#initCount, p.init.bytes);
+      init = this.#nextInitFile(p.init.bytes);
       this.#inits.set(p.init.identity, init);
     }
     for (const identity of this.#inits.keys()) {
@@ -226,3 +242,12 @@ export class LiveSegmenter implements SegmentSink {
 }
 
 const fileNameOf = (p: string): string => path.basename(p);
+
+/** Whether `file` is free, holds exactly `bytes`, or holds something else (unreadable counts as taken). */
+function fileHolding(file: string, bytes: Uint8Array): 'free' | 'same' | 'taken' {
+  try {
+    return Buffer.compare(fs.readFileSync(file), bytes) === 0 ? 'same' : 'taken';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'free' : 'taken';
+  }
+}
