@@ -15,20 +15,8 @@ import path from 'node:path';
 import { ROOT } from '../support/paths';
 import { startDemo, waitForBody, type RunningDemo } from './demo-process';
 import { FFMPEG as ffmpegPath } from '../support/ffmpeg';
+import { CHROMIUM, CHROMIUM_WHY, DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY, requireProgram } from '../support/system-programs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const DEBIAN_FFMPEG = '/usr/bin/ffmpeg';
-
-/** Skips (outside CI) or fails (under CI=true) when a system program a test needs is missing. */
-function requireProgram(t: { skip(msg: string): void }, program: string, why: string): boolean {
-  if (fs.existsSync(program)) return true;
-  const msg = `${program} not found: ${why}`;
-  if (process.env.CI) assert.fail(msg);
-  process.stderr.write(`\n*** SKIPPED: ${msg} ***\n\n`);
-  t.skip(msg);
-  return false;
-}
-const CHROMIUM_WHY = "install Debian's chromium (apt-get install -y chromium) to run the browser test";
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const FPS = 25;
 
@@ -65,7 +53,7 @@ for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real play
   test('ffmpeg as an HLS client decodes ≥ 10 s of the live stream without a single error', async (t) => {
     const url = demo.playlistUrls[0];
     if (format === 'fmp4') {
-      if (!requireProgram(t, DEBIAN_FFMPEG, "the bundled 2018 ffmpeg cannot read fMP4 HLS over HTTP; install Debian's (apt-get install -y ffmpeg)")) return;
+      if (!requireProgram(t, DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY)) return;
       const playlist = await waitForBody(url, (b) => b.includes('#EXT-X-MAP'), 10_000);
       assert.match(playlist, /^#EXTM3U\n#EXT-X-VERSION:6\n/);
       assert.match(playlist, /#EXT-X-MAP:URI="[^"]+-init\.mp4"\n(#EXT-X-PROGRAM-DATE-TIME:.*\n)?#EXTINF:[\d.]+,\n[^\n]+\.m4s\n/);
