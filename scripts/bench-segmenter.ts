@@ -311,6 +311,28 @@ async function baselines(results: Results, input: string, seconds: number): Prom
 const ratio = (x: number, y: number): string => `${(x / y).toFixed(2)}x`;
 const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 
+/** `--format fmp4` and ffmpeg's own fMP4 HLS muxer on the same input. */
+async function fmp4Rows(results: Results, input: string, seconds: number, sink: Sink): Promise<void> {
+  const dir = fresh('segmenter-fmp4');
+  results.keep('segmenter --format fmp4', await timed(process.execPath, [...segmenterArgs(SEGMENTER, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
+  fs.rmSync(dir, { recursive: true });
+  const hls = fresh('ffmpeg-hls-fmp4');
+  results.keep(
+    `ffmpeg -c copy -f hls -hls_segment_type fmp4 -hls_time ${seconds}`,
+    await timed(FFMPEG, ['-v', 'error', '-y', '-i', input, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-f', 'hls', '-hls_segment_type', 'fmp4', '-hls_time', String(seconds), '-hls_list_size', '0', path.join(hls, 'index.m3u8')]),
+  );
+  fs.rmSync(hls, { recursive: true });
+}
+
+function compareFmp4(results: Results, seconds: number): void {
+  const ts = results.get('segmenter').seconds;
+  const f = results.get('segmenter --format fmp4');
+  const ff = results.get(`ffmpeg -c copy -f hls -hls_segment_type fmp4 -hls_time ${seconds}`).seconds;
+  console.log(`  fmp4 MB/s / TS MB/s:          ${(ts / f.seconds).toFixed(2)}  (goal ≥ 0.60: ${mark(ts / f.seconds >= 0.6)})`);
+  console.log(`  ffmpeg fmp4 time / fmp4 time: ${ratio(ff, f.seconds)} wall  (goal > 1x: ${mark(ff > f.seconds)})`);
+  console.log(`  fmp4 peak RSS:                ${((f.peakRssKb ?? 0) / 1024).toFixed(1)} MB`);
+}
+
 function compare(results: Results, seconds: number, name = 'segmenter'): void {
   const seg = results.get(name);
   const ff = results.get(`ffmpeg -c copy -f hls -hls_time ${seconds}`);
@@ -370,7 +392,9 @@ async function main(): Promise<void> {
     await segmenterRun(costs, 'segmenter, silent 2009 uploader', SEGMENTER, LIVE.file, 2, silent);
     if (BASELINE) await segmenterRun(costs, 'baseline, silent 2009 uploader', BASELINE, LIVE.file, 2, silent);
 
+    await fmp4Rows(live, LIVE.file, 2, ack);
     segs.heavy = await segmenterRun(heavy, 'segmenter', SEGMENTER, HEAVY.file, 6, ack);
+    await fmp4Rows(heavy, HEAVY.file, 6, ack);
     if (BASELINE) await segmenterRun(heavy, 'segmenter (baseline)', BASELINE, HEAVY.file, 6, ack);
     await baselines(heavy, HEAVY.file, 6);
   }
@@ -383,10 +407,12 @@ async function main(): Promise<void> {
 
   live.print(`live-shaped: ${path.basename(LIVE.file)}, 2 s segments (segmenter ${segs.live}, ffmpeg ${segs.ffmpegLive})`, liveBytes);
   compare(live, 2);
+  compareFmp4(live, 2);
   if (BASELINE) compare(live, 2, 'segmenter (baseline)');
 
   heavy.print(`heavy: ${path.basename(HEAVY.file)}, 6 s segments (${segs.heavy})`, heavyBytes);
   compare(heavy, 6);
+  compareFmp4(heavy, 6);
   if (BASELINE) compare(heavy, 6, 'segmenter (baseline)');
 
   costs.keep('segmenter, 2 s segments', live.get('segmenter'));

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     .option('input', { type: 'string', describe: 'Stream this instead of the test picture: a file, a URL ffmpeg reads (rtmp://, srt://, udp://…), or - for stdin' })
     .option('renditions', { type: 'string', default: DEFAULT_RENDITIONS, describe: 'Renditions as WIDTHxHEIGHT@KBITSk, comma-separated' })
     .option('segment-seconds', { type: 'number', default: 2, describe: 'Target segment duration' })
+    .option('format', { choices: ['ts', 'fmp4'], default: 'ts', describe: 'Segment container: MPEG-TS, or fragmented MP4 (init + .m4s)' })
     .option('window', { type: 'number', default: 6, describe: 'Segments in each live playlist' })
     .option('fps', { type: 'number', default: 30, describe: 'Frame rate of the encoded renditions' })
     .option('port', { type: 'number', default: 8080, describe: 'HTTP port of the embedded store (0: any free port)' })
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     const child = startChild(`segmenter-${r.name}`, nodeBin, [
       path.join(ROOT, 'packages/segmenter/bin/segmenter.js'),
       '-', String(argv['segment-seconds']), segmentsDir, `segment-${r.name}`, index, httpPrefix, BUCKET, KEY_PREFIX,
-      '--uploader', `127.0.0.1:${uploaderPort}`, '--master', MASTER,
+      '--uploader', `127.0.0.1:${uploaderPort}`, '--master', MASTER, '--format', argv.format,
     ], { stdio: ['pipe', 'inherit', 'pipe'], mark: dataDir });
     children.push(child);
     prefixLines(child, path.join(dataDir, `segmenter-${r.name}.log`));

@@ -30,7 +30,7 @@ test('the ack exchange: greeting, hello, OK per message once journaled, numbered
     const lines = readLines(socket, 3);
     socket.write('HLSRELAY 1\n' + formatMessage(s.message(1)) + '\nnot a message\n');
     // With a state directory the uploader also offers to take shipped segment bytes (payload).
-    assert.deepEqual(await lines, ['HLSRELAY 1 ack payload', 'OK 1', 'ERR 2 expected at least 10 comma-separated fields, got 1']);
+    assert.deepEqual(await lines, ['HLSRELAY 1 ack payload payload-init', 'OK 1', 'ERR 2 expected at least 10 comma-separated fields, got 1']);
     socket.destroy();
     await service.uploader.onIdle();
     assert.ok(existsSync(path.join(s.root, 'b/live/s-00001.ts')));

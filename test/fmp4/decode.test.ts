@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fixture } from '../support/paths';
 import { B_FRAME_FRAMES, decode, makeBFrameTs, tempDir } from './generated';
-import { parseMp4 } from './mp4-parse';
+import { parseMp4 } from '../support/mp4-parse';
 import { concatenated, remuxTs, type RemuxResult } from './remux-ts';
 
 function decodeAll(dir: string, name: string, r: RemuxResult): ReturnType<typeof decode> {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { UnsupportedCodecError } from '@hlsrelay/fmp4';
 import { fixture } from '../support/paths';
 import { findBox, hex } from './box-path';
-import { parseMp4, type ParsedTrack } from './mp4-parse';
+import { parseMp4, type ParsedTrack } from '../support/mp4-parse';
 import { concatenated, remuxTs } from './remux-ts';
 
 /** Every sample starts where the one before it ended: tfdt of each moof continues the last trun. */

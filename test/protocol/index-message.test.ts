@@ -7,6 +7,8 @@ import {
   encodeValue,
   decodeValue,
   segmentFileName,
+  messageSegmentFileName,
+  initFileName,
   ProtocolError,
   type IndexMessage,
 } from '@hlsrelay/protocol';
@@ -59,6 +61,23 @@ test('golden message with every extension field', () => {
   assert.deepEqual(parseMessage(golden), m);
 });
 
+test('golden fMP4 message: format and init follow the original ten, which stay unchanged', () => {
+  const m: IndexMessage = {
+    ...base,
+    lastSegment: 12,
+    ext: { duration: 2, size: 4096, codecs: 'hvc1.1.6.L93.B0,mp4a.40.2', format: 'fmp4', init: 'sample_128k-init-2.mp4' },
+  };
+  const golden =
+    'stream-128k.m3u8, /tmp/, 10, sample_128k, http://cdn.example/stream0001/, 1, 12, 0, mybucket, stream0001, ' +
+    'duration=2.000, size=4096, codecs=hvc1.1.6.L93.B0%2Cmp4a.40.2, format=fmp4, init=sample_128k-init-2.mp4';
+  assert.equal(formatMessage(m), golden);
+  assert.deepEqual(parseMessage(golden), m);
+  // What a 2009 uploader reads: the first ten comma-separated fields, exactly the TS message's.
+  assert.deepEqual(golden.split(/,\s*/).slice(0, 10), formatMessage({ ...base, lastSegment: 12 }).split(/,\s*/));
+  // format=ts is the default and is never written: TS messages are what they always were.
+  assert.equal(formatMessage({ ...base, ext: { format: 'ts' } }), ORIGINAL);
+});
+
 test('an uploader that splits on commas still finds the ten original fields first', () => {
   const line = formatMessage({ ...base, ext: { codecs: 'avc1.64001f,mp4a.40.2', duration: 9.5 } });
   // The Ruby uploader: value.strip.split(%r{,\s*}) and took the first ten.
@@ -91,6 +110,9 @@ const malformed: Array<[string, string, RegExp]> = [
   ['bad pdt', `${ORIGINAL}, pdt=yesterday`, /pdt must be an ISO 8601/],
   ['bad codecs', `${ORIGINAL}, codecs=avc1%3Bx`, /RFC 6381/],
   ['master with a slash', `${ORIGINAL}, master=..%2Fother%2Fmaster.m3u8`, /master must be a file name/],
+  ['unknown format', `${ORIGINAL}, format=mkv`, /format must be one of ts, fmp4, got "mkv"/],
+  ['init with a slash', `${ORIGINAL}, init=..%2Finit.mp4`, /init must be a file name/],
+  ['init not .mp4', `${ORIGINAL}, init=a-init.m4s`, /init must be a file name/],
   ['bad resolution', `${ORIGINAL}, resolution=wide`, /WIDTHxHEIGHT/],
   ['bad escape', `${ORIGINAL}, codecs=%ZZ`, /percent-encoding/],
   ['huge number', ORIGINAL.replace(', 1, 3,', ', 1, 99999999999999999999,'), /last_segment/],
@@ -111,6 +133,16 @@ test('refuses to format a field the original wire format cannot carry', () => {
 test('segment file names are <prefix>-%05u.ts', () => {
   assert.equal(segmentFileName('sample_128k', 1), 'sample_128k-00001.ts');
   assert.equal(segmentFileName('a', 123456), 'a-123456.ts');
+  assert.equal(segmentFileName('a', 7, 'fmp4'), 'a-00007.m4s');
+  assert.equal(messageSegmentFileName({ ...base, ext: { format: 'fmp4' } }), 'sample_128k-00003.m4s');
+  assert.equal(messageSegmentFileName(base), 'sample_128k-00003.ts');
+});
+
+test('init file names: -init.mp4 first, then -init-2.mp4 … (never the same name for another init)', () => {
+  assert.equal(initFileName('cam'), 'cam-init.mp4');
+  assert.equal(initFileName('cam', 1), 'cam-init.mp4');
+  assert.equal(initFileName('cam', 2), 'cam-init-2.mp4');
+  assert.throws(() => initFileName('cam', 0), /whole number ≥ 1/);
 });
 
 const safeText = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !/[,\r\n]/.test(s) && s === s.trim());

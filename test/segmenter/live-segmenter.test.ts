@@ -6,18 +6,10 @@ import { parseMessage } from '@hlsrelay/protocol';
 import { buildParser, LiveSegmenter, Notifier, settingsFrom, StatusLine } from '@hlsrelay/segmenter';
 import { tempDir } from '../support/temp-dir';
 import { fixture } from '../support/paths';
-import { MessageListener } from './recorders';
+import { cameraNames, MessageListener } from './recorders';
 import { HeldPort } from '../support/ports';
 
-const names = (dir: string) => ({
-  segmentDuration: 1,
-  outputDirectory: dir,
-  outputPrefix: 'cam',
-  index: 'cam.m3u8',
-  httpPrefix: 'https://cdn.example/live/',
-  bucketName: 'bucket',
-  keyPrefix: 'live',
-});
+const names = cameraNames;
 
 test('files are <prefix>-%05u.ts from --start-number, complete before their message, no temp files left', () => {
   const dir = tempDir('live');

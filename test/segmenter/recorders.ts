@@ -3,6 +3,17 @@ import net from 'node:net';
 import { payloadOffset, payloadUnitStart, PesAssembler, pid, probeAccessUnit, TS_PACKET_SIZE } from '@hlsrelay/mpegts';
 import type { CompletedSegment, SegmentSink, SegmentStart } from '@hlsrelay/segmenter';
 
+/** The stream names of a LiveSegmenter test: 1 s segments of `cam` into `dir`. */
+export const cameraNames = (dir: string) => ({
+  segmentDuration: 1,
+  outputDirectory: dir,
+  outputPrefix: 'cam',
+  index: 'cam.m3u8',
+  httpPrefix: 'https://cdn.example/live/',
+  bucketName: 'bucket',
+  keyPrefix: 'live',
+});
+
 export interface RecordedSegment {
   start: SegmentStart;
   end?: CompletedSegment;

@@ -8,8 +8,11 @@ import { isVideoKind, PesDemuxer, probeAccessUnit, ptsDelta, type ElementaryStre
 import { Fmp4Remuxer, type RemuxOutput } from './remuxer';
 
 export interface TsRemuxerOptions {
-  /** Cut before this random access unit? Given the 90 kHz ticks since the open segment started. */
-  wantsCut: (ticksSinceStart: number) => boolean;
+  /**
+   * Cut before this random access unit? Given the 90 kHz ticks since the open segment started
+   * and the unit's own (33-bit) PTS, so a caller can cut exactly where another segmenter did.
+   */
+  wantsCut: (ticksSinceStart: number, pts: number) => boolean;
   output: (o: RemuxOutput) => void;
   warn?: (message: string, context: Record<string, unknown>) => void;
 }
@@ -26,6 +29,14 @@ export class TsRemuxer {
   /** Access units handed to the remuxer, per track index of the current program. */
   units: number[] = [];
   streams: ElementaryStream[] = [];
+
+  /**
+   * PTS of the first clock-track unit of the open segment, -1 when none is open. Inside an
+   * `output` callback for a segment, the start of that segment.
+   */
+  get openSegmentPts(): number {
+    return this.#segmentStart;
+  }
 
   /** Throws UnsupportedCodecError from push() when a program has a stream fMP4 cannot carry. */
   constructor(options: TsRemuxerOptions) {
@@ -68,7 +79,7 @@ export class TsRemuxer {
     if (!remuxer || index < 0 || u.pts < 0) return;
     const keyframe = u.kind === 'h264' || u.kind === 'h265' ? isKeyframe(u.kind, u.data) : true;
     if (index === this.#clockIndex && keyframe) {
-      if (this.#segmentStart >= 0 && this.#options.wantsCut(ptsDelta(this.#segmentStart, u.pts))) {
+      if (this.#segmentStart >= 0 && this.#options.wantsCut(ptsDelta(this.#segmentStart, u.pts), u.pts)) {
         this.#emit(remuxer.flush(new Map([[index, u.dts]])));
         this.#segmentStart = -1;
       }

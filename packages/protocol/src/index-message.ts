@@ -28,9 +28,23 @@ export interface SegmentExtensions {
    * `<key prefix>/<master>` beside the rendition's own playlist. Wire name `master`.
    */
   master?: string;
+  /**
+   * Container of the segment files: `fmp4` for fragmented-MP4 (`<prefix>-%05u.m4s` plus an init
+   * section), absent for MPEG-TS (`.ts`, the 2009 format). Wire name `format`.
+   */
+  format?: SegmentFormat;
+  /**
+   * File name (beside the segment, one path segment) of the fMP4 init section this segment needs:
+   * `<prefix>-init.mp4`, then `<prefix>-init-2.mp4` … after each codec change. Wire name `init`.
+   */
+  init?: string;
   /** Extension fields this version does not know, kept so they can be relayed or logged. */
   unknown?: Record<string, string>;
 }
+
+/** `ts`: MPEG-TS segments (the default); `fmp4`: fragmented-MP4 (CMAF) segments with an init section. */
+export type SegmentFormat = 'ts' | 'fmp4';
+export const SEGMENT_FORMATS: readonly SegmentFormat[] = ['ts', 'fmp4'];
 
 export interface IndexMessage {
   /** Name of the media playlist, e.g. `stream-128k.m3u8`. */
@@ -147,6 +161,9 @@ function extensionEntries(ext: SegmentExtensions): Array<[string, string]> {
   if (ext.resolution !== undefined) out.push(['resolution', ext.resolution]);
   if (ext.frameRate !== undefined) out.push(['frame_rate', String(Math.round(ext.frameRate * 1000) / 1000)]);
   if (ext.master !== undefined) out.push(['master', checkMasterName(ext.master)]);
+  // `format=ts` is never written: a TS message stays byte-identical to what older segmenters sent.
+  if (ext.format !== undefined && ext.format !== 'ts') out.push(['format', checkFormat(ext.format)]);
+  if (ext.init !== undefined) out.push(['init', checkInitName(ext.init)]);
   for (const [name, value] of Object.entries(ext.unknown ?? {})) {
     if (!EXTENSION_NAME.test(name)) throw new ProtocolError(`extension name "${name}" must match ${EXTENSION_NAME}`);
     out.push([name, value]);
@@ -226,6 +243,12 @@ function applyExtension(ext: SegmentExtensions, name: string, value: string): vo
     case 'master':
       ext.master = checkMasterName(value);
       return;
+    case 'format':
+      ext.format = checkFormat(value);
+      return;
+    case 'init':
+      ext.init = checkInitName(value);
+      return;
     default:
       ext.unknown = { ...ext.unknown, [name]: value };
   }
@@ -237,6 +260,21 @@ const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export function checkMasterName(value: string): string {
   if (!MASTER_NAME.test(value) || value.includes('..')) {
     throw new ProtocolError(`master must be a file name of letters, digits, ".", "_" and "-" (no "/"), got "${value}"`);
+  }
+  return value;
+}
+
+function checkFormat(value: string): SegmentFormat {
+  if (!(SEGMENT_FORMATS as readonly string[]).includes(value)) throw new ProtocolError(`format must be one of ${SEGMENT_FORMATS.join(', ')}, got "${value}"`);
+  return value as SegmentFormat;
+}
+
+const INIT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.mp4$/;
+
+/** An init file lives beside its segments: one path segment ending in `.mp4`. */
+export function checkInitName(value: string): string {
+  if (!INIT_NAME.test(value) || value.includes('..')) {
+    throw new ProtocolError(`init must be a file name of letters, digits, ".", "_" and "-" ending in .mp4 (no "/"), got "${value}"`);
   }
   return value;
 }

@@ -18,6 +18,22 @@ import { MessageDecoder } from './framing';
 import { ProtocolError } from './index-message';
 
 export const FEATURE_PAYLOAD = 'payload';
+/**
+ * The uploader also takes an fMP4 init section's bytes: a message that names `init=` may be
+ * preceded by two payloads, the init's first, then the segment's:
+ *
+ * ```
+ * segmenter → PAYLOAD <init length>\n   <init bytes>
+ * segmenter → PAYLOAD <length>\n        <segment bytes>
+ * segmenter → <index message>\n         names init=<file>: the first payload is stored as that file
+ * ```
+ *
+ * A segmenter sends an init once per session, before the first message that names it; the
+ * uploader keeps it beside the stream's segments for the later ones. An uploader without the
+ * feature would take the first payload for unused bytes, so a segmenter ships inits only to one
+ * that offers it.
+ */
+export const FEATURE_PAYLOAD_INIT = 'payload-init';
 export const PAYLOAD_VERB = 'PAYLOAD';
 /** Larger than any sane segment (a 10 s 4K segment is ~30 MB); a bigger length is refused. */
 export const MAX_PAYLOAD_BYTES = 512 * 1024 * 1024;

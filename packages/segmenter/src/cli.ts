@@ -6,7 +6,7 @@
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import type { StreamNames } from './live/live-segmenter';
-import { checkMasterName, deliverySettingsFrom } from './delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION } from './delivery/delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from './delivery/uploader-access';
 
 export interface SegmenterSettings extends StreamNames {
@@ -35,7 +35,7 @@ export interface SegmenterSettings extends StreamNames {
 const USAGE = `$0 <input|-> <segment seconds> <output dir> <output prefix> <index name> <http prefix> <bucket> <key prefix> [options]
 
 Cuts a live MPEG-TS stream into keyframe-aligned HLS segments <output dir>/<output prefix>-%05u.ts
-and sends one index message per finished segment to the uploader over TCP.`;
+(or, with --format fmp4, <output prefix>-init.mp4 and <output prefix>-%05u.m4s) and sends one index message per finished segment to the uploader over TCP.`;
 
 /** Environment variables `HLSRELAY_SEGMENTER_<FLAG NAME>` set any option. */
 export const SEGMENTER_ENV_PREFIX = 'HLSRELAY_SEGMENTER';
@@ -51,6 +51,7 @@ export function buildParser(argv: string[], columns?: number, version = 'unknown
       default: `${DEFAULT_HOST}:${DEFAULT_PORT}`,
       describe: 'HOST:PORT of the uploader that receives index messages',
     })
+    .option('format', FORMAT_OPTION)
     .option('master', { type: 'string', describe: 'join the master playlist <key prefix>/NAME that the uploader keeps for every rendition naming it' })
     .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment (use a higher one after a restart so keys are never reused)' })
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })

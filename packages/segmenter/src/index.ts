@@ -6,6 +6,7 @@ export * from './core/stream-facts';
 export * from './core/ts-segmenter';
 // live/: one rendition's run — input chunks, segment files, the index message per segment
 export * from './live/file-source';
+export * from './live/fmp4-pipeline';
 export * from './live/live-segmenter';
 export * from './live/segment-writer';
 export * from './live/status-line';

@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs';
 import { hideBin } from 'yargs/helpers';
+import { UnsupportedCodecError } from '@hlsrelay/fmp4';
 import { lazyLogger } from './lazy-logger';
 import {
   configPathFrom,
@@ -154,6 +155,7 @@ async function main(): Promise<number> {
     target: settings.segmentDuration,
     dir: settings.outputDirectory,
     prefix: settings.outputPrefix,
+    format: settings.format,
     first: settings.startNumber,
     uploader: `${settings.uploader.host}:${settings.uploader.port}`,
   });
@@ -165,14 +167,19 @@ async function main(): Promise<number> {
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (!stop.signal.aborted) {
+    if (e instanceof UnsupportedCodecError) {
+      // Not a failure of the input but of the chosen format: say so, and stop before any segment.
+      logger.error(`cannot segment this input as --format ${settings.format}`, { input: settings.input, error: err.message });
+      code = 1;
+    } else if (!stop.signal.aborted) {
       logger.error('input failed', { input: settings.input, code: err.code, error: err.message });
       code = 1;
     }
   }
   clearInterval(inputTimer);
   const noSegment = segmenter.noSegmentReason();
-  segmenter.finish();
+  // An fMP4 run refused at its first units (MP3, another codec) writes no last segment.
+  if (code === 0 || settings.format !== 'fmp4') segmenter.finish();
   if (statusTimer) clearInterval(statusTimer);
 
   const stats = segmenter.stats;

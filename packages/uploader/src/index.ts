@@ -15,7 +15,7 @@ export { AllowedPaths } from './access/allowed-paths';
 export { AllowedKeys, bucketNameProblem, fileNameProblem, keyPrefixProblem, parseBucketGrant } from './access/allowed-keys';
 export { objectKey, streamId, streamKeyOf, type StreamKey } from './streams/stream-key';
 export { StreamState } from './streams/stream-state';
-export { renderMediaPlaylist, type MediaPlaylist } from './playlist/media-playlist';
+export { MAP_PLAYLIST_VERSION, playlistVersion, renderMediaPlaylist, type MediaPlaylist } from './playlist/media-playlist';
 export { renderMasterPlaylist, type MasterPlaylist } from './playlist/master-playlist';
 export { MasterState, RenditionMeter } from './playlist/master-state';
 export { DEFAULT_CONCURRENCY, DEFAULT_WINDOW, Uploader, type UploaderOptions } from './publish/uploader';
@@ -26,7 +26,7 @@ export { Journal, JOURNAL_FILE, readJournal, type JournalContents, type PendingM
 export { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './targets/transfer-target';
 export { describe, UploadQueue } from './targets/upload-queue';
 export { backoffDelay, type RetryPolicy } from './targets/retry-policy';
-export { S3Target, type CannedAcl, type S3TargetOptions } from './targets/s3-target';
+export { FMP4_CONTENT_TYPE, S3Target, segmentContentType, type CannedAcl, type S3TargetOptions } from './targets/s3-target';
 export { FileTarget, type FileTargetOptions } from './targets/file-target';
 export { BufferPool } from './targets/buffer-pool';
 export { parseTargetUrl, TargetUrlError, type TargetSpec } from './targets/target-url';

@@ -3,7 +3,7 @@
  * main.ts, the demo and the benchmarks (which run it in-process).
  */
 import type { Logger } from '@hlsrelay/log';
-import { parseMessage, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
+import { initFilePath, parseMessage, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { Journal, type PendingMessage } from './state/journal';
 import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './ingest/payload-spool';
 import type { MessagePolicy } from './access/message-policy';
@@ -139,7 +139,10 @@ function openPayloadSpool(stateDir: string, pending: readonly PendingMessage[], 
   const keep: string[] = [];
   for (const { line, message } of pending) {
     try {
-      keep.push(segmentFilePath(message ?? parseMessage(line ?? '')));
+      const m = message ?? parseMessage(line ?? '');
+      keep.push(segmentFilePath(m));
+      const init = initFilePath(m);
+      if (init !== undefined) keep.push(init);
     } catch {
       // the journal's replay says why it cannot read this one
     }

@@ -237,4 +237,28 @@ describe('segment bytes on the session into the uploader service', { timeout: 12
     assert.deepEqual(spooled(stateDir), []);
     assert.deepEqual(fs.readdirSync(spoolDir), [], 'empty stream directories go too');
   });
+
+  test('fMP4 (payload-init): an init payload before the segment\'s is stored as the init the message names, once, for later messages too', async () => {
+    const s = await RawSession.open(service.address.port);
+    assert.match(s.greeting, /\bpayload-init\b/);
+    const init = randomBytes(700);
+    const fmp4 = (n: number, size: number) => message(n, size, { index: 'far4.m3u8', outputPrefix: 'far4' }).replace(/$/, ', format=fmp4, init=far4-init.mp4');
+    const first = randomBytes(20_000);
+    s.socket.write(frameMessage(formatPayloadCommand(init.length)));
+    s.socket.write(init);
+    s.ship(first, fmp4(1, first.length));
+    for (let n = 1; n <= 3; n++) assert.equal(await s.answer(n), `OK ${n}`, 'both payloads and the message answered in order');
+    // The next message of the session names the same init and ships only its segment.
+    const second = randomBytes(20_000);
+    s.ship(second, fmp4(2, second.length));
+    assert.equal(await s.answer(5), 'OK 5');
+    await service.uploader.onIdle();
+    assert.ok((await getObject(store, 'mybucket', 'live/far4-init.mp4')).body.equals(init), 'init stored byte-identical');
+    assert.ok((await getObject(store, 'mybucket', 'live/far4-00002.m4s')).body.equals(second));
+    const playlist = (await getObject(store, 'mybucket', 'live/far4.m3u8')).body.toString();
+    assert.match(playlist, /#EXT-X-MAP:URI="https:\/\/cdn\.example\/live\/far4-init\.mp4"\n#EXTINF:2\.000,\n.*far4-00001\.m4s\n#EXTINF:2\.000,\n.*far4-00002\.m4s/);
+    // The segments leave the spool once stored; the init stays while the stream may still name it.
+    await until(() => spooled(stateDir).join() === 'far4-init.mp4', 10_000, 'only the init left in the spool');
+    s.socket.destroy();
+  });
 });

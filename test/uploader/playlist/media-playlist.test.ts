@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderMediaPlaylist, type MediaPlaylist } from '@hlsrelay/uploader';
+import { playlistVersion, renderMediaPlaylist, type MediaPlaylist } from '@hlsrelay/uploader';
 
 const base: MediaPlaylist = {
   version: 3,
@@ -70,4 +70,38 @@ test('the renderer is pure: same model, same text; the model is not modified', (
   const copy = structuredClone(base);
   assert.equal(renderMediaPlaylist(base), renderMediaPlaylist(base));
   assert.deepEqual(base, copy);
+});
+
+test('fMP4: EXT-X-MAP before the first segment and again after a discontinuity with a new init; version 6 only with EXT-X-MAP', () => {
+  const segments = [
+    { uri: 'cam-00007.m4s', duration: 2, initUri: 'cam-init.mp4' },
+    { uri: 'cam-00008.m4s', duration: 2, initUri: 'cam-init.mp4' },
+    { uri: 'cam-00009.m4s', duration: 2, discontinuity: true, initUri: 'cam-init-2.mp4' },
+  ];
+  assert.equal(playlistVersion(segments), 6);
+  assert.equal(playlistVersion(base.segments), 3, 'TS playlists keep version 3');
+  assert.equal(
+    renderMediaPlaylist({ ...base, version: playlistVersion(segments), targetDuration: 2, mediaSequence: 7, segments }),
+    [
+      '#EXTM3U',
+      '#EXT-X-VERSION:6',
+      '#EXT-X-TARGETDURATION:2',
+      '#EXT-X-MEDIA-SEQUENCE:7',
+      '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-MAP:URI="cam-init.mp4"',
+      '#EXTINF:2.000,',
+      'cam-00007.m4s',
+      '#EXTINF:2.000,',
+      'cam-00008.m4s',
+      '#EXT-X-DISCONTINUITY',
+      '#EXT-X-MAP:URI="cam-init-2.mp4"',
+      '#EXTINF:2.000,',
+      'cam-00009.m4s',
+      '',
+    ].join('\n'),
+  );
+  // A discontinuity resets a player's decoder: the map is named again even when it is the same init.
+  const again = renderMediaPlaylist({ ...base, version: 6, segments: [segments[0], { ...segments[1], discontinuity: true }] });
+  assert.equal(again.match(/#EXT-X-MAP:URI="cam-init.mp4"/g)?.length, 2);
+  assert.throws(() => renderMediaPlaylist({ ...base, segments: [{ uri: 'a.m4s', duration: 1, initUri: 'a"b.mp4' }] }), /EXT-X-MAP URI/);
 });

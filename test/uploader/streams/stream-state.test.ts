@@ -111,3 +111,29 @@ test('snapshot round-trips (what a journal will store)', () => {
 test('options are validated with the value that came', () => {
   assert.throws(() => new StreamState(streamKeyOf(msg(1)), { window: 0 }), /window must be an integer ≥ 1, got 0/);
 });
+
+test('fMP4 inits: stored once per bytes, never a used name for other bytes, retired with the last segment that needs them', () => {
+  const s = new StreamState(streamKeyOf(msg(1)), { window: 2 });
+  const fmp4 = (n: number, init: string) => msg(n, {}, { duration: 10, format: 'fmp4', init });
+  const place = (m: IndexMessage, digest: string) => {
+    const p = s.initPlacement(m, digest);
+    if (!p.stored) s.initStored(p);
+    run2(m, p.name);
+    return p;
+  };
+  const run2 = (m: IndexMessage, initName: string) => s.append(m, initName);
+  const a = place(fmp4(1, 'sample_128k-init.mp4'), 'aa'.repeat(32));
+  assert.deepEqual([a.name, a.stored], ['sample_128k-init.mp4', false]);
+  assert.equal(place(fmp4(2, 'sample_128k-init.mp4'), 'aa'.repeat(32)).stored, true, 'the same bytes again: not uploaded again');
+  assert.match(renderMediaPlaylist(s.playlist()), /^#EXTM3U\n#EXT-X-VERSION:6\n[\s\S]*#EXT-X-MAP:URI="http:\/\/cdn\.example\/stream0001\/sample_128k-init\.mp4"\n#EXTINF:10\.000,\n.*sample_128k-00001\.m4s\n#EXTINF/);
+  assert.deepEqual(s.releaseInits(), [], 'listed segments still need it');
+  // A restarted segmenter with higher numbers and other bytes under the same file name.
+  const b = place(fmp4(3, 'sample_128k-init.mp4'), 'bb'.repeat(32));
+  assert.deepEqual([b.name, b.stored], [`sample_128k-init-${'bb'.repeat(4)}.mp4`, false]);
+  place(fmp4(4, 'sample_128k-init.mp4'), 'bb'.repeat(32));
+  assert.deepEqual(s.releaseInits(), ['sample_128k-init.mp4'], 'no listed segment needs the first init any more');
+  // Numbers reused (a restart from 1): the epoch's -r1- as for segments.
+  const c = place(fmp4(1, 'sample_128k-init.mp4'), 'aa'.repeat(32));
+  assert.equal(c.name, 'sample_128k-r1-init.mp4');
+  assert.deepEqual(s.snapshot().initNames, ['sample_128k-init.mp4', `sample_128k-init-${'bb'.repeat(4)}.mp4`, 'sample_128k-r1-init.mp4']);
+});

@@ -1,11 +1,20 @@
 /**
- * Checks of the options both `segmenter` and `segmenter ladder` take for numbering segments and
- * delivering their messages; one place so both commands say the same thing about bad values.
+ * Checks of the options both `segmenter` and `segmenter ladder` take for numbering segments,
+ * their format and delivering their messages; one place so both commands say the same thing
+ * about bad values.
  */
-import { checkMasterName as checkMasterWireName } from '@hlsrelay/protocol';
+import { checkMasterName as checkMasterWireName, SEGMENT_FORMATS, type SegmentFormat } from '@hlsrelay/protocol';
+
+/** `--format`, as both parsers declare it. */
+export const FORMAT_OPTION = {
+  choices: SEGMENT_FORMATS as SegmentFormat[],
+  default: 'ts' as SegmentFormat,
+  describe: 'segment container: ts (MPEG-TS, plays everywhere) or fmp4 (fragmented MP4 / CMAF: <prefix>-init.mp4 + .m4s; needed for HEVC on Apple devices; H.264, H.265 and AAC only)',
+};
 
 export interface DeliverySettings {
   startNumber: number;
+  format: SegmentFormat;
   discontinuityThreshold: number;
   drainTimeout: number;
   spoolDir?: string;
@@ -21,7 +30,9 @@ export function deliverySettingsFrom(args: Record<string, unknown>): DeliverySet
   if (!(drainTimeout >= 0)) throw new TypeError(`--drain-timeout must be seconds ≥ 0, got ${drainTimeout}`);
   const spoolDir = args['spool-dir'] === undefined ? undefined : String(args['spool-dir']);
   if (spoolDir !== undefined && spoolDir.trim() === '') throw new TypeError('--spool-dir must be a directory path, got ""');
-  return { startNumber, discontinuityThreshold, drainTimeout, ...(spoolDir !== undefined ? { spoolDir } : {}) };
+  const format = (args.format ?? 'ts') as SegmentFormat;
+  if (!SEGMENT_FORMATS.includes(format)) throw new TypeError(`--format must be one of ${SEGMENT_FORMATS.join(', ')}, got "${String(args.format)}"`);
+  return { startNumber, format, discontinuityThreshold, drainTimeout, ...(spoolDir !== undefined ? { spoolDir } : {}) };
 }
 
 /** A master playlist name as the wire allows it, with the option named in the error. */

@@ -10,7 +10,7 @@
  * segmenter — and are delivered once it is back, retried with capped exponential backoff.
  */
 import type { Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, GREETING_TIMEOUT_MS, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT, GREETING_TIMEOUT_MS, parseMessage, type Ack, type HostPort } from '@hlsrelay/protocol';
 import { DeliveryTrouble } from './delivery-trouble';
 import { shippedSegment } from './payload-sender';
 import type { Spool } from './spool';
@@ -73,6 +73,8 @@ export class Notifier {
   #cannotShip = 0;
   /** Messages not yet delivered, oldest first; the head is the one being sent. */
   #queue: Queued[] = [];
+  /** fMP4 init sections shipped on each session: each goes once per session, before the first message naming it. */
+  readonly #shippedInits = new WeakMap<UploaderSession, Set<string>>();
   #sending = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
@@ -241,13 +243,21 @@ export class Notifier {
   /** Sends a message with its segment file's bytes; a file that is gone cannot be shipped and is refused here. */
   async #ship(session: UploaderSession, message: string): Promise<Ack> {
     this.#cannotShip = 0;
-    let segment: { file: string; length: number };
+    let segment: ReturnType<typeof shippedSegment>;
     try {
       segment = shippedSegment(message);
     } catch (e) {
-      return { ok: false, seq: 0, reason: `its segment file cannot be read to ship its bytes (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+      return { ok: false, seq: 0, reason: `its segment or init file cannot be read to ship its bytes (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
     }
-    return session.sendWithPayload(message, segment.file, segment.length);
+    let shipped = this.#shippedInits.get(session);
+    if (!shipped) this.#shippedInits.set(session, (shipped = new Set()));
+    const init = segment.init && !shipped.has(segment.init.file) ? segment.init : undefined;
+    if (init && !session.features.includes(FEATURE_PAYLOAD_INIT)) {
+      throw new Error(`the uploader at ${this.#address()} takes no fMP4 init sections (its greeting offers no "${FEATURE_PAYLOAD_INIT}"): --format fmp4 --ship-bytes needs a newer uploader`);
+    }
+    const ack = await session.sendWithPayload(message, segment.file, segment.length, init);
+    if (init && ack.ok) shipped.add(init.file);
+    return ack;
   }
 
   /** The uploader does not take segment bytes: said loudly (it needs an operator), the message waits. */

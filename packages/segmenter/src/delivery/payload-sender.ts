@@ -8,17 +8,27 @@ import { createReadStream, rmSync, statSync } from 'node:fs';
 import type { Logger } from '@hlsrelay/log';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { parseMessage, segmentFileName } from '@hlsrelay/protocol';
+import { initFilePath, messageSegmentFileName, parseMessage } from '@hlsrelay/protocol';
 
 /** Bytes read from the file per write; the socket's buffer holds at most about this much more. */
 export const PAYLOAD_READ_BYTES = 64 * 1024;
 
-/** The segment file an index message announces, and its size now. Throws (ENOENT …) when it cannot be read. */
-export function shippedSegment(message: string): { file: string; length: number } {
+export interface ShippedFile {
+  file: string;
+  length: number;
+}
+
+/**
+ * The segment file an index message announces, and its size now; with `init`, the fMP4 init
+ * section it names too. Throws (ENOENT …) when one cannot be read.
+ */
+export function shippedSegment(message: string): ShippedFile & { init?: ShippedFile } {
   const m = parseMessage(message);
   // A relative output directory is relative to this segmenter, never to the uploader.
-  const file = path.resolve(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
-  return { file, length: statSync(file).size };
+  const file = path.resolve(m.outputDirectory, messageSegmentFileName(m));
+  const initPath = initFilePath(m);
+  const init = initPath === undefined ? undefined : path.resolve(initPath);
+  return { file, length: statSync(file).size, ...(init !== undefined ? { init: { file: init, length: statSync(init).size } } : {}) };
 }
 
 /**
@@ -31,7 +41,7 @@ export function removeShippedSegment(logger: Logger | undefined): (message: stri
     let file: string | undefined;
     try {
       const m = parseMessage(message);
-      file = path.resolve(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+      file = path.resolve(m.outputDirectory, messageSegmentFileName(m));
       rmSync(file, { force: true });
     } catch (e) {
       logger?.warn('cannot remove a shipped segment file after its acknowledgement', { file, error: (e as Error).message });

@@ -67,25 +67,31 @@ export class UploaderSession {
    * for refused bytes says why); rejects, ending the session, when the connection or the file
    * fails midway.
    */
-  async sendWithPayload(message: string, file: string, length: number): Promise<Ack> {
+  async sendWithPayload(message: string, file: string, length: number, init?: { file: string; length: number }): Promise<Ack> {
     if (this.#error) throw this.#error;
     if (this.#waiting.length > 0) throw new Error('a message is already awaiting its answer');
-    const payloadAnswer = this.#expect();
-    // Answered early when the bytes are refused; awaited below with the message's answer.
-    payloadAnswer.catch(() => {});
-    this.#socket.write(frameMessage(formatPayloadCommand(length)));
-    try {
-      await streamFile(this.#socket, file, length);
-    } catch (e) {
-      // The uploader counts bytes: after a short payload nothing more on this connection can be understood.
-      this.#fail(e as Error);
-      throw e;
+    // With `init` (FEATURE_PAYLOAD_INIT): the init section's payload first, then the segment's.
+    const answers: Array<Promise<Ack>> = [];
+    for (const p of [...(init ? [init] : []), { file, length }]) {
+      const payloadAnswer = this.#expect();
+      // Answered early when the bytes are refused; awaited below with the message's answer.
+      payloadAnswer.catch(() => {});
+      answers.push(payloadAnswer);
+      this.#socket.write(frameMessage(formatPayloadCommand(p.length)));
+      try {
+        await streamFile(this.#socket, p.file, p.length);
+      } catch (e) {
+        // The uploader counts bytes: after a short payload nothing more on this connection can be understood.
+        this.#fail(e as Error);
+        throw e;
+      }
     }
     const answer = this.#expect();
     this.#socket.write(frameMessage(message));
-    const [, ack] = await Promise.all([payloadAnswer, answer]);
+    const [ack] = await Promise.all([answer, ...answers]);
     return ack;
   }
+
 
   /** Numbers the next line and waits for its answer, with the no-answer deadline running. */
   #expect(): Promise<Ack> {

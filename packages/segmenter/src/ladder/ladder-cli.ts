@@ -9,7 +9,8 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName, deliverySettingsFrom } from '../delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION } from '../delivery/delivery-options';
+import type { SegmentFormat } from '@hlsrelay/protocol';
 import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
 import type { FfmpegChoice } from './ffmpeg-path';
 import { DEFAULT_LADDER, ladderConfigFrom, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
@@ -35,6 +36,8 @@ export interface LadderSettings {
   printFfmpeg: boolean;
   uploader: HostPort;
   startNumber: number;
+  /** `--format`: every rendition's segment container. */
+  format: SegmentFormat;
   logLevel: string;
   logJson?: boolean;
   discontinuityThreshold: number;
@@ -75,6 +78,7 @@ export function buildLadderParser(argv: string[], columns?: number, version = 'u
     .option('print-ffmpeg', { type: 'boolean', default: false, describe: 'print the ffmpeg command line and exit' })
     .option('uploader', { type: 'string', default: `${DEFAULT_HOST}:${DEFAULT_PORT}`, describe: 'HOST:PORT of the uploader that receives index messages' })
     .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment of every rendition' })
+    .option('format', FORMAT_OPTION)
     .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })

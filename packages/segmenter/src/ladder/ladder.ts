@@ -77,6 +77,7 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
       bucketName: settings.bucketName,
       keyPrefix: settings.keyPrefix,
       startNumber: settings.startNumber,
+      format: settings.format,
       master: settings.master,
       discontinuityThreshold: settings.discontinuityThreshold,
       notify: (message) => {

@@ -2,10 +2,17 @@
  * One segmenter run: the core cuts, the writer puts each segment on disk, and each completed
  * file is announced to the uploader with one index message. Input comes in through push();
  * the caller (main.ts or a test) owns where the bytes come from.
+ *
+ * With `format: 'fmp4'` the core's segments go through the remuxer (fmp4-pipeline.ts): the same
+ * cuts, written as `<prefix>-init.mp4` (+ `-init-2.mp4` … after a codec change) and `.m4s` files.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { formatMessage, type IndexMessage } from '@hlsrelay/protocol';
-import { SegmentWriter } from './segment-writer';
+import type { InitSegment } from '@hlsrelay/fmp4';
+import { formatMessage, initFileName, type IndexMessage, type SegmentFormat } from '@hlsrelay/protocol';
+import { Fmp4Pipeline, type PairedSegment } from './fmp4-pipeline';
+import { SegmentWriter, type WrittenSegment } from './segment-writer';
 import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
 
 /** The original eight positional arguments, plus the numbering of this run. */
@@ -21,6 +28,8 @@ export interface StreamNames {
   startNumber: number;
   /** Master playlist this rendition joins (`--master`). */
   master?: string;
+  /** Segment container (`--format`); default `ts`. */
+  format?: SegmentFormat;
 }
 
 export interface LiveSegmenterOptions extends StreamNames {
@@ -35,6 +44,8 @@ export interface AnnouncedSegment extends CompletedSegment {
   number: number;
   path: string;
   size: number;
+  /** fMP4: the init section file (in the output directory) the segment needs. */
+  initPath?: string;
 }
 
 export interface SegmenterStats {
@@ -53,6 +64,13 @@ export class LiveSegmenter implements SegmentSink {
   readonly #logger?: Logger;
   readonly #writer: SegmentWriter;
   readonly #core: TsSegmenter;
+  /** fMP4 only: remuxes what the core cuts; null for TS. */
+  readonly #fmp4: Fmp4Pipeline | null = null;
+  readonly #initWriter: SegmentWriter | null = null;
+  /** fMP4: init sections written (null: the write failed) by identity, the last one's identity, how many were made. */
+  readonly #inits = new Map<string, WrittenSegment | null>();
+  #initIdentity = '';
+  #initCount = 0;
   #next: number;
   /** A segment was lost to a write failure: the next one follows a gap in the playlist. */
   #gap = false;
@@ -68,8 +86,13 @@ export class LiveSegmenter implements SegmentSink {
     this.#notify = options.notify;
     this.#logger = options.logger;
     this.#next = options.startNumber;
-    this.#writer = new SegmentWriter({ outputDirectory: options.outputDirectory, outputPrefix: options.outputPrefix, logger: options.logger });
-    this.#core = new TsSegmenter(this, {
+    const { outputDirectory, outputPrefix, logger } = options;
+    this.#writer = new SegmentWriter({ outputDirectory, outputPrefix, format: options.format, logger });
+    if (options.format === 'fmp4') {
+      this.#initWriter = new SegmentWriter({ outputDirectory, outputPrefix, fileName: (n) => initFileName(outputPrefix, n), logger });
+      this.#fmp4 = new Fmp4Pipeline({ init: (i) => this.#writeInit(i), segment: (p) => this.#endFmp4(p) }, logger);
+    }
+    this.#core = new TsSegmenter(this.#fmp4 ?? this, {
       targetDuration: options.segmentDuration,
       discontinuityThreshold: options.discontinuityThreshold,
       now: options.now,
@@ -84,6 +107,7 @@ export class LiveSegmenter implements SegmentSink {
   /** Input ended (EOF or a stop signal): the open segment is completed and announced with end=1. */
   finish(): void {
     this.#core.finish();
+    this.#fmp4?.finish();
   }
 
   get stats(): SegmenterStats {
@@ -113,8 +137,66 @@ export class LiveSegmenter implements SegmentSink {
   }
 
   end(segment: CompletedSegment): void {
+    this.#announce(segment, this.#writer.commit());
+  }
+
+  // ---- fMP4 ----
+
+  /**
+   * Each change of configuration is written under the next name (-init.mp4, -init-2.mp4 …), even
+   * a return to an earlier one: a name, once retired by the uploader, never comes back. The same
+   * configuration again (a new program with the same streams) keeps the current file.
+   */
+  #writeInit(init: InitSegment): void {
+    if (init.identity === this.#initIdentity) return;
+    this.#initIdentity = init.identity;
+    const written = this.#nextInitFile(init.bytes);
+    // Segments of the previous init may still wait to be paired: its entry stays until one of this init is announced.
+    this.#inits.set(init.identity, written);
+    if (written) this.#logger?.info('init section', { file: written.path, codecs: init.codecs.join(','), bytes: written.size });
+  }
+
+  /**
+   * The next init file name that holds these bytes or nothing: a restarted run in the same
+   * directory keeps an earlier run's init with the same bytes and never overwrites one with other
+   * bytes (messages of that run may still be waiting in a spool to name it).
+   */
+  #nextInitFile(bytes: Uint8Array): WrittenSegment | null {
+    const writer = this.#initWriter!;
+    for (;;) {
+      const n = ++this.#initCount;
+      const state = fileHolding(writer.finalPath(n), bytes);
+      if (state === 'free') return writer.writeFile(n, bytes);
+      if (state === 'same') return { number: n, path: writer.finalPath(n), size: bytes.length };
+    }
+  }
+
+  #endFmp4(p: PairedSegment): void {
+    let init = this.#inits.get(p.init.identity);
+    if (!init) {
+      // Its write failed (a full disk, say): tried again under the next name, so later segments are not all lost.
+      init = this.#nextInitFile(p.init.bytes);
+      this.#inits.set(p.init.identity, init);
+    }
+    for (const identity of this.#inits.keys()) {
+      if (identity === p.init.identity) break;
+      this.#inits.delete(identity);
+    }
+    if (!init) {
+      this.#logger?.error('segment dropped: its init section could not be written', { segment: this.#next });
+      this.#announce(p.core, null);
+      return;
+    }
+    const written = this.#writer.writeFile(this.#next, p.media.bytes);
+    // A new init is a new decoder configuration: players must reset (RFC 8216 §4.3.2.3).
+    const core = { ...p.core, discontinuity: p.core.discontinuity || p.initChanged, duration: p.media.duration };
+    this.#announce(core, written, { init, codecs: p.init.codecs.join(',') });
+  }
+
+  // ---- the index message ----
+
+  #announce(segment: CompletedSegment, written: WrittenSegment | null, fmp4?: { init: WrittenSegment; codecs: string }): void {
     const number = this.#next++;
-    const written = this.#writer.commit();
     if (!written) {
       this.#failed++;
       this.#gap = true;
@@ -144,6 +226,8 @@ export class LiveSegmenter implements SegmentSink {
         size: written.size,
         ...segment.stream,
         ...(n.master !== undefined ? { master: n.master } : {}),
+        // The master's CODECS come from the init's parameter sets: exactly what the samples need.
+        ...(fmp4 ? { codecs: fmp4.codecs, format: 'fmp4' as const, init: fileNameOf(fmp4.init.path) } : {}),
       },
     };
     this.#logger?.info('segment complete', {
@@ -154,6 +238,24 @@ export class LiveSegmenter implements SegmentSink {
       ...(discontinuity ? { discontinuity: true } : {}),
       ...(segment.final ? { end: true } : {}),
     });
-    this.#notify(formatMessage(message), { ...segment, discontinuity, number, path: written.path, size: written.size });
+    this.#notify(formatMessage(message), {
+      ...segment,
+      discontinuity,
+      number,
+      path: written.path,
+      size: written.size,
+      ...(fmp4 ? { initPath: fmp4.init.path } : {}),
+    });
+  }
+}
+
+const fileNameOf = (p: string): string => path.basename(p);
+
+/** Whether `file` is free, holds exactly `bytes`, or holds something else (unreadable counts as taken). */
+function fileHolding(file: string, bytes: Uint8Array): 'free' | 'same' | 'taken' {
+  try {
+    return Buffer.compare(fs.readFileSync(file), bytes) === 0 ? 'same' : 'taken';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'free' : 'taken';
   }
 }

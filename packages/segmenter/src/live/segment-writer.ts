@@ -1,6 +1,7 @@
 /**
- * Segment files on disk: `<dir>/<prefix>-%05u.ts`, written under a temporary name and renamed
- * when complete, so an uploader never reads half a segment.
+ * Segment files on disk: `<dir>/<prefix>-%05u.ts` (`.m4s` for fMP4, and the fMP4 init sections
+ * through a writer of their own), written under a temporary name and renamed when complete, so
+ * an uploader never reads half a segment.
  *
  * Writes are synchronous on purpose: the bytes arrive as views of the input chunk, which is
  * reused as soon as the segmenter returns, and a blocking write of one run is cheaper than
@@ -10,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { segmentFileName } from '@hlsrelay/protocol';
+import { segmentFileName, type SegmentFormat } from '@hlsrelay/protocol';
 
 export interface WrittenSegment {
   number: number;
@@ -18,27 +19,45 @@ export interface WrittenSegment {
   size: number;
 }
 
+export interface SegmentWriterOptions {
+  outputDirectory: string;
+  outputPrefix: string;
+  /** Default `ts`. */
+  format?: SegmentFormat;
+  /** The file name of number n, when not a media segment's (fMP4 init sections). */
+  fileName?: (n: number) => string;
+  logger?: Logger;
+}
+
 export class SegmentWriter {
   readonly #dir: string;
-  readonly #prefix: string;
+  readonly #fileName: (n: number) => string;
   readonly #logger?: Logger;
   #fd = -1;
   #number = 0;
   #size = 0;
   #failed: Error | null = null;
 
-  constructor(options: { outputDirectory: string; outputPrefix: string; logger?: Logger }) {
+  constructor(options: SegmentWriterOptions) {
+    const { outputPrefix, format } = options;
     this.#dir = options.outputDirectory;
-    this.#prefix = options.outputPrefix;
+    this.#fileName = options.fileName ?? ((n) => segmentFileName(outputPrefix, n, format));
     this.#logger = options.logger;
   }
 
   finalPath(n: number): string {
-    return path.join(this.#dir, segmentFileName(this.#prefix, n));
+    return path.join(this.#dir, this.#fileName(n));
   }
 
   tempPath(n: number): string {
-    return path.join(this.#dir, `.${segmentFileName(this.#prefix, n)}.tmp`);
+    return path.join(this.#dir, `.${this.#fileName(n)}.tmp`);
+  }
+
+  /** A whole file at once (an fMP4 init or segment): open, write, commit. */
+  writeFile(n: number, bytes: Uint8Array): WrittenSegment | null {
+    this.open(n);
+    this.write(bytes);
+    return this.commit();
   }
 
   open(n: number): void {

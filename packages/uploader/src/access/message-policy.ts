@@ -7,7 +7,7 @@
  * The parser already holds the wire format (ten fields, whole numbers of at most 15 digits, valid
  * extensions); this adds the limits that only make sense for a live stream on this uploader.
  */
-import { ProtocolError, segmentFileName, type IndexMessage } from '@hlsrelay/protocol';
+import { messageSegmentFileName, ProtocolError, type IndexMessage } from '@hlsrelay/protocol';
 import { AllowedKeys, fileNameProblem } from './allowed-keys';
 import type { AllowedPaths } from './allowed-paths';
 
@@ -59,6 +59,9 @@ export class MessagePolicy {
     }
     if (size !== undefined && size > MAX_SEGMENT_BYTES) throw new ProtocolError(`size must be at most ${MAX_SEGMENT_BYTES} bytes, got ${size}`);
     this.keys.check(m.bucketName, m.keyPrefix);
-    this.paths.check(m.outputDirectory, segmentFileName(m.outputPrefix, m.lastSegment));
+    this.paths.check(m.outputDirectory, messageSegmentFileName(m));
+    // fMP4 segments cannot be played without their init section: a message must name it.
+    if (m.ext.format === 'fmp4' && m.ext.init === undefined) throw new ProtocolError('format=fmp4 needs init=<init section file name>');
+    if (m.ext.init !== undefined) this.paths.check(m.outputDirectory, m.ext.init);
   }
 }

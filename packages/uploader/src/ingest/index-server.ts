@@ -7,7 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { RepeatFilter, type Logger } from '@hlsrelay/log';
-import { FEATURE_PAYLOAD, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
+import { FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
 import { SegmenterAccess } from '../access/segmenter-access';
 import type { PayloadSpool } from './payload-spool';
@@ -68,7 +68,7 @@ export class IndexServer {
       refused: () => (this.#malformed += 1),
       repeats: new RepeatFilter({ intervalMs: 30_000 }),
     };
-    const payloadFeature = options.payload ? [FEATURE_PAYLOAD] : [];
+    const payloadFeature = options.payload ? [FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT] : [];
     this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#access.features, ...payloadFeature]));
     // Half-open: after the original segmenter's EOF we may still answer ERR on the same socket.
     // Over TLS the door looks at each connection's first byte before the handshake (tls-door.ts).

@@ -43,6 +43,8 @@ export class PayloadReceiver {
   #current: Received | undefined;
   /** The payload whose PAYLOAD line was handled and whose message is the next line. */
   #claimed: Received | undefined;
+  /** The payload claimed before #claimed: an fMP4 init section when the message names one. */
+  #initClaimed: Received | undefined;
   /** Bytes written to the spool since the connection opened. */
   spooledBytes = 0;
 
@@ -109,8 +111,10 @@ export class PayloadReceiver {
     const r = this.#arrived.shift();
     // The decoder handed over every PAYLOAD before its line could be handled.
     if (!r) return Promise.reject(new ProtocolError('PAYLOAD line without its bytes'));
-    // Bytes followed by another PAYLOAD instead of their message: never used.
-    this.#claimed?.file?.discard();
+    // Bytes followed by another PAYLOAD may be the init section of the message after both
+    // (FEATURE_PAYLOAD_INIT); a third payload in a row means the oldest is never used.
+    this.#initClaimed?.file?.discard();
+    this.#initClaimed = this.#claimed;
     this.#claimed = r;
     return r.arrived.then(() => {
       if (r.error) throw r.error;
@@ -124,14 +128,19 @@ export class PayloadReceiver {
    */
   deliver(parse: () => IndexMessage, handle: (m: IndexMessage) => void | Promise<void>): void | Promise<void> {
     const r = this.#claimed;
-    this.#claimed = undefined;
+    const init = this.#initClaimed;
+    this.#claimed = this.#initClaimed = undefined;
     if (!r) return handle(parse());
     let spooled: IndexMessage;
     try {
       if (r.error) throw new ProtocolError(`segment bytes refused: ${r.error.message}`);
-      spooled = r.file!.commit(parse());
+      if (init?.error) throw new ProtocolError(`init section bytes refused: ${init.error.message}`);
+      const m = parse();
+      init?.file?.commitInit(m);
+      spooled = r.file!.commit(m);
     } catch (err) {
       r.file?.discard();
+      init?.file?.discard();
       if (err instanceof ProtocolError && !r.error) throw new ProtocolError(`${err.message} (its segment bytes are dropped)`);
       throw err;
     }
@@ -157,17 +166,17 @@ export class PayloadReceiver {
   /** The connection closed: bytes never matched with an accepted message leave the spool. */
   close(): void {
     const cut = new ProtocolError('connection closed inside a payload');
-    for (const r of [...this.#arrived, ...(this.#claimed ? [this.#claimed] : [])]) {
+    for (const r of [...this.#arrived, ...(this.#claimed ? [this.#claimed] : []), ...(this.#initClaimed ? [this.#initClaimed] : [])]) {
       r.file?.discard();
       r.settle(cut);
     }
     this.#arrived = [];
-    this.#claimed = undefined;
+    this.#claimed = this.#initClaimed = undefined;
     this.#current = undefined;
   }
 
   /** Payloads whose bytes are on the way or wait for their lines (for tests and shutdown). */
   get open(): number {
-    return this.#arrived.length + (this.#claimed ? 1 : 0);
+    return this.#arrived.length + (this.#claimed ? 1 : 0) + (this.#initClaimed ? 1 : 0);
   }
 }

@@ -119,13 +119,30 @@ export class SpooledPayload {
       this.discard();
       throw new ProtocolError(`payload of ${this.#length} bytes does not match size=${m.ext.size} of segment ${m.lastSegment}`);
     }
+    const dir = this.#place(m, (d) => segmentFilePath({ ...m, outputDirectory: d }));
+    return { ...m, outputDirectory: dir };
+  }
+
+  /**
+   * The payload before a segment's (FEATURE_PAYLOAD_INIT): the init section the message names,
+   * renamed into the stream's spool directory under that name.
+   */
+  commitInit(m: IndexMessage): void {
+    if (m.ext.init === undefined) throw new ProtocolError(`two payloads before segment ${m.lastSegment}, whose message names no init`);
+    if (this.#written !== this.#length) throw new ProtocolError(`init payload has ${this.#written} of ${this.#length} bytes`);
+    const init = m.ext.init;
+    this.#place(m, (d) => path.join(d, init));
+  }
+
+  /** Durable, then renamed to `fileIn(stream's spool directory)`; returns that directory. */
+  #place(m: IndexMessage, fileIn: (dir: string) => string): string {
     fs.fsyncSync(this.#fd);
     fs.closeSync(this.#fd);
     this.#fd = -1;
     const dir = this.#spool.streamDir(m);
     fs.mkdirSync(dir, { recursive: true });
-    fs.renameSync(this.#temp, segmentFilePath({ ...m, outputDirectory: dir }));
-    return { ...m, outputDirectory: dir };
+    fs.renameSync(this.#temp, fileIn(dir));
+    return dir;
   }
 
   /** Drops the bytes (connection lost mid-payload, or no message came for them). */

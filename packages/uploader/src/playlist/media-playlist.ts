@@ -5,6 +5,13 @@
 
 /** `#EXT-X-VERSION` of every playlist the uploader writes: 3, for decimal EXTINF durations (RFC 8216 §7). */
 export const PLAYLIST_VERSION = 3;
+/** `#EXT-X-VERSION` of a playlist that uses EXT-X-MAP (fMP4 segments): 6 (RFC 8216 §4.3.2.5, §7). */
+export const MAP_PLAYLIST_VERSION = 6;
+
+/** The lowest version the segments' tags need: declare no higher one (HLS-NOTES). */
+export function playlistVersion(segments: readonly MediaSegment[]): number {
+  return segments.some((s) => s.initUri !== undefined) ? MAP_PLAYLIST_VERSION : PLAYLIST_VERSION;
+}
 
 /** The segmenter cuts every segment at a keyframe, so each decodes on its own: `#EXT-X-INDEPENDENT-SEGMENTS`. */
 export const INDEPENDENT_SEGMENTS = true;
@@ -23,10 +30,15 @@ export interface MediaSegment {
   discontinuity?: boolean;
   /** `#EXT-X-PROGRAM-DATE-TIME` — wall-clock time of the segment's first frame. */
   programDateTime?: Date;
+  /**
+   * fMP4: the init section this segment needs. `#EXT-X-MAP:URI="…"` is written before the first
+   * segment and again wherever the init changes or a discontinuity resets the player (RFC 8216 §4.3.2.5).
+   */
+  initUri?: string;
 }
 
 export interface MediaPlaylist {
-  /** `#EXT-X-VERSION` — 3: decimal EXTINF durations (RFC 8216 §7). */
+  /** `#EXT-X-VERSION` — 3: decimal EXTINF durations; 6 with EXT-X-MAP (RFC 8216 §7; playlistVersion). */
   version: number;
   /** `#EXT-X-TARGETDURATION` — integer ≥ every EXTINF rounded; fixed for the life of a stream. */
   targetDuration: number;
@@ -50,8 +62,14 @@ export function renderMediaPlaylist(p: MediaPlaylist): string {
   if (p.discontinuitySequence !== undefined) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${p.discontinuitySequence}`);
   if (p.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${p.playlistType}`);
   if (p.independentSegments) lines.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  let mapped: string | undefined;
   for (const s of p.segments) {
     if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    if (s.initUri !== undefined && (s.initUri !== mapped || s.discontinuity)) {
+      if (/["\r\n]/.test(s.initUri)) throw new RangeError(`EXT-X-MAP URI cannot carry quotes or line breaks: ${JSON.stringify(s.initUri)}`);
+      lines.push(`#EXT-X-MAP:URI="${s.initUri}"`);
+    }
+    mapped = s.initUri;
     if (s.programDateTime) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${formatProgramDateTime(s.programDateTime)}`);
     lines.push(`#EXTINF:${formatDuration(s.duration)},`, s.uri);
   }

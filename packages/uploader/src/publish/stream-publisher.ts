@@ -8,9 +8,10 @@
  * lists it, then the journal records the new state together with the messages it finishes, and
  * only then may local files go (a replay would need them).
  */
-import { stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
-import { segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
+import { initFilePath, segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { playlistMaxAgeSeconds, renderMediaPlaylist } from '../playlist/media-playlist';
 import { archiveName, EventArchive } from '../state/event-archive';
 import type { Journal } from '../state/journal';
@@ -154,6 +155,8 @@ export class StreamPublisher {
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
       try {
         await checkAnnouncedSize(upload.file, m.ext.size);
+        // fMP4: the init section first — stored before any playlist can map it.
+        const initName = await this.#storeInit(m, log);
         await this.#ctx.queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(upload), 0, true);
         this.#storedFiles.push(upload.file);
         counters.segmentsStored += 1;
@@ -161,7 +164,7 @@ export class StreamPublisher {
         this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
         const listed = this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m;
         this.#gapBeforeNext = false;
-        for (const warning of state.append(listed)) logger.warn(warning, log);
+        for (const warning of state.append(listed, initName)) logger.warn(warning, log);
         if (this.#archive) this.#appended.push(state.newest!);
         logger.debug('segment stored', { ...log, key: upload.key });
       } catch (err) {
@@ -187,6 +190,27 @@ export class StreamPublisher {
     }
     if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
     else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  /**
+   * Uploads the init section `m` names unless the stream stored these bytes already (the same
+   * init serves every segment until the codec changes); returns its object name. A new init never
+   * goes under a name the stream used before (StreamState.initPlacement).
+   */
+  async #storeInit(m: IndexMessage, log: Record<string, unknown>): Promise<string | undefined> {
+    const file = initFilePath(m);
+    if (m.ext.format !== 'fmp4' || file === undefined) return undefined;
+    const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+      throw new PermanentTransferError(`cannot read init section ${file}: ${err.code ?? err.message}`);
+    });
+    const placement = this.#state.initPlacement(m, createHash('sha256').update(bytes).digest('hex'));
+    if (!placement.stored) {
+      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, placement.name), file };
+      await this.#ctx.queue.transfer('init upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(upload), 0, true);
+      this.#state.initStored(placement);
+      this.#ctx.logger.info('init section stored', { ...log, key: upload.key, bytes: bytes.length });
+    }
+    return placement.name;
   }
 
   async #publish(): Promise<void> {
@@ -265,7 +289,7 @@ export class StreamPublisher {
     const left = state.takeLeft();
     if (this.#ctx.deleteAfter) {
       const { keyPrefix, bucket } = state.key;
-      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }));
+      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }), state.releaseInits());
     }
     const done = this.#doneIds;
     const files = this.#storedFiles;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RecordLog } from '@hlsrelay/protocol';
-import { INDEPENDENT_SEGMENTS, PLAYLIST_VERSION, type MediaPlaylist } from '../playlist/media-playlist';
+import { INDEPENDENT_SEGMENTS, playlistVersion, type MediaPlaylist } from '../playlist/media-playlist';
 import type { ListedSegment } from '../streams/stream-state';
 
 export const DEFAULT_ARCHIVE_PATTERN = '%s-archive.m3u8';
@@ -61,13 +61,14 @@ export class EventArchive {
   }
 
   model(targetDuration: number, ended: boolean, independentSegments = INDEPENDENT_SEGMENTS): MediaPlaylist {
+    const segments = this.#segments.map(({ number: _n, name: _name, initName: _init, ...segment }) => segment);
     return {
-      version: PLAYLIST_VERSION,
+      version: playlistVersion(segments),
       targetDuration,
       mediaSequence: 0,
       playlistType: 'EVENT',
       independentSegments,
-      segments: this.#segments.map(({ number: _n, name: _name, ...segment }) => segment),
+      segments,
       endList: ended,
     };
   }

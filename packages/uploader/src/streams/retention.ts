@@ -39,15 +39,27 @@ export class RetentionPlan {
    * A playlist listing `listed` was stored at `now`; `left` are the segments it no longer lists.
    * `keyOf` gives a segment's bucket and object key.
    */
-  published(listed: readonly ListedSegment[], left: readonly ListedSegment[], now: number, keyOf: (name: string) => { bucket: string; key: string }): void {
+  published(
+    listed: readonly ListedSegment[],
+    left: readonly ListedSegment[],
+    now: number,
+    keyOf: (name: string) => { bucket: string; key: string },
+    releasedInits: readonly string[] = [],
+  ): void {
     const total = listed.reduce((sum, s) => sum + s.duration, 0);
+    /** An fMP4 init stays as long as the last segment that needs it (HLS-NOTES: segment grace). */
+    const initDue = new Map<string, number>(releasedInits.map((name) => [name, now + graceMs(0, total)]));
     for (const seg of left) {
       if (seg.name === undefined) continue;
       // Never in a stored playlist (it came and went within one deferred publish): no reader saw it.
       const longest = this.#s.longest[seg.name] ?? 0;
       delete this.#s.longest[seg.name];
-      this.#s.retiring.push({ ...keyOf(seg.name), dueAt: now + graceMs(seg.duration, longest) });
+      const dueAt = now + graceMs(seg.duration, longest);
+      this.#s.retiring.push({ ...keyOf(seg.name), dueAt });
+      const init = seg.initName;
+      if (init !== undefined && initDue.has(init)) initDue.set(init, Math.max(initDue.get(init)!, dueAt));
     }
+    for (const [name, dueAt] of initDue) this.#s.retiring.push({ ...keyOf(name), dueAt });
     for (const seg of listed) {
       if (seg.name !== undefined) this.#s.longest[seg.name] = Math.max(this.#s.longest[seg.name] ?? 0, total);
     }

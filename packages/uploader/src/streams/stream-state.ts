@@ -8,8 +8,8 @@
  * restore them as they are.
  */
 import type { IndexMessage } from '@hlsrelay/protocol';
-import { INDEPENDENT_SEGMENTS, longestDurationFor, PLAYLIST_VERSION, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
-import { segmentObjectName } from './segment-name';
+import { INDEPENDENT_SEGMENTS, longestDurationFor, playlistVersion, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
+import { initObjectName, segmentObjectName } from './segment-name';
 import type { StreamKey } from './stream-key';
 
 export interface ListedSegment extends MediaSegment {
@@ -17,6 +17,25 @@ export interface ListedSegment extends MediaSegment {
   number: number;
   /** Object name under the key prefix (see segment-name.ts); absent in snapshots of older versions. */
   name?: string;
+  /** fMP4: object name of the init section it needs (its URI is `initUri`). */
+  initName?: string;
+}
+
+/** An fMP4 init section stored for this stream. */
+export interface StoredInit {
+  /** The file name the segmenter gave it (`init=` of the messages). */
+  file: string;
+  /** sha256 of its bytes, hex: the same name with other bytes is another init. */
+  digest: string;
+  /** Object name under the key prefix. */
+  name: string;
+  /** The naming epoch it was stored in (a restart that reuses numbers stores its inits anew). */
+  epoch: number;
+}
+
+/** Where an init is (to be) stored; `stored` when it already is and must not be uploaded again. */
+export interface InitPlacement extends StoredInit {
+  stored: boolean;
 }
 
 export interface StreamSnapshot {
@@ -37,6 +56,10 @@ export interface StreamSnapshot {
   ended: boolean;
   /** Segmenter restarts that reused segment numbers (segment-name.ts); absent means 0. */
   epoch?: number;
+  /** fMP4 init sections stored and not retired, oldest first. */
+  inits?: StoredInit[];
+  /** Every init object name this stream ever used: none is used for other bytes. */
+  initNames?: string[];
 }
 
 export type Disposition =
@@ -88,7 +111,36 @@ export class StreamState {
 
   /** The object name the segment `m` announces is stored under (call before append). */
   objectName(m: IndexMessage): string {
-    return segmentObjectName(m.outputPrefix, m.lastSegment, this.#epochFor(m));
+    return segmentObjectName(m.outputPrefix, m.lastSegment, this.#epochFor(m), m.ext.format);
+  }
+
+  /**
+   * Where the init `m` names (`init=`, bytes with sha256 `digest`) is stored: an init already
+   * stored with the same bytes is not uploaded again; new bytes get a name never used before.
+   */
+  initPlacement(m: IndexMessage, digest: string): InitPlacement {
+    const file = m.ext.init;
+    if (file === undefined) throw new TypeError('the message names no init section');
+    const epoch = this.#epochFor(m);
+    const known = this.#s.inits?.find((i) => i.file === file && i.digest === digest && i.epoch === epoch);
+    if (known) return { ...known, stored: true };
+    const name = initObjectName(m.outputPrefix, file, epoch, digest, new Set(this.#s.initNames ?? []));
+    return { file, digest, name, epoch, stored: false };
+  }
+
+  /** The init is stored (call after its upload, before the segments that need it are appended). */
+  initStored(init: StoredInit): void {
+    const { file, digest, name, epoch } = init;
+    this.#s.inits = [...(this.#s.inits ?? []).filter((i) => i.name !== name), { file, digest, name, epoch }];
+    if (!this.#s.initNames?.includes(name)) this.#s.initNames = [...(this.#s.initNames ?? []), name];
+  }
+
+  /** Inits no listed segment needs any more (after the segments that did left): forgotten, to be retired. */
+  releaseInits(): string[] {
+    const used = new Set(this.#s.window.map((w) => w.initName));
+    const free = (this.#s.inits ?? []).filter((i) => !used.has(i.name));
+    if (free.length > 0) this.#s.inits = this.#s.inits!.filter((i) => used.has(i.name));
+    return free.map((i) => i.name);
   }
 
   /** A restart whose numbers are not above the last one starts a new epoch of object names. */
@@ -102,7 +154,7 @@ export class StreamState {
    * Lists the segment `m` announces (it must be stored already) and slides the window.
    * Returns warnings worth logging (they never stop the stream).
    */
-  append(m: IndexMessage): string[] {
+  append(m: IndexMessage, initName?: string): string[] {
     const s = this.#s;
     const warnings: string[] = [];
     const disposition = this.classify(m);
@@ -141,12 +193,16 @@ export class StreamState {
     }
     const discontinuity = restart || m.ext.discontinuity === true;
     const epoch = this.#epochFor(m);
-    const name = segmentObjectName(m.outputPrefix, m.lastSegment, epoch);
+    const name = segmentObjectName(m.outputPrefix, m.lastSegment, epoch, m.ext.format);
     if (epoch !== (s.epoch ?? 0)) {
       s.epoch = epoch;
       warnings.push(`segment numbers reused after a restart: this run is stored as ${name} and on, so no stored segment is overwritten`);
     }
     const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration };
+    if (initName !== undefined) {
+      entry.initName = initName;
+      entry.initUri = m.httpPrefix + initName;
+    }
     if (discontinuity) {
       entry.discontinuity = true;
       s.discontinuitySeen = true;
@@ -188,13 +244,14 @@ export class StreamState {
   /** The playlist model for the current window. */
   playlist(): MediaPlaylist {
     const s = this.#s;
+    const segments = s.window.map(({ number: _number, name: _name, initName: _init, ...segment }) => segment);
     return {
-      version: PLAYLIST_VERSION,
+      version: playlistVersion(segments),
       targetDuration: s.targetDuration ?? 1,
       mediaSequence: s.mediaSequence,
       discontinuitySequence: s.discontinuitySeen ? s.discontinuitySequence : undefined,
       independentSegments: this.#independentSegments,
-      segments: s.window.map(({ number: _number, name: _name, ...segment }) => segment),
+      segments,
       endList: s.ended,
     };
   }

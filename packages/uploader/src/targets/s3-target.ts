@@ -17,8 +17,20 @@ import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type T
 export type CannedAcl = 'public-read' | 'none';
 
 export const SEGMENT_CONTENT_TYPE = 'video/MP2T';
+/**
+ * fMP4 init sections (`.mp4`) and media segments (`.m4s`): `video/mp4`, as ffmpeg, Apple's
+ * tools and MediaPackage serve them. `video/iso.segment` is registered for `.m4s` but CDN
+ * compression and MIME rules, S3 consoles and some TV players do not know it; every HLS player
+ * takes `video/mp4` for both, and one type keeps the init and its segments under the same rules.
+ */
+export const FMP4_CONTENT_TYPE = 'video/mp4';
+
+/** The Content-Type of a stored segment (or init section), from its object key. */
+export function segmentContentType(key: string): string {
+  return /\.(m4s|mp4)$/i.test(key) ? FMP4_CONTENT_TYPE : SEGMENT_CONTENT_TYPE;
+}
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
-/** Segments never change once written (keys are never reused), so caches may keep them for a day. */
+/** Segments and init sections never change once written (keys are never reused), so caches may keep them for a day. */
 export const SEGMENT_CACHE_CONTROL = 'public, max-age=86400, immutable';
 /** Above this a segment goes up in parts with lib-storage rather than one PUT from memory. */
 export const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
@@ -99,7 +111,7 @@ export class S3Target implements TransferTarget {
       const common = {
         Bucket: upload.bucket,
         Key: upload.key,
-        ContentType: SEGMENT_CONTENT_TYPE,
+        ContentType: segmentContentType(upload.key),
         CacheControl: SEGMENT_CACHE_CONTROL,
         ...this.#aclParam(),
       };

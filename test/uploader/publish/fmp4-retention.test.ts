@@ -1,0 +1,79 @@
+/**
+ * fMP4 on a file target: with --delete-after an init section stays while any listed segment needs
+ * it and goes with the grace of the last one that did, like the segments themselves; the archive
+ * playlist maps every init its segments need.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { silentLogger } from '@hlsrelay/log';
+import type { IndexMessage } from '@hlsrelay/protocol';
+import { FileTarget, Uploader } from '@hlsrelay/uploader';
+import { tempDir } from '../../support/temp-dir';
+
+function setup() {
+  const dir = tempDir('fmp4-retention');
+  const segs = path.join(dir, 'segs');
+  mkdirSync(segs);
+  for (const init of ['s-init.mp4', 's-init-2.mp4']) writeFileSync(path.join(segs, init), `bytes of ${init}`);
+  const message = (n: number, init: string): IndexMessage => {
+    const body = `segment ${n}`;
+    writeFileSync(path.join(segs, `s-${String(n).padStart(5, '0')}.m4s`), body);
+    return {
+      index: 's.m3u8', outputDirectory: segs, segmentDuration: 1, outputPrefix: 's', httpPrefix: 'http://cdn/',
+      firstSegment: 1, lastSegment: n, end: false, bucketName: 'b', keyPrefix: 'live',
+      ext: { duration: 1, size: Buffer.byteLength(body), format: 'fmp4', init, discontinuity: init !== 's-init.mp4' && n === 3 },
+    };
+  };
+  const root = path.join(dir, 'store');
+  const stored = (name: string) => existsSync(path.join(root, 'b/live', name));
+  const text = (name: string) => readFileSync(path.join(root, 'b/live', name), 'utf8');
+  return { dir, root, message, stored, text };
+}
+
+test('--delete-after: an init is deleted only after the last segment that needs it left and its grace passed', async () => {
+  const { dir, root, message, stored } = setup();
+  let now = 1_000_000;
+  const uploader = new Uploader({ target: new FileTarget({ root }), logger: silentLogger(), window: 2, deleteAfter: true, retentionIntervalMs: 0, wallClock: () => now });
+  try {
+    for (const [n, init] of [[1, 's-init.mp4'], [2, 's-init.mp4'], [3, 's-init-2.mp4']] as const) {
+      await uploader.accept(message(n, init));
+      await uploader.onIdle();
+      now += 10_000;
+    }
+    const text = readFileSync(path.join(root, 'b/live/s.m3u8'), 'utf8');
+    assert.match(text, /#EXT-X-MAP:URI="http:\/\/cdn\/s-init\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00002\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="http:\/\/cdn\/s-init-2\.mp4"\n/);
+    await uploader.expireDue();
+    assert.equal(stored('s-00001.m4s'), false, 'segment 1 left and its grace passed');
+    assert.equal(stored('s-init.mp4'), true, 'segment 2 is listed and needs the first init');
+    await uploader.accept(message(4, 's-init-2.mp4'));
+    await uploader.onIdle();
+    // Segment 2 left with this playlist: its grace (and the init's) runs from now.
+    assert.equal(await uploader.expireDue(), 0);
+    assert.equal(stored('s-init.mp4'), true, 'kept through the grace of the last segment that needed it');
+    now += 10_000;
+    assert.equal(await uploader.expireDue(), 2);
+    assert.deepEqual([stored('s-00002.m4s'), stored('s-init.mp4'), stored('s-init-2.mp4')], [false, false, true]);
+  } finally {
+    await uploader.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the archive playlist lists every segment with the EXT-X-MAP each init needs, version 6', async () => {
+  const { dir, root, message, text } = setup();
+  const uploader = new Uploader({ target: new FileTarget({ root }), logger: silentLogger(), window: 1, archive: '%s-archive.m3u8' });
+  try {
+    for (const [n, init] of [[1, 's-init.mp4'], [2, 's-init.mp4'], [3, 's-init-2.mp4']] as const) await uploader.accept(message(n, init));
+    await uploader.onIdle();
+    const archive = text('s-archive.m3u8');
+    assert.match(archive, /^#EXTM3U\n#EXT-X-VERSION:6\n/);
+    assert.match(archive, /#EXT-X-MAP:URI="http:\/\/cdn\/s-init\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00001\.m4s\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00002\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="http:\/\/cdn\/s-init-2\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-00003\.m4s\n/);
+    // The live window holds one segment: its own init is mapped before it.
+    assert.match(text('s.m3u8'), /#EXT-X-DISCONTINUITY-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="http:\/\/cdn\/s-init-2\.mp4"\n/);
+  } finally {
+    await uploader.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
