@@ -9,3 +9,5 @@ export * from './settings-sources';
 export * from './config-file';
 export * from './segment-payload';
 export * from './shared-token';
+export * from './dir-lock';
+export * from './state-home';

@@ -2,6 +2,7 @@
  * The segmenter daemon's entry: the only file that touches argv, stdin, signals and exit.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { hideBin } from 'yargs/helpers';
 import { lazyLogger } from './lazy-logger';
 import { checkEnvironment, configPathFrom, effectiveSettings, readConfigFile, streamName, type OptionTable } from '@hlsrelay/protocol';
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
       process.stdout.write(JSON.stringify(effectiveSettings(args, table), null, 2) + '\n');
       return 0;
     }
-    settings = settingsFrom(args);
+    settings = settingsFrom(args, process.env);
   } catch (e) {
     process.stderr.write(`segmenter: ${(e as Error).message}\nRun "segmenter --help" for usage.\n`);
     return 2;
@@ -50,11 +51,13 @@ async function main(): Promise<number> {
 
   let spool: Spool | undefined;
   try {
-    spool = settings.spoolDir === undefined ? undefined : new Spool(settings.spoolDir, { maxMessages: settings.spoolMaxMessages, logger });
+    spool = settings.spoolDir === undefined ? undefined : new Spool(settings.spoolDir, { maxMessages: settings.spoolMaxMessages, logger, owner: processOwner() });
   } catch (e) {
     logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });
     return 1;
   }
+  if (spool) logger.info('undelivered index messages are spooled', { dir: spool.dir, from: settings.spoolDefault ? 'default (--spool-dir moves it)' : '--spool-dir' });
+  else logger.warn('no spool (--spool-dir none): index messages not yet acknowledged live in memory only; a restart of this segmenter loses them');
   let access: UploaderAccess;
   try {
     access = uploaderAccess(settings, process.env.HLSRELAY_TOKEN);
@@ -142,6 +145,11 @@ async function main(): Promise<number> {
   return code;
 }
 
+/** This process, for the spool directory's lock. */
+function processOwner(): { pid: number; host: string } {
+  return { pid: process.pid, host: os.hostname() };
+}
+
 /** `segmenter ladder …`: one source, one ffmpeg, a segmenter per rendition (ladder.ts). */
 async function ladderMain(argv: string[]): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -156,7 +164,7 @@ async function ladderMain(argv: string[]): Promise<number> {
         throw error ?? new TypeError(message);
       })
       .parseAsync();
-    settings = ladderSettingsFrom(args, (file) => fs.readFileSync(file, 'utf8'), defaultFfmpegPath);
+    settings = ladderSettingsFrom(args, (file) => fs.readFileSync(file, 'utf8'), defaultFfmpegPath, process.env);
   } catch (e) {
     process.stderr.write(`segmenter ladder: ${(e as Error).message}\nRun "segmenter ladder --help" for usage.\n`);
     return 2;
@@ -191,7 +199,7 @@ async function ladderMain(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal, access });
+  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal, access, owner: processOwner() });
 }
 
 main().then(

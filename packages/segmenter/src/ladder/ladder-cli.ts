@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName, deliverySettingsFrom } from '../delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, SPOOL_DIR_HELP, type DeliveryEnv } from '../delivery/delivery-options';
 import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
 import { DEFAULT_LADDER, parseLadderConfig, selectProfiles, type LadderConfig, type LadderProfile } from './ladder-profile';
 
@@ -34,6 +34,8 @@ export interface LadderSettings {
   drainTimeout: number;
   /** Unacknowledged messages on disk, one spool per rendition under this directory (`--spool-dir`). */
   spoolDir?: string;
+  /** No `--spool-dir`: each rendition's spool is its stream's directory under this one (spoolDirName). */
+  spoolHome?: string;
   /** `--ship-bytes`: segment bytes travel with their messages (the uploader shares no disk). */
   shipBytes: boolean;
   /** `--token-file`: the shared token for an uploader that asks for one (else `$HLSRELAY_TOKEN`). */
@@ -66,7 +68,7 @@ export function buildLadderParser(argv: string[], columns?: number) {
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
-    .option('spool-dir', { type: 'string', describe: 'keep index messages not yet acknowledged on disk here (a directory per profile): delivered after an uploader outage or a restart' })
+    .option('spool-dir', { type: 'string', describe: `${SPOOL_DIR_HELP} (given: a directory per profile under it)` })
     .option('ship-bytes', {
       type: 'boolean',
       default: false,
@@ -81,7 +83,7 @@ export function buildLadderParser(argv: string[], columns?: number) {
     .wrap(Math.min(120, columns || 100));
 }
 
-export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (path: string) => string, defaultFfmpeg: () => string): LadderSettings {
+export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (path: string) => string, defaultFfmpeg: () => string, env: DeliveryEnv): LadderSettings {
   const positional = (args._ as Array<string | number>).map(String);
   if (positional.length !== 7) {
     throw new TypeError(
@@ -108,7 +110,7 @@ export function ladderSettingsFrom(args: Record<string, unknown>, readFile: (pat
   const profiles = selectProfiles(config, args.profiles === undefined ? undefined : String(args.profiles));
   const master = checkMasterName(args.master === undefined ? `${name}.m3u8` : String(args.master), '--master');
   if (profiles.some((p) => `${name}-${p.name}.m3u8` === master)) throw new TypeError(`--master "${master}" is also a rendition's playlist name`);
-  const delivery = deliverySettingsFrom(args);
+  const delivery = deliverySettingsFrom(args, env);
   const { startNumber } = delivery;
   const ffmpegPath = args.ffmpeg === undefined ? defaultFfmpeg() : String(args.ffmpeg);
   if (ffmpegPath.trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');

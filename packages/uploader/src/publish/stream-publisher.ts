@@ -86,16 +86,28 @@ export class StreamPublisher {
     if (persisted?.master) ctx.masters.restore(key, persisted.master, persisted.snapshot.window.length > 0);
   }
 
-  /** Queues `message` behind the stream's earlier ones; `journalId` settles once it is on disk. */
-  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): void {
+  /**
+   * Queues `message` behind the stream's earlier ones; `journalId` settles once it is on disk.
+   * The promise returned settles once the message is handled: its segment stored (or left out
+   * and said so), which is when an uploader without a journal may acknowledge it.
+   */
+  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): Promise<void> {
     const arrivedAt = this.#ctx.clock();
     this.#ctx.counters.messages += 1;
     this.#ctx.emit('message-accepted', { stream: this.id, peer, segment: message.lastSegment, arrivedAt } satisfies MessageAccepted);
-    this.#ctx.queue.enqueue(this.id, async () => {
-      // A message the journal could not record is not acknowledged; it is still uploaded (the
-      // segmenter sends it again, and the repeat is recognised).
-      const jid = await journalId.catch(() => undefined);
-      await this.#handle(message, arrivedAt, peer, jid);
+    return new Promise<void>((resolve, reject) => {
+      this.#ctx.queue.enqueue(this.id, async () => {
+        // A message the journal could not record is not acknowledged; it is still uploaded (the
+        // segmenter sends it again, and the repeat is recognised).
+        const jid = await journalId.catch(() => undefined);
+        try {
+          await this.#handle(message, arrivedAt, peer, jid);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+          throw err;
+        }
+      });
     });
   }
 
