@@ -127,7 +127,6 @@ export function uploaderParser(args: readonly string[], env: Env) {
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
       if (!(a['give-up-after'] >= 0) || !Number.isFinite(a['give-up-after'])) throw new Error(`--give-up-after must be seconds ≥ 0 (0: never), got ${a['give-up-after']}`);
       if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error(`--state-dir must be a directory path or "${NO_DIR}", got ""`);
-      stateDirFrom(a['state-dir'], env);
       if (!Number.isSafeInteger(a['max-payload-bytes']) || a['max-payload-bytes'] < 1 || a['max-payload-bytes'] > MAX_PAYLOAD_BYTES) {
         throw new Error(`--max-payload-bytes must be a whole number of bytes from 1 to ${MAX_PAYLOAD_BYTES}, got ${a['max-payload-bytes']}`);
       }

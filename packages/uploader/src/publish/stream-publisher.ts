@@ -12,6 +12,8 @@ import { stat, unlink } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
 import { segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { playlistMaxAgeSeconds, renderMediaPlaylist } from '../playlist/media-playlist';
+import { parseMediaPlaylist } from '../playlist/stored-playlist';
+import { recoverStream } from '../streams/stream-recovery';
 import { archiveName, EventArchive } from '../state/event-archive';
 import type { Journal } from '../state/journal';
 import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
@@ -55,7 +57,9 @@ export interface PublisherContext {
 export class StreamPublisher {
   readonly id: string;
   readonly #ctx: PublisherContext;
-  readonly #state: StreamState;
+  #state: StreamState;
+  /** A stream this uploader did not know: on its first message, storage is asked where it stood. */
+  #unknown: boolean;
   /** The stored playlist is older than the state. */
   #dirty = false;
   /** Arrival times of messages not yet published by a playlist. */
@@ -80,6 +84,7 @@ export class StreamPublisher {
     this.#ctx = ctx;
     this.id = streamId(key);
     this.#state = new StreamState(key, { window: ctx.window }, persisted?.snapshot);
+    this.#unknown = persisted === undefined;
     this.#committed = this.#state.snapshot();
     this.#retention = new RetentionPlan(persisted?.retention);
     this.#archive = ctx.archive === undefined ? undefined : new EventArchive(this.id, ctx.stateDir);
@@ -154,6 +159,7 @@ export class StreamPublisher {
   }
 
   async #handle(m: IndexMessage, arrivedAt: number, peer: string, journalId?: number): Promise<void> {
+    if (this.#unknown) await this.#recover(m);
     const { logger, counters } = this.#ctx;
     const state = this.#state;
     const disposition = state.classify(m);
@@ -199,6 +205,50 @@ export class StreamPublisher {
     }
     if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
     else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  /**
+   * Reads back the stream's stored playlist, once, before its first message is handled here: a
+   * stream that storage already holds continues from it (stream-recovery.ts); none means new.
+   */
+  async #recover(m: IndexMessage): Promise<void> {
+    const { target, queue, logger } = this.#ctx;
+    const { key } = this.#state;
+    const playlistKey = objectKey(key.keyPrefix, key.index);
+    const log = { stream: this.id, key: playlistKey };
+    if (!target.get) {
+      this.#unknown = false;
+      return;
+    }
+    let text: string | undefined;
+    try {
+      // Retried like an upload while the store is away: guessing would risk overwriting segments.
+      text = await queue.transfer('stored playlist read', log, () => target.get!(key.bucket, playlistKey), 1);
+    } catch (err) {
+      if (!(err instanceof PermanentTransferError)) throw err;
+      this.#unknown = false;
+      logger.error('stored playlist cannot be read; the stream starts as new and may reuse stored names', { ...log, error: describe(err) });
+      return;
+    }
+    this.#unknown = false;
+    if (text === undefined) return;
+    const stored = parseMediaPlaylist(text);
+    if (stored === undefined || stored.segments.length === 0) {
+      if (stored === undefined) logger.error('the object at the playlist key is not a media playlist; the stream starts as new', log);
+      return;
+    }
+    const { snapshot, epoch } = recoverStream(stored, m.outputPrefix);
+    this.#state = new StreamState(key, { window: this.#ctx.window }, snapshot);
+    this.#committed = this.#state.snapshot();
+    // What came between the stored window and this message is unknown: players must reset.
+    this.#gapBeforeNext = true;
+    logger.warn('stream continues from its stored playlist (no state for it here): listed behind a discontinuity, stored under new names', {
+      ...log,
+      mediaSequence: stored.mediaSequence,
+      listed: stored.segments.length,
+      ended: stored.endList,
+      names: `${m.outputPrefix}-r${epoch}-%05u.ts`,
+    });
   }
 
   async #publish(): Promise<void> {

@@ -10,7 +10,7 @@
  * The password is only ever handed to the login command: names and log lines carry
  * `ftp://user@host:port/root`.
  */
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { posix } from 'node:path';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
@@ -109,6 +109,24 @@ class FtpAdapter implements RemoteAdapter<Client> {
 
   async writeText(client: Client, text: string, remote: string): Promise<void> {
     await client.uploadFrom(Readable.from([text]), remote);
+  }
+
+  async readText(client: Client, remote: string): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    try {
+      await client.downloadTo(sink, remote);
+    } catch (err) {
+      // 550: no such file; anything else (a dropped connection) is retried by the caller.
+      if (err instanceof FTPError && err.code === 550) return undefined;
+      throw err;
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   async remove(client: Client, remote: string): Promise<void> {
