@@ -22,8 +22,8 @@ const WINDOW = 5;
 const rigs: Rig[] = [];
 after(async () => Promise.all(rigs.map((r) => r.close())));
 
-async function rig(): Promise<Rig> {
-  const r = await Rig.create();
+async function rig(options: { defaultDirs?: boolean } = {}): Promise<Rig> {
+  const r = await Rig.create(options);
   rigs.push(r);
   await r.startStore();
   await r.startUploader();
@@ -79,6 +79,25 @@ test('the uploader killed with -9 mid-stream and started again on its state dire
   await sleep(3000);
   await r.startUploader();
   assert.equal(await segmenter.exited, 0, segmenter.text.slice(-2000));
+  await verify(r, watcher, [out]);
+  assert.match(r.uploader!.text, /continuing from the state directory/);
+});
+
+test('durable by default: no --state-dir, no --spool-dir; the uploader killed with -9 and started again loses nothing', async () => {
+  const r = await rig({ defaultDirs: true });
+  assert.match(r.uploader!.text, /"journal in the state directory"/);
+  assert.ok(r.uploader!.text.includes(JSON.stringify(r.stateDir)), 'the journal is in ~/.local/state/hlsrelay/uploader');
+  const watcher = new Watcher(r, LIVE);
+  const out = path.join(r.dir, 'out');
+  const { segmenter } = r.startStream(14, out);
+  await until(async () => (await listedCount(r)) >= 3, 60_000, 'three segments listed');
+  await r.uploader!.stop('SIGKILL');
+  await sleep(3000);
+  await r.startUploader();
+  // The killed uploader's lock is still there: a dead pid's, taken over and said so.
+  assert.match(r.uploader!.text, /took over the lock of a process that is gone/);
+  assert.equal(await segmenter.exited, 0, segmenter.text.slice(-2000));
+  assert.match(segmenter.text, /"undelivered index messages are spooled"/);
   await verify(r, watcher, [out]);
   assert.match(r.uploader!.text, /continuing from the state directory/);
 });

@@ -222,8 +222,9 @@ export class StreamPublisher {
     }
     let text: string | undefined;
     try {
-      // Retried like an upload while the store is away: guessing would risk overwriting segments.
-      text = await queue.transfer('stored playlist read', log, () => target.get!(key.bucket, playlistKey), 1);
+      // Retried like a segment upload while the store is away, and given up with it
+      // (--give-up-after): guessing sooner would risk overwriting stored segments.
+      text = await queue.transfer('stored playlist read', log, () => target.get!(key.bucket, playlistKey), 1, true);
     } catch (err) {
       if (!(err instanceof PermanentTransferError)) throw err;
       this.#unknown = false;
