@@ -10,6 +10,8 @@ export interface ProxiedRequest {
   path: string;
   /** The store's answer. */
   status?: number;
+  /** The body of a playlist PUT (`.m3u8`), to follow every version the store was sent. */
+  body?: string;
 }
 
 export class RecordingProxy {
@@ -29,6 +31,11 @@ export class RecordingProxy {
       const record: ProxiedRequest = { method: req.method ?? '', path: decodeURIComponent((req.url ?? '').replace(/\?.*$/, '')) };
       proxy.requests.push(record);
       const forward = () => {
+        if (record.method === 'PUT' && record.path.endsWith('.m3u8')) {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => (record.body = Buffer.concat(chunks).toString('utf8')));
+        }
         const out = http.request({ host: '127.0.0.1', port: storePort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
           record.status = answer.statusCode;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
