@@ -71,7 +71,7 @@ export function buildParser(argv: string[], columns?: number) {
     .option('ship-bytes', {
       type: 'boolean',
       default: false,
-      describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs --state-dir',
+      describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs its state directory (not --state-dir none)',
     })
     .options(ACCESS_OPTIONS)
     .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })

@@ -72,7 +72,7 @@ export function buildLadderParser(argv: string[], columns?: number) {
     .option('ship-bytes', {
       type: 'boolean',
       default: false,
-      describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs --state-dir',
+      describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs its state directory (not --state-dir none)',
     })
     .options(ACCESS_OPTIONS)
     .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
