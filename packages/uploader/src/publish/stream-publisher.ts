@@ -12,8 +12,6 @@ import { stat, unlink } from 'node:fs/promises';
 import type { Logger } from '@hlsrelay/log';
 import { segmentFilePath, type IndexMessage } from '@hlsrelay/protocol';
 import { playlistMaxAgeSeconds, renderMediaPlaylist } from '../playlist/media-playlist';
-import { parseMediaPlaylist } from '../playlist/stored-playlist';
-import { recoverStream } from '../streams/stream-recovery';
 import { archiveName, EventArchive } from '../state/event-archive';
 import type { Journal } from '../state/journal';
 import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
@@ -23,6 +21,7 @@ import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
 import { shouldPublishNow } from './publish-decision';
+import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
 
 /** What the journal keeps of a stream. */
@@ -208,48 +207,17 @@ export class StreamPublisher {
   }
 
   /**
-   * Reads back the stream's stored playlist, once, before its first message is handled here: a
-   * stream that storage already holds continues from it (stream-recovery.ts); none means new.
+   * Once, before the first message of a stream this uploader did not know: a stream that storage
+   * already holds continues from its stored playlist (stored-stream.ts); none means new.
    */
   async #recover(m: IndexMessage): Promise<void> {
-    const { target, queue, logger } = this.#ctx;
-    const { key } = this.#state;
-    const playlistKey = objectKey(key.keyPrefix, key.index);
-    const log = { stream: this.id, key: playlistKey };
-    if (!target.get) {
-      this.#unknown = false;
-      return;
-    }
-    let text: string | undefined;
-    try {
-      // Retried like a segment upload while the store is away, and given up with it
-      // (--give-up-after): guessing sooner would risk overwriting stored segments.
-      text = await queue.transfer('stored playlist read', log, () => target.get!(key.bucket, playlistKey), 1, true);
-    } catch (err) {
-      if (!(err instanceof PermanentTransferError)) throw err;
-      this.#unknown = false;
-      logger.error('stored playlist cannot be read; the stream starts as new and may reuse stored names', { ...log, error: describe(err) });
-      return;
-    }
+    const snapshot = await readStoredStream(this.#ctx, this.id, this.#state.key, m.outputPrefix);
     this.#unknown = false;
-    if (text === undefined) return;
-    const stored = parseMediaPlaylist(text);
-    if (stored === undefined || stored.segments.length === 0) {
-      if (stored === undefined) logger.error('the object at the playlist key is not a media playlist; the stream starts as new', log);
-      return;
-    }
-    const { snapshot, epoch } = recoverStream(stored, m.outputPrefix);
-    this.#state = new StreamState(key, { window: this.#ctx.window }, snapshot);
+    if (!snapshot) return;
+    this.#state = new StreamState(this.#state.key, { window: this.#ctx.window }, snapshot);
     this.#committed = this.#state.snapshot();
     // What came between the stored window and this message is unknown: players must reset.
     this.#gapBeforeNext = true;
-    logger.warn('stream continues from its stored playlist (no state for it here): listed behind a discontinuity, stored under new names', {
-      ...log,
-      mediaSequence: stored.mediaSequence,
-      listed: stored.segments.length,
-      ended: stored.endList,
-      names: `${m.outputPrefix}-r${epoch}-%05u.ts`,
-    });
   }
 
   async #publish(): Promise<void> {
