@@ -122,8 +122,10 @@ class FtpAdapter implements RemoteAdapter<Client> {
     try {
       await client.downloadTo(sink, remote);
     } catch (err) {
-      // 550: no such file; anything else (a dropped connection) is retried by the caller.
-      if (err instanceof FTPError && err.code === 550) return undefined;
+      // A refused RETR is 550 on most servers, other 5xx codes on some (ftp-srv: 551): the file
+      // is missing only if its directory does not list it. Anything else (a dropped connection)
+      // is retried by the caller.
+      if (err instanceof FTPError && err.code >= 500 && !(await listed(client, remote))) return undefined;
       throw err;
     }
     return Buffer.concat(chunks).toString('utf8');
@@ -140,5 +142,19 @@ class FtpAdapter implements RemoteAdapter<Client> {
 
   async rename(client: Client, from: string, to: string): Promise<void> {
     await client.rename(from, to);
+  }
+}
+
+/**
+ * Whether `remote`'s directory lists it. A directory the server refuses to list holds nothing:
+ * servers answer a missing one with 550, 450 or 451 (ftp-srv), or an empty listing. A dropped
+ * connection is thrown (and retried).
+ */
+async function listed(client: Client, remote: string): Promise<boolean> {
+  try {
+    return (await client.list(posix.dirname(remote))).some((f) => f.name === posix.basename(remote));
+  } catch (err) {
+    if (err instanceof FTPError) return false;
+    throw err;
   }
 }
