@@ -7,8 +7,10 @@
  * The stored window is listed on, the next segment follows behind an EXT-X-DISCONTINUITY (what
  * came between is unknown), and this run's segments are stored under a run of object names no
  * listed segment uses: `<output prefix>-r<N>-%05u.ts` with N above every run the playlist shows
- * (segment-name.ts). Segments of an earlier run that were stored but never listed cannot be seen
- * here; only a run whose first playlist was never stored could have used run N already.
+ * (segment-name.ts). Why that is enough: runs only go up within an uploader's life, so the
+ * newest stored playlist shows the highest run any stored playlist ever listed, and no name a
+ * player could have been sent is reused. Only a run whose first playlist never got stored can
+ * have used run N already; its objects were never listed, so no player or cache holds them.
  */
 import type { MediaPlaylist } from '../playlist/media-playlist';
 import type { ListedSegment, StreamSnapshot } from './stream-state';
