@@ -97,6 +97,9 @@ async function main(): Promise<void> {
     // The segments live under the demo's data directory, not the system temp directory the
     // uploader reads from by default.
     ...['--allow-dir', segmentsDir],
+    // Its journal beside the demo's store: a fresh store needs fresh playlist state, and demos
+    // run side by side each hold their own.
+    ...['--state-dir', path.join(dataDir, 'state')],
     ...['--s3-endpoint', store.endpoint, '--s3-region', EMBEDDED_REGION, '--s3-path-style', '--acl', 'public-read'],
   ], {
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
       path.join(ROOT, 'packages/segmenter/bin/segmenter.js'),
       '-', String(argv['segment-seconds']), segmentsDir, `segment-${r.name}`, index, httpPrefix, BUCKET, KEY_PREFIX,
       '--uploader', `127.0.0.1:${uploaderPort}`, '--master', MASTER, '--format', argv.format,
+      '--spool-dir', path.join(dataDir, 'spool', r.name),
     ], { stdio: ['pipe', 'inherit', 'pipe'], mark: dataDir });
     children.push(child);
     prefixLines(child, path.join(dataDir, `segmenter-${r.name}.log`));

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { spoolDirName } from '@hlsrelay/segmenter';
 import { parseM3u8 } from '../support/m3u8';
 import { HeldPort } from '../support/ports';
 import { sleep, until } from '../support/until';
@@ -56,16 +57,28 @@ export class Rig {
   store?: Daemon;
   uploader?: Daemon;
   readonly #children: Daemon[] = [];
+  /**
+   * With `defaultDirs` the daemons get no --state-dir or --spool-dir and find their directories
+   * as a user's login would give them ($HOME and $XDG_STATE_HOME under the rig's directory).
+   */
+  readonly #env: Record<string, string>;
+  readonly #dirFlags: { uploader: string[]; segmenter: string[] };
 
-  private constructor(dir: string) {
+  private constructor(dir: string, defaultDirs: boolean) {
     this.dir = dir;
     this.storeDir = path.join(dir, 'store');
-    this.stateDir = path.join(dir, 'state');
-    this.spoolDir = path.join(dir, 'spool');
+    const home = path.join(dir, 'home');
+    const stateHome = path.join(home, '.local/state');
+    this.stateDir = defaultDirs ? path.join(stateHome, 'hlsrelay/uploader') : path.join(dir, 'state');
+    this.spoolDir = defaultDirs
+      ? path.join(stateHome, 'hlsrelay/segmenter', spoolDirName({ bucketName: BUCKET, keyPrefix: 'fault', index: 'fault.m3u8' }))
+      : path.join(dir, 'spool');
+    this.#env = defaultDirs ? { HOME: home, XDG_STATE_HOME: stateHome } : {};
+    this.#dirFlags = defaultDirs ? { uploader: [], segmenter: [] } : { uploader: ['--state-dir', this.stateDir], segmenter: ['--spool-dir', this.spoolDir] };
   }
 
-  static async create(): Promise<Rig> {
-    const rig = new Rig(tempDir('fault'));
+  static async create(options: { defaultDirs?: boolean } = {}): Promise<Rig> {
+    const rig = new Rig(tempDir('fault'), options.defaultDirs ?? false);
     rig.#storeGate = await HeldPort.open();
     rig.#uploaderGate = await HeldPort.open();
     rig.storePort = rig.#storeGate.port;
@@ -92,9 +105,9 @@ export class Rig {
         process.execPath,
         [
           UPLOADER_BIN, '--listen', '127.0.0.1:0', '--s3-endpoint', `http://127.0.0.1:${this.storePort}`, '--s3-path-style',
-          '--state-dir', this.stateDir, '--keep-local', '--archive', '', '--retry-max-delay', '1', '--log-json', '--log-level', 'info', ...extra,
+          ...this.#dirFlags.uploader, '--keep-local', '--archive', '', '--retry-max-delay', '1', '--log-json', '--log-level', 'info', ...extra,
         ],
-        { cwd: ROOT, env: { ...process.env, ...STORE_ENV }, stdio: ['ignore', 'ignore', 'pipe'] },
+        { cwd: ROOT, env: { ...process.env, ...STORE_ENV, ...this.#env }, stdio: ['ignore', 'ignore', 'pipe'] },
       ),
     );
     this.#children.push(d);
@@ -127,9 +140,9 @@ export class Rig {
     const segmenter = new Daemon(
       spawn(process.execPath, [
         SEGMENTER_BIN, '-', '1', outDir, 'fault', 'fault.m3u8', CDN, BUCKET, 'fault',
-        '--uploader', `127.0.0.1:${this.uploaderPort}`, '--spool-dir', this.spoolDir, '--drain-timeout', '60',
+        '--uploader', `127.0.0.1:${this.uploaderPort}`, ...this.#dirFlags.segmenter, '--drain-timeout', '60',
         '--log-level', 'info', '--log-json', '--status', 'never',
-      ], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] }),
+      ], { cwd: ROOT, env: { ...process.env, ...this.#env }, stdio: ['pipe', 'ignore', 'pipe'] }),
     );
     ffmpeg.child.stdout!.pipe(segmenter.child.stdin!);
     segmenter.child.stdin!.on('error', () => {});

@@ -22,8 +22,8 @@ const WINDOW = 5;
 const rigs: Rig[] = [];
 after(async () => Promise.all(rigs.map((r) => r.close())));
 
-async function rig(): Promise<Rig> {
-  const r = await Rig.create();
+async function rig(options: { defaultDirs?: boolean } = {}): Promise<Rig> {
+  const r = await Rig.create(options);
   rigs.push(r);
   await r.startStore();
   await r.startUploader();
@@ -69,19 +69,29 @@ async function verify(r: Rig, watcher: Watcher, runs: string[]): Promise<void> {
   assert.deepEqual(readSpool(r.spoolDir).pending, [], 'spool: nothing left to deliver');
 }
 
-test('the uploader killed with -9 mid-stream and started again on its state directory', async () => {
-  const r = await rig();
-  const watcher = new Watcher(r, LIVE);
-  const out = path.join(r.dir, 'out');
-  const { segmenter } = r.startStream(14, out);
-  await until(async () => (await listedCount(r)) >= 3, 60_000, 'three segments listed');
-  await r.uploader!.stop('SIGKILL');
-  await sleep(3000);
-  await r.startUploader();
-  assert.equal(await segmenter.exited, 0, segmenter.text.slice(-2000));
-  await verify(r, watcher, [out]);
-  assert.match(r.uploader!.text, /continuing from the state directory/);
-});
+// Once on directories given by flags, once on the defaults a user's login gives (durable by default).
+for (const defaultDirs of [false, true]) {
+  const name = defaultDirs
+    ? 'durable by default (no --state-dir, no --spool-dir): the uploader killed with -9 mid-stream and started again'
+    : 'the uploader killed with -9 mid-stream and started again on its state directory';
+  test(name, async () => {
+    const r = await rig({ defaultDirs });
+    assert.ok(r.uploader!.text.includes(`"dir":${JSON.stringify(r.stateDir)}`), `the journal is in ${r.stateDir}`);
+    const watcher = new Watcher(r, LIVE);
+    const out = path.join(r.dir, 'out');
+    const { segmenter } = r.startStream(14, out);
+    await until(async () => (await listedCount(r)) >= 3, 60_000, 'three segments listed');
+    await r.uploader!.stop('SIGKILL');
+    await sleep(3000);
+    await r.startUploader();
+    // The killed uploader's lock is still there: a dead pid's, taken over and said so.
+    assert.match(r.uploader!.text, /took over the lock of a process that is gone/);
+    assert.equal(await segmenter.exited, 0, segmenter.text.slice(-2000));
+    assert.ok(segmenter.text.includes(`"dir":${JSON.stringify(r.spoolDir)}`), `the spool is in ${r.spoolDir}`);
+    await verify(r, watcher, [out]);
+    assert.match(r.uploader!.text, /continuing from the state directory/);
+  });
+}
 
 test('the store down for 20 s mid-stream: retried with backoff, caught up in order', async () => {
   const r = await rig();

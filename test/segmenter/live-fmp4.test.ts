@@ -126,15 +126,15 @@ test('--format fmp4: MP3 input is refused with a clear error naming the way out'
 
 test('CLI: --format is ts by default, fmp4 on request (flag, config file, ladder); anything else is refused', () => {
   const positional = ['-', '2', '/tmp/hls', 'cam', 'cam.m3u8', 'https://cdn.example/', 'bucket', 'live'];
-  assert.equal(settingsFrom(buildParser(positional).parseSync()).format, 'ts');
-  assert.equal(settingsFrom(buildParser([...positional, '--format', 'fmp4']).parseSync()).format, 'fmp4');
+  assert.equal(settingsFrom(buildParser(positional).parseSync(), process.env).format, 'ts');
+  assert.equal(settingsFrom(buildParser([...positional, '--format', 'fmp4']).parseSync(), process.env).format, 'fmp4');
   const dir = tempDir('fmp4-config');
   const config = path.join(dir, 'segmenter.json');
   fs.writeFileSync(config, JSON.stringify({ format: 'fmp4' }));
-  assert.equal(settingsFrom(buildParser([...positional]).config(JSON.parse(fs.readFileSync(config, 'utf8'))).parseSync()).format, 'fmp4');
+  assert.equal(settingsFrom(buildParser([...positional]).config(JSON.parse(fs.readFileSync(config, 'utf8'))).parseSync(), process.env).format, 'fmp4');
   assert.throws(() => buildParser([...positional, '--format', 'mkv']).fail((m) => { throw new TypeError(m); }).parseSync(), /Invalid values[\s\S]*format/);
   const ladder = ['-', '2', '/tmp/hls', 'cam', 'https://cdn.example/', 'bucket', 'live', '--format', 'fmp4'];
-  assert.equal(ladderSettingsFrom(buildLadderParser(ladder).parseSync(), undefined, () => ({ path: 'ffmpeg', source: 'PATH' })).format, 'fmp4');
+  assert.equal(ladderSettingsFrom(buildLadderParser(ladder).parseSync(), undefined, () => ({ path: 'ffmpeg', source: 'PATH' }), process.env).format, 'fmp4');
 });
 
 test('the segmenter bin: MP3 input with --format fmp4 exits non-zero at once, saying why and what to do', () => {

@@ -91,7 +91,7 @@ test('notifier: close() hands back what was never delivered, in order', async ()
   await held.close();
 });
 
-const parse = (argv: string[]) => settingsFrom(buildParser(argv).fail((msg, err) => { throw err ?? new TypeError(msg); }).parseSync());
+const parse = (argv: string[]) => settingsFrom(buildParser(argv).fail((msg, err) => { throw err ?? new TypeError(msg); }).parseSync(), { HOME: '/home/cam' });
 
 test('CLI: the original positional form, named options, defaults', () => {
   const s = parse(['-', '10', '/tmp/', 'sample_128k', 'stream-128k.m3u8', 'http://d3vmly3syseqo9.cloudfront.net/stream0001/', 'ionlivestream', 'stream0001']);

@@ -3,8 +3,9 @@
  */
 export interface ParsedManifest {
   playlists?: Array<{ uri: string; attributes: { BANDWIDTH?: number; 'AVERAGE-BANDWIDTH'?: string; CODECS?: string; RESOLUTION?: { width: number; height: number }; 'FRAME-RATE'?: number; 'PROGRAM-ID'?: number } }>;
-  segments?: Array<{ uri: string; duration: number }>;
+  segments?: Array<{ uri: string; duration: number; discontinuity?: boolean }>;
   mediaSequence?: number;
+  discontinuitySequence?: number;
   endList?: boolean;
 }
 

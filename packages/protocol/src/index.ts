@@ -12,3 +12,5 @@ export * from './runtime-support';
 export * from './segment-payload';
 export * from './shared-token';
 export * from './foreign-peer';
+export * from './dir-lock';
+export * from './state-home';

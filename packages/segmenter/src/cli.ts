@@ -3,10 +3,12 @@
  * options. Pure: takes argv, returns validated settings or throws with a message that names
  * the argument, what was expected and what came.
  */
+import path from 'node:path';
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import type { StreamNames } from './live/live-segmenter';
-import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION } from './delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION, SPOOL_DIR_HELP, type DeliveryEnv } from './delivery/delivery-options';
+import { spoolDirName } from './delivery/spool';
 import { ACCESS_OPTIONS, accessSettingsFrom } from './delivery/uploader-access';
 
 export interface SegmenterSettings extends StreamNames {
@@ -17,8 +19,10 @@ export interface SegmenterSettings extends StreamNames {
   logJson?: boolean;
   discontinuityThreshold: number;
   drainTimeout: number;
-  /** Directory for index messages not yet acknowledged (spool.ts); in memory when undefined. */
+  /** Directory for index messages not yet acknowledged (spool.ts); in memory when undefined (`--spool-dir none`). */
   spoolDir?: string;
+  /** The spool directory is the default one (no `--spool-dir`). */
+  spoolDefault: boolean;
   spoolMaxMessages: number;
   /** `--ship-bytes`: segment bytes travel with their message (the uploader shares no disk with us). */
   shipBytes: boolean;
@@ -64,12 +68,12 @@ export function buildParser(argv: string[], columns?: number, version = 'unknown
     .option('status', { choices: ['auto', 'always', 'never'], default: 'auto', describe: 'periodic one-line status on stderr (auto: when stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump (forward or back) marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
-    .option('spool-dir', { type: 'string', describe: 'keep index messages not yet acknowledged on disk here: delivered after an uploader outage or a restart of this segmenter' })
+    .option('spool-dir', { type: 'string', describe: SPOOL_DIR_HELP })
     .option('spool-max-messages', { type: 'number', default: 10_000, describe: 'most messages the spool holds; past it the oldest is dropped (logged as an error)' })
     .option('ship-bytes', {
       type: 'boolean',
       default: false,
-      describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs --state-dir',
+      describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs its state directory (not --state-dir none)',
     })
     .option('keep-local', {
       type: 'boolean',
@@ -92,8 +96,11 @@ export function buildParser(argv: string[], columns?: number, version = 'unknown
     .wrap(Math.min(120, columns || 100));
 }
 
-/** Validates a parsed command line; throws TypeError with what was expected and what came. */
-export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
+/**
+ * Validates a parsed command line; throws TypeError with what was expected and what came.
+ * `env` gives the default spool directory (delivery-options.ts).
+ */
+export function settingsFrom(args: Record<string, unknown>, env: DeliveryEnv): SegmenterSettings {
   const positional = (args._ as Array<string | number>).map(String);
   if (positional.length !== 8) {
     throw new TypeError(
@@ -109,8 +116,9 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     if (value.trim() === '') throw new TypeError(`${name} must not be empty`);
   }
   if (outputPrefix.includes('/')) throw new TypeError(`<output prefix> must be a file name prefix without "/", got "${outputPrefix}"`);
-  const delivery = deliverySettingsFrom(args);
+  const { spoolHome, ...delivery } = deliverySettingsFrom(args, env);
   const { startNumber } = delivery;
+  const spoolDir = delivery.spoolDir ?? (spoolHome === undefined ? undefined : path.join(spoolHome, spoolDirName({ bucketName, keyPrefix, index })));
   const spoolMaxMessages = args['spool-max-messages'] as number;
   if (!Number.isSafeInteger(spoolMaxMessages) || spoolMaxMessages < 1) {
     throw new TypeError(`--spool-max-messages must be a whole number ≥ 1, got ${spoolMaxMessages}`);
@@ -131,6 +139,8 @@ export function settingsFrom(args: Record<string, unknown>): SegmenterSettings {
     bucketName,
     keyPrefix,
     ...delivery,
+    ...(spoolDir !== undefined ? { spoolDir } : {}),
+    spoolDefault: spoolHome !== undefined,
     ...(master !== undefined ? { master } : {}),
     uploader: parseHostPort(String(args.uploader), '--uploader'),
     logLevel: String(args['log-level']),

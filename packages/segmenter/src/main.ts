@@ -2,6 +2,7 @@
  * The segmenter daemon's entry: the only file that touches argv, stdin, signals and exit.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { hideBin } from 'yargs/helpers';
 import { UnsupportedCodecError } from '@hlsrelay/fmp4';
 import { lazyLogger } from './lazy-logger';
@@ -75,7 +76,7 @@ async function main(): Promise<number> {
   }
   let settings: SegmenterSettings;
   try {
-    settings = settingsFrom(parsed.args);
+    settings = settingsFrom(parsed.args, process.env);
   } catch (e) {
     process.stderr.write(usageErrorText('segmenter', (e as Error).message, argv, parsed.sources.table, parsed.sources.origins));
     return USAGE_EXIT;
@@ -94,11 +95,13 @@ async function main(): Promise<number> {
 
   let spool: Spool | undefined;
   try {
-    spool = settings.spoolDir === undefined ? undefined : new Spool(settings.spoolDir, { maxMessages: settings.spoolMaxMessages, logger });
+    spool = settings.spoolDir === undefined ? undefined : new Spool(settings.spoolDir, { maxMessages: settings.spoolMaxMessages, logger, owner: processOwner() });
   } catch (e) {
     logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });
     return 1;
   }
+  if (spool) logger.info('undelivered index messages are spooled', { dir: spool.dir, from: settings.spoolDefault ? 'default (--spool-dir moves it)' : '--spool-dir' });
+  else logger.warn('no spool (--spool-dir none): index messages not yet acknowledged live in memory only; a restart of this segmenter loses them');
   let access: UploaderAccess;
   try {
     access = uploaderAccess(settings, process.env.HLSRELAY_TOKEN);
@@ -204,6 +207,11 @@ async function main(): Promise<number> {
   return code;
 }
 
+/** This process, for the spool directory's lock. */
+function processOwner(): { pid: number; host: string } {
+  return { pid: process.pid, host: os.hostname() };
+}
+
 /** `segmenter ladder …`: one source, one ffmpeg, a segmenter per rendition (ladder.ts). */
 async function ladderMain(argv: string[]): Promise<number> {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -220,7 +228,7 @@ async function ladderMain(argv: string[]): Promise<number> {
   try {
     const file = configPathFrom(argv, process.env, SEGMENTER_ENV_PREFIX);
     const ladderFile = file === undefined ? undefined : { source: `--config ${file}`, value: sources.fileExtras };
-    settings = ladderSettingsFrom(args, ladderFile, (flag) => chooseFfmpeg({ flag, env: process.env }));
+    settings = ladderSettingsFrom(args, ladderFile, (flag) => chooseFfmpeg({ flag, env: process.env }), process.env);
   } catch (e) {
     process.stderr.write(usageErrorText(command, (e as Error).message, argv, sources.table, sources.origins));
     return USAGE_EXIT;
@@ -262,7 +270,7 @@ async function ladderMain(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal, access });
+  return runLadder(settings, { logger, stdin: process.stdin, stop: stop.signal, access, owner: processOwner() });
 }
 
 main().then(

@@ -4,7 +4,7 @@
  * environment come in as arguments (yargs reads the environment only when main.ts parses).
  */
 import yargs from 'yargs';
-import { DEFAULT_PORT, MAX_PAYLOAD_BYTES, parseHostPort, type HostPort } from '@hlsrelay/protocol';
+import { DEFAULT_PORT, defaultStateDir, MAX_PAYLOAD_BYTES, NO_DIR, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import { checkSecurityFlags, SECURITY_OPTIONS } from './access/security-options';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from './ingest/payload-spool';
 import { PRICES_2009 } from './ops/cost';
@@ -89,12 +89,16 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
     })
     .option('state-dir', {
       type: 'string',
-      describe: 'journal accepted messages and playlist state here (fsync\'d before each OK); a restart continues every stream from it',
+      describe:
+        'journal accepted messages and playlist state here (fsync\'d before each OK; a restart continues every stream from it). ' +
+        'Default: $STATE_DIRECTORY (systemd StateDirectory=), else $XDG_STATE_HOME/hlsrelay/uploader, else ~/.local/state/hlsrelay/uploader. ' +
+        'Locked: a second uploader on it exits with an error. "none": no journal — each OK waits until the segment is stored, ' +
+        'a crash loses what was not stored yet, and --ship-bytes is refused',
     })
     .option('max-payload-bytes', {
       type: 'number',
       default: DEFAULT_MAX_PAYLOAD_BYTES,
-      describe: 'largest segment a segmenter may ship over its connection (segmenter --ship-bytes; taken only with --state-dir, spooled there until stored)',
+      describe: 'largest segment a segmenter may ship over its connection (segmenter --ship-bytes; spooled in the state directory until stored, so not with --state-dir none)',
     })
     .option('keep-local', { type: 'boolean', default: false, describe: 'keep local segment files after they are stored (default: removed once listed)' })
     .option('delete-after', {
@@ -138,7 +142,7 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
       if (!(a['give-up-after'] >= 0) || !Number.isFinite(a['give-up-after'])) throw new Error(`--give-up-after must be seconds ≥ 0 (0: never), got ${a['give-up-after']}`);
-      if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error('--state-dir must be a directory path, got ""');
+      if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error(`--state-dir must be a directory path or "${NO_DIR}", got ""`);
       if (!Number.isSafeInteger(a['max-payload-bytes']) || a['max-payload-bytes'] < 1 || a['max-payload-bytes'] > MAX_PAYLOAD_BYTES) {
         throw new Error(`--max-payload-bytes must be a whole number of bytes from 1 to ${MAX_PAYLOAD_BYTES}, got ${a['max-payload-bytes']}`);
       }
@@ -183,7 +187,10 @@ export interface UploaderSettings {
   /** Check credentials and targets before listening (`--no-startup-check` turns it off). */
   startupCheck: boolean;
   fileMode: number;
+  /** The journal's directory; undefined with `--state-dir none`. */
   stateDir: string | undefined;
+  /** Where stateDir came from: the flag (or its variable or file), the default, or the opt-out. */
+  stateDirFrom: StateDirSource;
   maxPayloadBytes: number;
   removeLocal: boolean;
   deleteAfter: boolean;
@@ -213,7 +220,7 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
     drainTimeoutMs: drainSeconds === undefined ? undefined : drainSeconds * 1000,
     startupCheck: argv['startup-check'],
     fileMode: parseFileMode(argv['file-mode'], '--file-mode'),
-    stateDir: argv['state-dir'],
+    ...stateDirFrom(argv['state-dir'], env),
     maxPayloadBytes: argv['max-payload-bytes'],
     removeLocal: !argv['keep-local'],
     deleteAfter: argv['delete-after'],
@@ -226,4 +233,20 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
     },
     log: { level: argv['log-level'], json: argv['log-json'] },
   };
+}
+
+export type StateDirSource = 'given' | 'default' | 'none';
+
+/**
+ * The journal's directory: as given, `none` for no journal, or by default the service manager's
+ * or the user's state directory (protocol state-home.ts).
+ */
+export function stateDirFrom(given: string | undefined, env: Env): { stateDir: string | undefined; stateDirFrom: StateDirSource } {
+  if (given === NO_DIR) return { stateDir: undefined, stateDirFrom: 'none' };
+  if (given !== undefined) return { stateDir: given, stateDirFrom: 'given' };
+  const dir = defaultStateDir(env, 'uploader');
+  if (dir === undefined) {
+    throw new Error(`no default state directory: neither $STATE_DIRECTORY, $XDG_STATE_HOME nor $HOME is set; give --state-dir DIR (or --state-dir ${NO_DIR} to run without a journal)`);
+  }
+  return { stateDir: dir, stateDirFrom: 'default' };
 }

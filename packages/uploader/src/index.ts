@@ -3,7 +3,7 @@
  * it in-process): the composition, the pieces a test builds a rig from, and the pure models.
  * Internal helpers stay unexported; see LAYOUT.md for the folders.
  */
-export { ENV_PREFIX, settingsFrom, uploaderParser, type UploaderArgs, type UploaderSettings } from './cli';
+export { ENV_PREFIX, settingsFrom, stateDirFrom, uploaderParser, type UploaderArgs, type UploaderSettings } from './cli';
 export { buildTargetStack, startUploaderService, type TargetStackOptions, type UploaderService, type UploaderServiceOptions } from './service';
 export { IndexServer, type IndexServerOptions, type ListenAddress } from './ingest/index-server';
 export { SegmenterConnection } from './ingest/segmenter-connection';
@@ -16,6 +16,8 @@ export { AllowedKeys, bucketNameProblem, fileNameProblem, keyPrefixProblem, pars
 export { objectKey, streamId, streamKeyOf, type StreamKey } from './streams/stream-key';
 export { StreamState } from './streams/stream-state';
 export { MAP_PLAYLIST_VERSION, playlistVersion, renderMediaPlaylist, type MediaPlaylist } from './playlist/media-playlist';
+export { newestPlaylistText, nextMediaSequence, parseMediaPlaylist } from './playlist/stored-playlist';
+export { highestRun, recoverStream } from './streams/stream-recovery';
 export { renderMasterPlaylist, type MasterPlaylist } from './playlist/master-playlist';
 export { MasterState, RenditionMeter } from './playlist/master-state';
 export { DEFAULT_CONCURRENCY, DEFAULT_WINDOW, Uploader, type UploaderOptions } from './publish/uploader';

@@ -4,10 +4,10 @@
  */
 import os from 'node:os';
 import { hideBin } from 'yargs/helpers';
-import { createLogger } from '@hlsrelay/log';
-import { checkFlagValues, effectiveSettings, loadSettingsSources, runtimeSupportNotice, streamName, usageErrorText, type LoadedSources, type OptionTable, type SettingsParser } from '@hlsrelay/protocol';
+import { createLogger, type Logger } from '@hlsrelay/log';
+import { acquireDirLock, checkFlagValues, effectiveSettings, loadSettingsSources, runtimeSupportNotice, streamName, usageErrorText, type AcquiredLock, type LoadedSources, type OptionTable, type SettingsParser } from '@hlsrelay/protocol';
 import { securitySettings } from './access/security-options';
-import { ENV_PREFIX, settingsFrom, uploaderParser } from './cli';
+import { ENV_PREFIX, settingsFrom, uploaderParser, type UploaderSettings } from './cli';
 import { createPayloadSpoolDir } from './ingest/payload-spool';
 import { buildCostParser, costReport } from './ops/cost-command';
 import { shutdownReport, uploadsKeepFailing } from './ops/shutdown-report';
@@ -76,6 +76,9 @@ async function main(): Promise<void> {
   const runtime = runtimeSupportNotice(process.version, new Date());
   if (runtime) logger.warn(runtime.message, runtime.meta);
   const { host, port } = settings.listen;
+  const stateLock = lockStateDir(settings, logger);
+  // Every exit but a kill -9 leaves the directory free; after one, the next start takes it over.
+  process.once('exit', () => stateLock?.release());
   // Shipped segment bytes are read from the spool under --state-dir, whatever --allow-dir says.
   const spoolDirs = settings.stateDir === undefined ? [] : [createPayloadSpoolDir(settings.stateDir)];
   const security = await securitySettings(argv, {
@@ -198,6 +201,31 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/**
+ * Takes the state directory's lock (a second uploader there would interleave journal records),
+ * or says at warn what running without a journal gives up.
+ */
+function lockStateDir(settings: UploaderSettings, logger: Logger): AcquiredLock | undefined {
+  if (settings.stateDir === undefined) {
+    logger.warn(
+      'no state directory (--state-dir none): nothing is journaled. Each message is acknowledged only once its segment is stored, ' +
+        'so segmenters wait longer; a crash forgets queued messages the segmenters have not been told OK for (they resend them) and ' +
+        'every playlist\'s state (recovered from the stored playlist, behind a discontinuity); --ship-bytes is refused',
+    );
+    return undefined;
+  }
+  const lock = acquireDirLock(settings.stateDir, { pid: process.pid, host: os.hostname(), what: 'state directory' });
+  if (lock.tookOverFrom) {
+    logger.warn('took over the lock of a process that is gone (a crash or kill); continuing from its journal', {
+      dir: settings.stateDir,
+      pid: lock.tookOverFrom.pid,
+      host: lock.tookOverFrom.host,
+    });
+  }
+  logger.info('journal in the state directory', { dir: settings.stateDir, from: settings.stateDirFrom === 'default' ? 'default (--state-dir moves it)' : '--state-dir' });
+  return lock;
 }
 
 main().catch((err: unknown) => {

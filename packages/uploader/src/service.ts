@@ -15,6 +15,7 @@ import { MirrorTarget } from './targets/wrappers/mirror-target';
 import { IndexServer, type IndexServerOptions, type ListenAddress } from './ingest/index-server';
 import type { TransferTarget } from './targets/transfer-target';
 import { Uploader, type UploaderOptions } from './publish/uploader';
+import { newestPlaylistText } from './playlist/stored-playlist';
 
 export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' | 'target'> {
   target: TransferTarget;
@@ -89,6 +90,7 @@ export function buildTargetStack(options: TargetStackOptions): TransferTarget {
     // Each mirror gives up on its own: the uploader's own give-up never sees a lagging one.
     giveUpAfterMs: options.giveUpAfterMs,
     drainTimeoutMs: options.drainTimeoutMs,
+    choose: newestPlaylistText,
   });
 }
 

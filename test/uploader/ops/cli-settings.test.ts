@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsFrom, uploaderParser } from '@hlsrelay/uploader';
 
-async function settings(args: string[], env: Record<string, string> = {}) {
+async function settings(args: string[], env: Record<string, string> = { HOME: '/home/live' }) {
   return settingsFrom(await uploaderParser(args, env).parse(), env);
 }
 
@@ -18,7 +18,7 @@ test('settingsFrom: defaults, seconds become ms, several targets, the archive de
 
   const s = await settings(
     ['--listen', '0.0.0.0:9000', '--give-up-after', '30', '--mirror-drain-timeout', '2.5', '--retry-max-delay', '4', '--target', 's3:', '--target', 'file:///srv/hls', '--archive', '', '--keep-local'],
-    { AWS_REGION: 'eu-west-1' },
+    { AWS_REGION: 'eu-west-1', HOME: '/home/live' },
   );
   assert.deepEqual(s.listen, { host: '0.0.0.0', port: 9000 });
   // A bare port is on 127.0.0.1, as --status-listen takes it.
@@ -30,5 +30,24 @@ test('settingsFrom: defaults, seconds become ms, several targets, the archive de
   assert.equal(s.archive, '%s-archive.m3u8');
   assert.equal(s.removeLocal, false);
   assert.equal(s.s3.region, 'eu-west-1', 'the region falls back to the environment passed in');
-  assert.equal((await settings(['--s3-region', 'us-west-2'], { AWS_REGION: 'eu-west-1' })).s3.region, 'us-west-2');
+  assert.equal((await settings(['--s3-region', 'us-west-2'], { AWS_REGION: 'eu-west-1', HOME: '/home/live' })).s3.region, 'us-west-2');
+});
+
+test('settingsFrom: the journal is on by default — the service manager\'s directory, else the user\'s state path; none opts out', async () => {
+  const cases: Array<[string[], Record<string, string>, string | undefined, string]> = [
+    [[], { HOME: '/home/live' }, '/home/live/.local/state/hlsrelay/uploader', 'default'],
+    [[], { HOME: '/home/live', XDG_STATE_HOME: '/var/state' }, '/var/state/hlsrelay/uploader', 'default'],
+    // The XDG specification ignores a relative value.
+    [[], { HOME: '/home/live', XDG_STATE_HOME: 'state' }, '/home/live/.local/state/hlsrelay/uploader', 'default'],
+    // systemd's StateDirectory= (several are colon-separated; the first is the service's own).
+    [[], { HOME: '/home/live', STATE_DIRECTORY: '/var/lib/hlsrelay:/var/lib/other' }, '/var/lib/hlsrelay', 'default'],
+    [['--state-dir', '/srv/journal'], { STATE_DIRECTORY: '/var/lib/hlsrelay' }, '/srv/journal', 'given'],
+    [['--state-dir', 'none'], { HOME: '/home/live' }, undefined, 'none'],
+  ];
+  for (const [args, env, dir, from] of cases) {
+    const s = await settings(args, env);
+    assert.equal(s.stateDir, dir, `${args.join(' ')} ${JSON.stringify(env)}`);
+    assert.equal(s.stateDirFrom, from);
+  }
+  await assert.rejects(settings([], {}), /no default state directory: neither \$STATE_DIRECTORY, \$XDG_STATE_HOME nor \$HOME is set; give --state-dir DIR \(or --state-dir none/);
 });

@@ -121,6 +121,9 @@ export async function runLiveStream(target: TransferTarget, onDisk: (key: string
   const reader = startPlaylistReader(onDisk(PLAYLIST_KEY), published, deleted, opts.allowMissing);
   const stored: string[] = [];
   let report: ReaderReport;
+  // Read back (how a restarted uploader without state recovers a stream): none yet is a new stream.
+  assert.ok(target.get, `${target.name} reads objects back`);
+  assert.equal(await target.get(BUCKET, PLAYLIST_KEY), undefined, 'no playlist stored yet reads as none');
   try {
     for (const [i, file] of files.entries()) {
       await target.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
@@ -140,6 +143,7 @@ export async function runLiveStream(target: TransferTarget, onDisk: (key: string
   }
   const final = await readFile(onDisk(PLAYLIST_KEY), 'utf8');
   assert.equal(final, playlistText(files, true), 'the last playlist is the one stored');
+  assert.equal(await target.get(BUCKET, PLAYLIST_KEY), final, 'the stored playlist reads back as stored');
   for (const [i, file] of files.entries()) {
     const kept = i >= files.length - WINDOW - 1;
     const there = await readFile(onDisk(segmentKey(file))).catch(() => undefined);

@@ -37,3 +37,25 @@ test('target stack: one target or a mirror, each leaf refuses files outside the 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('target stack: a stored playlist reads back through the confinement; of mirrors that differ, the one furthest along', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-target-stack-'));
+  try {
+    const policy = { paths: await AllowedPaths.resolve([dir]), keys: new AllowedKeys([parseBucketGrant('live/show')]) };
+    const roots = [path.join(dir, 'www1'), path.join(dir, 'www2')];
+    const playlist = (sequence: number) =>
+      ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${sequence}`, '#EXTINF:2.000,', `a-${sequence}.ts`, ''].join('\n');
+    // The first mirror lagged when the last run stopped: it holds an older playlist.
+    for (const [root, sequence] of [[roots[0], 20], [roots[1], 23]] as const) {
+      await mkdir(path.join(root, 'live', 'show'), { recursive: true });
+      await writeFile(path.join(root, 'live', 'show', 'index.m3u8'), playlist(sequence));
+    }
+    const mirror = buildTargetStack({ targets: roots.map((root) => new FileTarget({ root })), policy, logger: silentLogger() });
+    assert.equal(await mirror.get!('live', 'show/index.m3u8'), playlist(23));
+    assert.equal(await mirror.get!('live', 'show/none.m3u8'), undefined);
+    await assert.rejects(mirror.get!('other', 'x.m3u8'), PermanentTransferError);
+    await mirror.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -262,7 +262,7 @@ export class Notifier {
 
   /** The uploader does not take segment bytes: said loudly (it needs an operator), the message waits. */
   #uploaderTakesNoBytes(): Error {
-    const error = new Error(`the uploader at ${this.#address()} takes no segment bytes (its greeting offers no "payload"): --ship-bytes needs an uploader started with --state-dir`);
+    const error = new Error(`the uploader at ${this.#address()} takes no segment bytes (its greeting offers no "payload"): --ship-bytes needs an uploader with a state directory (not --state-dir none)`);
     if (this.#cannotShip++ % 20 === 0) {
       this.#logger?.error('--ship-bytes: the uploader does not accept segment bytes; index messages are kept and retried until it does', {
         uploader: this.#address(),

@@ -11,10 +11,11 @@
  * Bounded: past `maxMessages` pending, the oldest is dropped with an error log — a live
  * stream is better served by its newest segments than by a spool that fills the disk.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
-import { RecordLog } from '@hlsrelay/protocol';
+import { acquireDirLock, RecordLog, streamName, type AcquiredLock } from '@hlsrelay/protocol';
 
 export const SPOOL_FILE = 'spool.log';
 export const DEFAULT_SPOOL_MAX_MESSAGES = 10_000;
@@ -36,6 +37,26 @@ export function readSpool(dir: string): { pending: SpooledMessage[]; ignoredByte
   return { pending: [...pending].sort((x, y) => x[0] - y[0]).map(([id, line]) => ({ id, line })), ignoredBytes };
 }
 
+/**
+ * The directory of a stream's spool under the spool home: its name made file-safe, and a hash of
+ * the exact name so that two streams never share one (`videos_live_cam.m3u8-3f2a9c1e`).
+ */
+export function spoolDirName(stream: { bucketName: string; keyPrefix: string; index: string }): string {
+  const name = streamName(stream).replace(/^s3:\/\//, '');
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100);
+  return `${safe}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+}
+
+export interface SpoolOptions {
+  maxMessages?: number;
+  logger?: Logger;
+  /**
+   * This process (main.ts passes its pid and host): the directory is locked, so a second
+   * segmenter on it fails at start instead of interleaving records. Without it, not locked.
+   */
+  owner?: { pid: number; host: string };
+}
+
 export class Spool {
   readonly #dir: string;
   readonly #log: RecordLog;
@@ -44,10 +65,11 @@ export class Spool {
   /** Pending messages by id, in insertion (= id) order. Mirrors the file. */
   readonly #pending = new Map<number, string>();
   #nextId = 1;
+  readonly #lock: AcquiredLock | undefined;
   /** Messages dropped because the spool was full. */
   dropped = 0;
 
-  constructor(dir: string, options: { maxMessages?: number; logger?: Logger } = {}) {
+  constructor(dir: string, options: SpoolOptions = {}) {
     const max = options.maxMessages ?? DEFAULT_SPOOL_MAX_MESSAGES;
     if (!Number.isSafeInteger(max) || max < 1) throw new TypeError(`spool maxMessages must be a whole number ≥ 1, got ${max}`);
     this.#dir = dir;
@@ -55,6 +77,9 @@ export class Spool {
     this.#maxMessages = max;
     this.#logger = options.logger;
     mkdirSync(dir, { recursive: true });
+    this.#lock = options.owner && acquireDirLock(dir, { ...options.owner, what: 'spool directory' });
+    const gone = this.#lock?.tookOverFrom;
+    if (gone) this.#logger?.warn('took over the spool lock of a segmenter that is gone (a crash or kill); its undelivered messages go first', { dir, pid: gone.pid, host: gone.host });
     const { pending, ignoredBytes } = readSpool(dir);
     if (ignoredBytes > 0) this.#logger?.warn('spool ended in a torn record (a crash while writing); ignored', { dir, ignoredBytes });
     for (const p of pending) this.#pending.set(p.id, p.line);
@@ -106,8 +131,13 @@ export class Spool {
     this.#append({ d: id });
   }
 
+  get dir(): string {
+    return this.#dir;
+  }
+
   close(): void {
     this.#log.close();
+    this.#lock?.release();
   }
 
   #append(record: object): void {

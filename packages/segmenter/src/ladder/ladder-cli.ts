@@ -9,7 +9,7 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION } from '../delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION, SPOOL_DIR_HELP, type DeliveryEnv } from '../delivery/delivery-options';
 import type { SegmentFormat } from '@hlsrelay/protocol';
 import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
 import type { FfmpegChoice } from './ffmpeg-path';
@@ -44,6 +44,8 @@ export interface LadderSettings {
   drainTimeout: number;
   /** Unacknowledged messages on disk, one spool per rendition under this directory (`--spool-dir`). */
   spoolDir?: string;
+  /** No `--spool-dir`: each rendition's spool is its stream's directory under this one (spoolDirName). */
+  spoolHome?: string;
   /** `--ship-bytes`: segment bytes travel with their messages (the uploader shares no disk). */
   shipBytes: boolean;
   /** `--keep-local`: with --ship-bytes, segment files stay after their acknowledgement. */
@@ -83,11 +85,11 @@ export function buildLadderParser(argv: string[], columns?: number, version = 'u
     .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
     .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })
     .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
-    .option('spool-dir', { type: 'string', describe: 'keep index messages not yet acknowledged on disk here (a directory per profile): delivered after an uploader outage or a restart' })
+    .option('spool-dir', { type: 'string', describe: `${SPOOL_DIR_HELP} (given: a directory per profile under it)` })
     .option('ship-bytes', {
       type: 'boolean',
       default: false,
-      describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs --state-dir',
+      describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs its state directory (not --state-dir none)',
     })
     .option('keep-local', {
       type: 'boolean',
@@ -114,6 +116,7 @@ export function ladderSettingsFrom(
   args: Record<string, unknown>,
   ladderFile: { source: string; value: Record<string, unknown> } | undefined,
   ffmpeg: (flag: string | undefined) => FfmpegChoice,
+  env: DeliveryEnv,
 ): LadderSettings {
   const positional = (args._ as Array<string | number>).map(String);
   if (positional.length !== 7) {
@@ -131,7 +134,7 @@ export function ladderSettingsFrom(
   const profiles = selectProfiles(config, args.profiles === undefined ? undefined : String(args.profiles));
   const master = checkMasterName(args.master === undefined ? `${name}.m3u8` : String(args.master), '--master');
   if (profiles.some((p) => `${name}-${p.name}.m3u8` === master)) throw new TypeError(`--master "${master}" is also a rendition's playlist name`);
-  const delivery = deliverySettingsFrom(args);
+  const delivery = deliverySettingsFrom(args, env);
   const { startNumber } = delivery;
   if (args.ffmpeg !== undefined && String(args.ffmpeg).trim() === '') throw new TypeError('--ffmpeg must be a path to an ffmpeg binary, got ""');
   const chosen = ffmpeg(args.ffmpeg === undefined ? undefined : String(args.ffmpeg));

@@ -10,7 +10,7 @@ import { renditionNames, type LadderSettings } from './ladder-cli';
 import { LiveSegmenter } from '../live/live-segmenter';
 import { Notifier } from '../delivery/notifier';
 import { reportDelivery } from '../delivery/delivery-report';
-import { Spool } from '../delivery/spool';
+import { Spool, spoolDirName } from '../delivery/spool';
 import { removeShippedSegment } from '../delivery/payload-sender';
 import { ladderFfmpegArgs } from './transcode-args';
 import { TranscodeProcess } from './transcode-process';
@@ -26,6 +26,8 @@ export interface LadderIo {
   createNotifier?: (rendition: string) => Pick<Notifier, 'send' | 'pending' | 'onIdle' | 'close' | 'refused' | 'trouble'>;
   /** Token and TLS trust for a guarded uploader (uploader-access.ts), the same for every rendition. */
   access?: UploaderAccess;
+  /** This process, for each spool directory's lock (main.ts passes its pid and host). */
+  owner?: { pid: number; host: string };
 }
 
 export function ladderArgs(settings: LadderSettings): string[] {
@@ -48,7 +50,13 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
   const spools = new Map<string, Spool>();
   try {
     for (const p of settings.profiles) {
-      if (settings.spoolDir !== undefined) spools.set(p.name, new Spool(path.join(settings.spoolDir, p.name), { logger: logger.child({ rendition: p.name }) }));
+      const dir =
+        settings.spoolDir !== undefined
+          ? path.join(settings.spoolDir, p.name)
+          : settings.spoolHome !== undefined
+            ? path.join(settings.spoolHome, spoolDirName({ ...settings, index: renditionNames(settings, p).index }))
+            : undefined;
+      if (dir !== undefined) spools.set(p.name, new Spool(dir, { logger: logger.child({ rendition: p.name }), owner: io.owner }));
     }
   } catch (e) {
     logger.error('cannot open the spool directory', { dir: settings.spoolDir, error: (e as Error).message });

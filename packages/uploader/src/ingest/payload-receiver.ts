@@ -63,7 +63,7 @@ export class PayloadReceiver {
     arrived.catch(() => {});
     const r: Received = { length, complete: false, arrived, settle };
     if (!this.#spool) {
-      r.error = new ProtocolError('this uploader takes no segment bytes (it offers no "payload"; start it with --state-dir)');
+      r.error = new ProtocolError('this uploader takes no segment bytes (it offers no "payload"; it runs with --state-dir none)');
     } else if (length > this.#maxBytes) {
       r.error = new ProtocolError(`payload of ${length} bytes is over this uploader's --max-payload-bytes ${this.#maxBytes}`);
     } else {

@@ -22,6 +22,7 @@ import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
 import { shouldPublishNow } from './publish-decision';
+import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
 
 /** What the journal keeps of a stream. */
@@ -56,7 +57,9 @@ export interface PublisherContext {
 export class StreamPublisher {
   readonly id: string;
   readonly #ctx: PublisherContext;
-  readonly #state: StreamState;
+  #state: StreamState;
+  /** A stream this uploader did not know: on its first message, storage is asked where it stood. */
+  #unknown: boolean;
   /** The stored playlist is older than the state. */
   #dirty = false;
   /** Arrival times of messages not yet published by a playlist. */
@@ -81,22 +84,35 @@ export class StreamPublisher {
     this.#ctx = ctx;
     this.id = streamId(key);
     this.#state = new StreamState(key, { window: ctx.window }, persisted?.snapshot);
+    this.#unknown = persisted === undefined;
     this.#committed = this.#state.snapshot();
     this.#retention = new RetentionPlan(persisted?.retention);
     this.#archive = ctx.archive === undefined ? undefined : new EventArchive(this.id, ctx.stateDir);
     if (persisted?.master) ctx.masters.restore(key, persisted.master, persisted.snapshot.window.length > 0);
   }
 
-  /** Queues `message` behind the stream's earlier ones; `journalId` settles once it is on disk. */
-  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): void {
+  /**
+   * Queues `message` behind the stream's earlier ones; `journalId` settles once it is on disk.
+   * The promise returned settles once the message is handled: its segment stored (or left out
+   * and said so), which is when an uploader without a journal may acknowledge it.
+   */
+  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): Promise<void> {
     const arrivedAt = this.#ctx.clock();
     this.#ctx.counters.messages += 1;
     this.#ctx.emit('message-accepted', { stream: this.id, peer, segment: message.lastSegment, arrivedAt } satisfies MessageAccepted);
-    this.#ctx.queue.enqueue(this.id, async () => {
-      // A message the journal could not record is not acknowledged; it is still uploaded (the
-      // segmenter sends it again, and the repeat is recognised).
-      const jid = await journalId.catch(() => undefined);
-      await this.#handle(message, arrivedAt, peer, jid);
+    return new Promise<void>((resolve, reject) => {
+      this.#ctx.queue.enqueue(this.id, async () => {
+        // A message the journal could not record is not acknowledged; it is still uploaded (the
+        // segmenter sends it again, and the repeat is recognised).
+        const jid = await journalId.catch(() => undefined);
+        try {
+          await this.#handle(message, arrivedAt, peer, jid);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+          throw err;
+        }
+      });
     });
   }
 
@@ -143,6 +159,7 @@ export class StreamPublisher {
   }
 
   async #handle(m: IndexMessage, arrivedAt: number, peer: string, journalId?: number): Promise<void> {
+    if (this.#unknown) await this.#recover(m);
     const { logger, counters } = this.#ctx;
     const state = this.#state;
     const disposition = state.classify(m);
@@ -211,6 +228,20 @@ export class StreamPublisher {
       this.#ctx.logger.info('init section stored', { ...log, key: upload.key, bytes: bytes.length });
     }
     return placement.name;
+  }
+
+  /**
+   * Once, before the first message of a stream this uploader did not know: a stream that storage
+   * already holds continues from its stored playlist (stored-stream.ts); none means new.
+   */
+  async #recover(m: IndexMessage): Promise<void> {
+    const snapshot = await readStoredStream(this.#ctx, this.id, this.#state.key, m.outputPrefix);
+    this.#unknown = false;
+    if (!snapshot) return;
+    this.#state = new StreamState(this.#state.key, { window: this.#ctx.window }, snapshot);
+    this.#committed = this.#state.snapshot();
+    // What came between the stored window and this message is unknown: players must reset.
+    this.#gapBeforeNext = true;
   }
 
   async #publish(): Promise<void> {

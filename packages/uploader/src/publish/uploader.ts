@@ -130,7 +130,7 @@ export class Uploader extends EventEmitter {
         this.#logger.error('journal holds a message this version cannot read; dropped', { line, error: (err as Error).message });
         continue;
       }
-      this.#publisher(streamKeyOf(message), 'journal').enqueue(message, 'journal', Promise.resolve(journalId));
+      void this.#publisher(streamKeyOf(message), 'journal').enqueue(message, 'journal', Promise.resolve(journalId)).catch(() => undefined);
     }
     if (contents.pending.length > 0 || contents.streams.size > 0) {
       this.#logger.info('continuing from the state directory', { streams: contents.streams.size, messagesToFinish: contents.pending.length });
@@ -143,11 +143,17 @@ export class Uploader extends EventEmitter {
    */
   accept(message: IndexMessage, peer = 'local'): Promise<void> {
     if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
-    // Queued at once, so messages keep their order; acknowledged only once on disk.
+    // Queued at once, so messages keep their order; acknowledged only once on disk: in the
+    // journal, or without one only once the segment itself is stored (nothing else would
+    // survive a crash of this process).
     const journal = this.#context.journal;
     const durable = journal ? journal.accept(message) : Promise.resolve(undefined);
-    this.#publisher(streamKeyOf(message), peer).enqueue(message, peer, durable);
-    return durable.then(() => undefined);
+    const handled = this.#publisher(streamKeyOf(message), peer).enqueue(message, peer, durable);
+    if (journal) {
+      handled.catch(() => undefined);
+      return durable.then(() => undefined);
+    }
+    return handled;
   }
 
   /** The stream's publisher, created on its first message. */

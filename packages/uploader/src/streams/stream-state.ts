@@ -166,6 +166,9 @@ export class StreamState {
       s.targetDuration = Math.max(targetDurationFor(m.segmentDuration), targetDurationFor(real));
       s.configuredDuration = m.segmentDuration;
       s.mediaSequence = m.lastSegment;
+    } else if (s.configuredDuration === undefined) {
+      // A stream continued from its stored playlist (stream-recovery.ts): the target stays.
+      s.configuredDuration = m.segmentDuration;
     } else if (m.segmentDuration !== s.configuredDuration) {
       warnings.push(
         `segment_duration changed from ${s.configuredDuration} to ${m.segmentDuration}; ` +

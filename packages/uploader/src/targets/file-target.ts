@@ -8,7 +8,7 @@
  * client reading concurrently sees the old playlist or the new one, never a half-written file.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkSegmentSource } from './segment-source';
 import { fileCheckError, PROBE_NAME, probeKey } from './target-check';
@@ -67,6 +67,13 @@ export class FileTarget implements TransferTarget {
     // No fsync: the playlist is rewritten every few seconds, atomicity is what readers need.
     await writeFile(temp, upload.text, { mode: this.#fileMode });
     await rename(temp, final);
+  }
+
+  async get(bucket: string, key: string): Promise<string | undefined> {
+    return readFile(this.pathOf(bucket, key), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
   }
 
   async delete(bucket: string, key: string): Promise<void> {

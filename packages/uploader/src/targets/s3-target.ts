@@ -7,7 +7,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { open, type FileHandle } from 'node:fs/promises';
-import { DeleteObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BufferPool } from './buffer-pool';
 import { observeAddedMiddleware, S3DirectPut } from './s3-direct-put';
@@ -150,6 +150,17 @@ export class S3Target implements TransferTarget {
     };
     if (await this.#direct?.put({ ...directParams(params), body: upload.text })) return;
     await this.client.send(new PutObjectCommand({ ...params, Body: upload.text }));
+  }
+
+  async get(bucket: string, key: string): Promise<string | undefined> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await r.Body?.transformToString('utf8')) ?? '';
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+      throw err;
+    }
   }
 
   async delete(bucket: string, key: string): Promise<void> {

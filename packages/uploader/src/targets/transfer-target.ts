@@ -36,6 +36,12 @@ export interface TransferTarget {
   putPlaylist(upload: PlaylistUpload): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
   /**
+   * The stored text of an object, or undefined when there is none: how a stream the uploader does
+   * not know (no journal, a lost state disk) is recovered from its stored playlist. Every target
+   * the uploader ships implements it; a test double may leave it out (then nothing is recovered).
+   */
+  get?(bucket: string, key: string): Promise<string | undefined>;
+  /**
    * For targets that answer `putSegment` before every copy exists (a mirror set answers when its
    * first member has the segment): resolves once every copy of `file` is stored or refused for
    * good. The local file must stay until then. Targets without it are done when putSegment is.

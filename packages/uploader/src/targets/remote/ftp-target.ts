@@ -10,7 +10,7 @@
  * The password is only ever handed to the login command: names and log lines carry
  * `ftp://user@host:port/root`.
  */
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { posix } from 'node:path';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
@@ -145,6 +145,26 @@ class FtpAdapter implements RemoteAdapter<Client> {
     return this.#options.fileMode ?? DEFAULT_FILE_MODE;
   }
 
+  async readText(client: Client, remote: string): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    try {
+      await client.downloadTo(sink, remote);
+    } catch (err) {
+      // A refused RETR is 550 on most servers, other 5xx codes on some (ftp-srv: 551): the file
+      // is missing only if its directory does not list it. Anything else (a dropped connection)
+      // is retried by the caller.
+      if (err instanceof FTPError && err.code >= 500 && !(await listed(client, remote))) return undefined;
+      throw err;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
   async remove(client: Client, remote: string): Promise<void> {
     try {
       await client.remove(remote);
@@ -156,5 +176,19 @@ class FtpAdapter implements RemoteAdapter<Client> {
 
   async rename(client: Client, from: string, to: string): Promise<void> {
     await client.rename(from, to);
+  }
+}
+
+/**
+ * Whether `remote`'s directory lists it. A directory the server refuses to list holds nothing:
+ * servers answer a missing one with 550, 450 or 451 (ftp-srv), or an empty listing. A dropped
+ * connection is thrown (and retried).
+ */
+async function listed(client: Client, remote: string): Promise<boolean> {
+  try {
+    return (await client.list(posix.dirname(remote))).some((f) => f.name === posix.basename(remote));
+  } catch (err) {
+    if (err instanceof FTPError) return false;
+    throw err;
   }
 }

@@ -40,6 +40,8 @@ export interface RemoteAdapter<C> {
   ensureDir(c: C, dir: string): Promise<void>;
   writeFile(c: C, localFile: string, remote: string): Promise<void>;
   writeText(c: C, text: string, remote: string): Promise<void>;
+  /** The text of `remote`, or undefined when there is no such file. */
+  readText(c: C, remote: string): Promise<string | undefined>;
   /** Removes `remote`; a missing file is no error (a retried delete must end). */
   remove(c: C, remote: string): Promise<void>;
   rename(c: C, from: string, to: string): Promise<void>;
@@ -112,6 +114,10 @@ export class RemoteFileTarget<C> implements TransferTarget {
       await this.#withDir(c, posix.dirname(final), () => this.#adapter.writeText(c, upload.text, temp));
       await this.#replace(c, temp, final);
     });
+  }
+
+  async get(bucket: string, key: string): Promise<string | undefined> {
+    return this.#pool.use((c) => this.#adapter.readText(c, remoteObjectPath(this.#root!, bucket, key)));
   }
 
   async delete(bucket: string, key: string): Promise<void> {

@@ -157,6 +157,12 @@ class SftpAdapter implements RemoteAdapter<Session> {
     return this.#options.fileMode ?? DEFAULT_FILE_MODE;
   }
 
+  async readText(session: Session, remote: string): Promise<string | undefined> {
+    if ((await session.exists(remote)) === false) return undefined;
+    const data = await session.get(remote);
+    return Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+  }
+
   async remove(session: Session, remote: string): Promise<void> {
     await session.delete(remote, true);
   }

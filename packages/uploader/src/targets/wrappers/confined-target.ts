@@ -45,6 +45,11 @@ export class ConfinedTarget implements TransferTarget {
     return this.#inner.putPlaylist(upload);
   }
 
+  async get(bucket: string, key: string): Promise<string | undefined> {
+    this.#checkKey(bucket, key);
+    return this.#inner.get?.(bucket, key);
+  }
+
   async delete(bucket: string, key: string): Promise<void> {
     this.#checkKey(bucket, key);
     return this.#inner.delete(bucket, key);

@@ -50,6 +50,11 @@ export class MeteredTarget implements TransferTarget {
     this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: Buffer.byteLength(upload.text), seconds });
   }
 
+  /** A read-back at recovery: once per stream and start, not metered. */
+  async get(bucket: string, key: string): Promise<string | undefined> {
+    return this.#inner.get?.(bucket, key);
+  }
+
   async delete(bucket: string, key: string): Promise<void> {
     const seconds = await this.#attempt('delete', () => this.#inner.delete(bucket, key));
     this.#observer.transferAttempted({ target: this.name, kind: 'delete', outcome: 'stored', bytes: 0, seconds });

@@ -47,6 +47,12 @@ export interface MirrorTargetOptions {
   giveUpAfterMs?: number;
   /** Milliseconds since some epoch, for the give-up time; only differences are used. */
   now?: () => number;
+  /**
+   * Which of the mirrors' copies `get` returns when they differ (a mirror that lagged when the
+   * last run stopped holds an older playlist): service.ts passes the newest-playlist rule.
+   * Default: the first mirror's.
+   */
+  choose?: (copies: string[]) => string;
 }
 
 export interface MirrorStats {
@@ -79,6 +85,7 @@ export class MirrorTarget implements TransferTarget {
   readonly #mirrors: Mirror[];
   readonly #logger: Logger;
   readonly #drainTimeoutMs: number | undefined;
+  readonly #choose: (copies: string[]) => string;
   /** Per local segment file: resolves when every mirror has settled its upload. */
   readonly #settling = new Map<string, Array<Promise<void>>>();
 
@@ -92,9 +99,10 @@ export class MirrorTarget implements TransferTarget {
     }
     this.#logger = options.logger;
     this.#drainTimeoutMs = options.drainTimeoutMs;
+    this.#choose = options.choose ?? ((copies) => copies[0]);
     this.name = `mirror(${names.join(', ')})`;
     // Everything else of the options is each mirror's own queue: concurrency, retries, give-up.
-    const { targets, drainTimeoutMs: _drain, ...queue } = options;
+    const { targets, drainTimeoutMs: _drain, choose: _choose, ...queue } = options;
     this.#mirrors = targets.map((target) => ({
       target,
       queue: new UploadQueue({ ...queue, concurrency: queue.concurrency ?? DEFAULT_MIRROR_CONCURRENCY }),
@@ -133,6 +141,16 @@ export class MirrorTarget implements TransferTarget {
         return 'stored';
       };
     });
+  }
+
+  /**
+   * Every mirror's copy, read directly (not queued behind uploads): all must answer, since the
+   * one that does not may hold the newest; undefined when none holds the object.
+   */
+  async get(bucket: string, key: string): Promise<string | undefined> {
+    const copies = await Promise.all(this.#mirrors.map((m) => m.target.get?.(bucket, key)));
+    const found = copies.filter((c): c is string => c !== undefined);
+    return found.length === 0 ? undefined : this.#choose(found);
   }
 
   delete(bucket: string, key: string): Promise<void> {
