@@ -7,7 +7,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
 import type { StreamNames } from './live/live-segmenter';
-import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION, SPOOL_DIR_HELP, type DeliveryEnv } from './delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION, withCommandConventions, SPOOL_DIR_HELP, type DeliveryEnv } from './delivery/delivery-options';
 import { spoolDirName } from './delivery/spool';
 import { ACCESS_OPTIONS, accessSettingsFrom } from './delivery/uploader-access';
 
@@ -46,54 +46,52 @@ export const SEGMENTER_ENV_PREFIX = 'HLSRELAY_SEGMENTER';
 
 /** `columns`: the terminal's width (main.ts reads it), for wrapping --help. */
 export function buildParser(argv: string[], columns?: number, version = 'unknown') {
-  return yargs(argv)
-    .scriptName('segmenter')
-    .usage(USAGE)
-    .positional('input', { describe: 'MPEG-TS file, or - to read a pipe on stdin', type: 'string' })
-    .option('uploader', {
-      type: 'string',
-      default: `${DEFAULT_HOST}:${DEFAULT_PORT}`,
-      describe: 'HOST:PORT of the uploader that receives index messages',
-    })
-    .option('format', FORMAT_OPTION)
-    .option('master', { type: 'string', describe: 'join the master playlist <key prefix>/NAME that the uploader keeps for every rendition naming it' })
-    .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment (use a higher one after a restart so keys are never reused)' })
-    .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
-    .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
-    .option('config', {
-      type: 'string',
-      describe: `YAML (.yaml, .yml) or JSON file of option settings named like the flags (not the 8 arguments), e.g. {"uploader": "10.0.0.5:10234"}; also $${SEGMENTER_ENV_PREFIX}_CONFIG; any option can also be $${SEGMENTER_ENV_PREFIX}_<NAME>`,
-    })
-    .option('print-config', { type: 'boolean', describe: 'print the effective option settings (flags > environment > file > defaults) as JSON and exit' })
-    .option('status', { choices: ['auto', 'always', 'never'], default: 'auto', describe: 'periodic one-line status on stderr (auto: when stderr is a terminal)' })
-    .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump (forward or back) marked as a discontinuity' })
-    .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
-    .option('spool-dir', { type: 'string', describe: SPOOL_DIR_HELP })
-    .option('spool-max-messages', { type: 'number', default: 10_000, describe: 'most messages the spool holds; past it the oldest is dropped (logged as an error)' })
-    .option('ship-bytes', {
-      type: 'boolean',
-      default: false,
-      describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs its state directory (not --state-dir none)',
-    })
-    .option('keep-local', {
-      type: 'boolean',
-      default: false,
-      describe: 'with --ship-bytes: keep each segment file after the uploader acknowledged it (default: removed, so a long stream does not fill the disk)',
-    })
-    .options(ACCESS_OPTIONS)
-    .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
-    .example('ffmpeg -re -i in.mp4 -c:v libx264 -g 50 -c:a aac -f mpegts - | $0 - 10 /tmp/hls live stream.m3u8 https://cdn.example.com/live/ my-bucket live', 'segment a live pipe into 10 s segments')
-    .example('$0 - 6 /var/hls cam1 cam1.m3u8 https://d123.cloudfront.net/cam1/ videos cam1 --uploader 10.0.0.5:10234 --start-number 1001', 'another uploader, numbering continued after a restart')
-    .epilog(
-      'Messages are queued in order while the uploader is unreachable and delivered when it is back. SIGINT/SIGTERM finish the current segment and send it with end=1. ' +
-        'Exit status: 0 when the uploader took every message; 1 when one was refused or is still undelivered, or the input gave no segment (not MPEG-TS?); 2 for bad arguments.',
-    )
-    .strictOptions()
-    .help()
-    .alias('help', 'h')
-    .version(version)
-    .alias('version', 'V')
-    .wrap(Math.min(120, columns || 100));
+  return withCommandConventions(
+    yargs(argv)
+      .scriptName('segmenter')
+      .usage(USAGE)
+      .positional('input', { describe: 'MPEG-TS file, or - to read a pipe on stdin', type: 'string' })
+      .option('uploader', {
+        type: 'string',
+        default: `${DEFAULT_HOST}:${DEFAULT_PORT}`,
+        describe: 'HOST:PORT of the uploader that receives index messages',
+      })
+      .option('format', FORMAT_OPTION)
+      .option('master', { type: 'string', describe: 'join the master playlist <key prefix>/NAME that the uploader keeps for every rendition naming it' })
+      .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment (use a higher one after a restart so keys are never reused)' })
+      .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
+      .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
+      .option('config', {
+        type: 'string',
+        describe: `YAML (.yaml, .yml) or JSON file of option settings named like the flags (not the 8 arguments), e.g. {"uploader": "10.0.0.5:10234"}; also $${SEGMENTER_ENV_PREFIX}_CONFIG; any option can also be $${SEGMENTER_ENV_PREFIX}_<NAME>`,
+      })
+      .option('print-config', { type: 'boolean', describe: 'print the effective option settings (flags > environment > file > defaults) as JSON and exit' })
+      .option('status', { choices: ['auto', 'always', 'never'], default: 'auto', describe: 'periodic one-line status on stderr (auto: when stderr is a terminal)' })
+      .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump (forward or back) marked as a discontinuity' })
+      .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
+      .option('spool-dir', { type: 'string', describe: SPOOL_DIR_HELP })
+      .option('spool-max-messages', { type: 'number', default: 10_000, describe: 'most messages the spool holds; past it the oldest is dropped (logged as an error)' })
+      .option('ship-bytes', {
+        type: 'boolean',
+        default: false,
+        describe: 'send each segment\'s bytes over the connection with its message, for an uploader that cannot read <output dir> (another machine); the uploader needs its state directory (not --state-dir none)',
+      })
+      .option('keep-local', {
+        type: 'boolean',
+        default: false,
+        describe: 'with --ship-bytes: keep each segment file after the uploader acknowledged it (default: removed, so a long stream does not fill the disk)',
+      })
+      .options(ACCESS_OPTIONS)
+      .option('read-size', { type: 'number', default: 1024 * 1024, describe: 'bytes per read from an input file' })
+      .example('ffmpeg -re -i in.mp4 -c:v libx264 -g 50 -c:a aac -f mpegts - | $0 - 10 /tmp/hls live stream.m3u8 https://cdn.example.com/live/ my-bucket live', 'segment a live pipe into 10 s segments')
+      .example('$0 - 6 /var/hls cam1 cam1.m3u8 https://d123.cloudfront.net/cam1/ videos cam1 --uploader 10.0.0.5:10234 --start-number 1001', 'another uploader, numbering continued after a restart')
+      .epilog(
+        'Messages are queued in order while the uploader is unreachable and delivered when it is back. SIGINT/SIGTERM finish the current segment and send it with end=1. ' +
+          'Exit status: 0 when the uploader took every message; 1 when one was refused or is still undelivered, or the input gave no segment (not MPEG-TS?); 2 for bad arguments.',
+      ),
+    version,
+    columns,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@
  * their format and delivering their messages; one place so both commands say the same thing
  * about bad values.
  */
+import type { Argv } from 'yargs';
 import { checkMasterName as checkMasterWireName, defaultStateDir, NO_DIR, SEGMENT_FORMATS, type SegmentFormat } from '@hlsrelay/protocol';
 
 /** `--format`, as both parsers declare it. */
@@ -65,4 +66,18 @@ export function checkMasterName(value: string, option: string): string {
   } catch (e) {
     throw new TypeError(`${option} ${(e as Error).message.replace(/^master /, '')}`);
   }
+}
+
+/**
+ * What every command answers the same way (README: Configuration reference): unknown options
+ * refused, -h/--help, -V/--version, help wrapped to the terminal.
+ */
+export function withCommandConventions<T>(parser: Argv<T>, version: string, columns: number | undefined): Argv<T> {
+  return parser
+    .strictOptions()
+    .help()
+    .alias('help', 'h')
+    .version(version)
+    .alias('version', 'V')
+    .wrap(Math.min(120, columns || 100)) as Argv<T>;
 }

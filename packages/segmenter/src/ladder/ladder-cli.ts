@@ -9,7 +9,7 @@
  */
 import yargs from 'yargs';
 import { DEFAULT_HOST, DEFAULT_PORT, formatMessage, parseHostPort, type HostPort } from '@hlsrelay/protocol';
-import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION, SPOOL_DIR_HELP, type DeliveryEnv } from '../delivery/delivery-options';
+import { checkMasterName, deliverySettingsFrom, FORMAT_OPTION, withCommandConventions, SPOOL_DIR_HELP, type DeliveryEnv } from '../delivery/delivery-options';
 import type { SegmentFormat } from '@hlsrelay/protocol';
 import { ACCESS_OPTIONS, accessSettingsFrom } from '../delivery/uploader-access';
 import type { FfmpegChoice } from './ffmpeg-path';
@@ -65,47 +65,45 @@ all joined in the master playlist <key prefix>/<name>.m3u8.`;
 
 /** `columns`: the terminal's width (main.ts reads it), for wrapping --help. */
 export function buildLadderParser(argv: string[], columns?: number, version = 'unknown') {
-  return yargs(argv)
-    .scriptName('segmenter')
-    .usage(USAGE)
-    .option('config', {
-      type: 'string',
-      describe: `ladder file, YAML (.yaml, .yml) or JSON: fps, preset, profiles[{name, resolution, videoBitrate, audioBitrate, extraArgs}] and any option named like the flags (examples/ladder.yaml); default ladder ${DEFAULT_LADDER.profiles.map((p) => p.name).join('/')}; also $HLSRELAY_SEGMENTER_CONFIG`,
-    })
-    .option('print-config', { type: 'boolean', describe: 'print the effective settings and ladder (flags > environment > file > defaults) as JSON and exit' })
-    .option('profiles', { type: 'string', describe: 'run only these profiles, comma-separated (the rest run on other machines against the same uploader)' })
-    .option('master', { type: 'string', describe: 'master playlist name (default <name>.m3u8)' })
-    .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: $FFMPEG, else ffmpeg on PATH, else the bundled @ffmpeg-installer/ffmpeg build, which has no SRT)' })
-    .option('realtime', { type: 'boolean', default: false, describe: 'read a file input at its own pace, as a live source (ffmpeg -re)' })
-    .option('print-ffmpeg', { type: 'boolean', default: false, describe: 'print the ffmpeg command line and exit' })
-    .option('uploader', { type: 'string', default: `${DEFAULT_HOST}:${DEFAULT_PORT}`, describe: 'HOST:PORT of the uploader that receives index messages' })
-    .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment of every rendition' })
-    .option('format', FORMAT_OPTION)
-    .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
-    .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
-    .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })
-    .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
-    .option('spool-dir', { type: 'string', describe: `${SPOOL_DIR_HELP} (given: a directory per profile under it)` })
-    .option('ship-bytes', {
-      type: 'boolean',
-      default: false,
-      describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs its state directory (not --state-dir none)',
-    })
-    .option('keep-local', {
-      type: 'boolean',
-      default: false,
-      describe: 'with --ship-bytes: keep each segment file after the uploader acknowledged it (default: removed, so a long stream does not fill the disk)',
-    })
-    .options(ACCESS_OPTIONS)
-    .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
-    .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.yaml --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
-    .epilog('Every option can also come from the environment as HLSRELAY_SEGMENTER_<NAME> (e.g. HLSRELAY_SEGMENTER_UPLOADER=10.0.0.5:10234), or from the ladder file.')
-    .strictOptions()
-    .help()
-    .alias('help', 'h')
-    .version(version)
-    .alias('version', 'V')
-    .wrap(Math.min(120, columns || 100));
+  return withCommandConventions(
+    yargs(argv)
+      .scriptName('segmenter')
+      .usage(USAGE)
+      .option('config', {
+        type: 'string',
+        describe: `ladder file, YAML (.yaml, .yml) or JSON: fps, preset, profiles[{name, resolution, videoBitrate, audioBitrate, extraArgs}] and any option named like the flags (examples/ladder.yaml); default ladder ${DEFAULT_LADDER.profiles.map((p) => p.name).join('/')}; also $HLSRELAY_SEGMENTER_CONFIG`,
+      })
+      .option('print-config', { type: 'boolean', describe: 'print the effective settings and ladder (flags > environment > file > defaults) as JSON and exit' })
+      .option('profiles', { type: 'string', describe: 'run only these profiles, comma-separated (the rest run on other machines against the same uploader)' })
+      .option('master', { type: 'string', describe: 'master playlist name (default <name>.m3u8)' })
+      .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: $FFMPEG, else ffmpeg on PATH, else the bundled @ffmpeg-installer/ffmpeg build, which has no SRT)' })
+      .option('realtime', { type: 'boolean', default: false, describe: 'read a file input at its own pace, as a live source (ffmpeg -re)' })
+      .option('print-ffmpeg', { type: 'boolean', default: false, describe: 'print the ffmpeg command line and exit' })
+      .option('uploader', { type: 'string', default: `${DEFAULT_HOST}:${DEFAULT_PORT}`, describe: 'HOST:PORT of the uploader that receives index messages' })
+      .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment of every rendition' })
+      .option('format', FORMAT_OPTION)
+      .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
+      .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
+      .option('discontinuity-threshold', { type: 'number', default: 10, describe: 'seconds of PTS jump marked as a discontinuity' })
+      .option('drain-timeout', { type: 'number', default: 60, describe: 'seconds to keep retrying undelivered index messages after the input ends' })
+      .option('spool-dir', { type: 'string', describe: `${SPOOL_DIR_HELP} (given: a directory per profile under it)` })
+      .option('ship-bytes', {
+        type: 'boolean',
+        default: false,
+        describe: 'send each segment\'s bytes over the connection with its message, for an uploader on another machine that cannot read <output dir>; the uploader needs its state directory (not --state-dir none)',
+      })
+      .option('keep-local', {
+        type: 'boolean',
+        default: false,
+        describe: 'with --ship-bytes: keep each segment file after the uploader acknowledged it (default: removed, so a long stream does not fill the disk)',
+      })
+      .options(ACCESS_OPTIONS)
+      .example('$0 ladder rtmp://localhost/live/cam 2 /var/hls cam https://cdn.example/s1/ mybucket s1', 'the default 1080p/720p/480p/240p ladder and master s1/cam.m3u8')
+      .example('$0 ladder - 2 /var/hls cam https://cdn.example/s1/ mybucket s1 --config ladder.yaml --profiles 1080p,720p --uploader up.internal:10234', 'this machine does two profiles of the ladder file')
+      .epilog('Every option can also come from the environment as HLSRELAY_SEGMENTER_<NAME> (e.g. HLSRELAY_SEGMENTER_UPLOADER=10.0.0.5:10234), or from the ladder file.'),
+    version,
+    columns,
+  );
 }
 
 /**
