@@ -147,7 +147,7 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
     const undelivered = r.notifier.close();
     const spool = spools.get(r.profile.name);
     spool?.close();
-    const outcome = { refused: r.notifier.refused, undelivered, trouble: r.notifier.trouble, spoolDir: spool && path.join(settings.spoolDir!, r.profile.name) };
+    const outcome = { refused: r.notifier.refused, undelivered, trouble: r.notifier.trouble, spoolDir: spool?.dir };
     if (reportDelivery(logger.child({ rendition: r.profile.name }), outcome)) failed.push(r.profile.name);
     refused += outcome.refused;
     undeliveredTotal += undelivered.length;
