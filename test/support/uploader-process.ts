@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { until } from './until';
 import { UPLOADER_BIN } from './paths';
+import { tempDir } from './temp-dir';
 
 export const STORE_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
 
@@ -23,7 +24,7 @@ export interface UploaderProcess {
 
 export async function startUploader(args: string[], env: Record<string, string> = {}): Promise<UploaderProcess> {
   const child = spawn(process.execPath, [UPLOADER_BIN, '--listen', '127.0.0.1:0', '--log-json', ...args], {
-    env: { ...process.env, ...STORE_ENV, ...env },
+    env: { ...process.env, ...STORE_ENV, ...freshStateHome(args, env), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let text = '';
@@ -73,7 +74,7 @@ export async function startUploader(args: string[], env: Record<string, string> 
 /** The uploader bin run until it exits by itself (a start-up that fails): its exit code and JSON log lines. */
 export async function runUploaderToExit(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
   const child = spawn(process.execPath, [UPLOADER_BIN, '--listen', '127.0.0.1:0', '--log-json', ...args], {
-    env: { ...process.env, ...STORE_ENV, ...env },
+    env: { ...process.env, ...STORE_ENV, ...freshStateHome(args, env), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -88,4 +89,14 @@ export async function runUploaderToExit(args: string[], env: Record<string, stri
   }
   const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   return { code: code ?? null, lines, stderr };
+}
+
+/**
+ * Each uploader a test starts is a machine of its own: unless the test names a state directory
+ * (or the environment that picks the default), its default journal lives in a fresh directory,
+ * so one test's streams never continue in the next test's uploader.
+ */
+function freshStateHome(args: readonly string[], env: Record<string, string>): Record<string, string> {
+  if (args.includes('--state-dir') || env.XDG_STATE_HOME !== undefined || env.STATE_DIRECTORY !== undefined) return {};
+  return { XDG_STATE_HOME: tempDir('uploader-state') };
 }

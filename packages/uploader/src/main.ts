@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       logger.error('second signal: quitting at once with uploads not done', {
         signal,
         ...waitingFor(),
-        left: settings.stateDir === undefined ? 'lost: without --state-dir nothing remembers them' : 'kept in the journal under --state-dir: the next start uploads them',
+        left: settings.stateDir === undefined ? 'lost: with --state-dir none nothing remembers them' : `kept in the journal in ${settings.stateDir}: the next start uploads them`,
       });
       setImmediate(() => process.exit(1));
       return;
