@@ -5,11 +5,11 @@
  * throwaway host key and one authorized key. Its sftp-server has posix-rename and applies the
  * modes clients ask for, as on any production host. Needs root (sshd's privilege separation).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { perConnectionServer } from '../../support/per-connection-server';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -59,24 +59,11 @@ export async function startOpensshServer(dir: string, authorizedKey: string, wan
     'Subsystem sftp internal-sftp',
     '',
   ].join('\n'));
-  const children = new Set<ChildProcess>();
-  // Paused: the bytes are sshd's to read, from the socket it shares.
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    const child = spawn(SSHD, ['-i', '-e', '-f', config], { stdio: [socket, socket, 'ignore'] });
-    children.add(child);
-    child.once('exit', () => {
-      children.delete(child);
-      socket.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await perConnectionServer(SSHD, ['-i', '-e', '-f', config]);
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: server.port,
     user: os.userInfo().username,
     fingerprint: key.fingerprint,
-    async stop() {
-      for (const c of children) c.kill('SIGTERM');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: () => server.stop(),
   };
 }

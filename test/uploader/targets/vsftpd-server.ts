@@ -6,10 +6,9 @@
  * root the session cannot write). Like many hosting servers it refuses SITE CHMOD to these users
  * and applies its own umask (022). Needs root (vsftpd's chroot).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { perConnectionServer } from '../../support/per-connection-server';
 
 export const VSFTPD = '/usr/sbin/vsftpd';
 
@@ -65,23 +64,10 @@ export async function startVsftpd(dir: string): Promise<VsftpdServer> {
     'isolate_network=NO',
     '',
   ].join('\n'));
-  const children = new Set<ChildProcess>();
-  // Paused: the bytes are vsftpd's to read, from the socket it shares.
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    const child = spawn(VSFTPD, [config], { stdio: [socket, socket, 'ignore'] });
-    children.add(child);
-    child.once('exit', () => {
-      children.delete(child);
-      socket.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await perConnectionServer(VSFTPD, [config]);
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: server.port,
     uploadDir,
-    async stop() {
-      for (const c of children) c.kill('SIGTERM');
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: () => server.stop(),
   };
 }
