@@ -80,7 +80,10 @@ for (const defaultDirs of [false, true]) {
     const watcher = new Watcher(r, LIVE);
     const out = path.join(r.dir, 'out');
     const { segmenter } = r.startStream(14, out);
-    await until(async () => (await listedCount(r)) >= 3, 60_000, 'three segments listed');
+    await until(async () => (await listedCount(r)) >= 3, 60_000, 'three segments listed').catch((e: Error) => {
+      // What each daemon said, so a stream that never got going can be told from a slow machine.
+      throw new Error(`${e.message}\nuploader: ${r.uploader!.text.slice(-1500)}\nsegmenter: ${segmenter.text.slice(-1500)}`);
+    });
     await r.uploader!.stop('SIGKILL');
     await sleep(3000);
     await r.startUploader();
