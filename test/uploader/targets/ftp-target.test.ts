@@ -8,7 +8,7 @@ import { FtpTarget, PermanentTransferError, UploadQueue } from '@hlsrelay/upload
 import { startFtpServer } from './ftp-server';
 import { tempDir } from '../../support/temp-dir';
 import { captureLog } from '../../support/log-capture';
-import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'ftp-Pa55-word-0f-the-test';
@@ -94,22 +94,7 @@ describe('ftp target', () => {
     const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });
     const [file] = await realSegments();
     try {
-      let attempts = 0;
-      // A refused login is retried like any outage (an operator may fix the account); stop after a few.
-      await assert.rejects(
-        queue.transfer('segment upload', { target: wrong.name }, async () => {
-          if (++attempts > 3) throw new PermanentTransferError('test gives up');
-          await wrong.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
-        }),
-        PermanentTransferError,
-      );
-      await right.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
-      await server.stop();
-      let down = 0;
-      await queue.transfer('playlist upload', { target: right.name }, async () => {
-        if (++down === 3) await server.start();
-        await right.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: '#EXTM3U\n', maxAgeSeconds: 0 });
-      });
+      await refusedLoginThenRestart(queue, wrong, right, server, file);
       const text = log.text();
       assert.match(text, /login refused \(530\)/, 'the refused login was logged');
       assert.match(text, new RegExp(`ftp://${USER}@127\\.0\\.0\\.1:${server.port}/`), 'targets are named user@host:port');

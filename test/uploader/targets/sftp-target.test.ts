@@ -7,7 +7,7 @@ import { PermanentTransferError, SftpTarget, sshFingerprint, UploadQueue } from 
 import { generateSshKey, startSftpServer } from './sftp-server';
 import { tempDir } from '../../support/temp-dir';
 import { captureLog } from '../../support/log-capture';
-import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'sftp-Pa55-word-0f-the-test';
@@ -93,21 +93,7 @@ describe('sftp target', () => {
     const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });
     const [file] = await realSegments();
     try {
-      let attempts = 0;
-      await assert.rejects(
-        queue.transfer('segment upload', { target: withKey.name }, async () => {
-          if (++attempts > 3) throw new PermanentTransferError('test gives up');
-          await withKey.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
-        }),
-        PermanentTransferError,
-      );
-      await withPassword.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
-      await server.stop();
-      let down = 0;
-      await queue.transfer('playlist upload', { target: withPassword.name }, async () => {
-        if (++down === 3) await server.start();
-        await withPassword.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: '#EXTM3U\n', maxAgeSeconds: 0 });
-      });
+      await refusedLoginThenRestart(queue, withKey, withPassword, server, file);
       assert.equal(await readFile(path.join(root, BUCKET, PLAYLIST_KEY), 'utf8'), '#EXTM3U\n');
       const text = log.text();
       assert.match(text, /login refused/);

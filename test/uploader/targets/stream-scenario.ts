@@ -11,7 +11,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { silentLogger, type Logger } from '@hlsrelay/log';
-import { UploadQueue, type TransferTarget } from '@hlsrelay/uploader';
+import { PermanentTransferError, UploadQueue, type TransferTarget } from '@hlsrelay/uploader';
 import { FFMPEG as ffmpegPath } from '../../support/ffmpeg';
 import { tempDir } from '../../support/temp-dir';
 
@@ -205,4 +205,33 @@ export async function writeSecret(dir: string, name: string, value: string): Pro
   const file = path.join(dir, name);
   await writeFile(file, value, { mode: 0o600 });
   return file;
+}
+
+/**
+ * The login story every remote target must tell: a refused login is retried like any outage (an
+ * operator may fix the account) until the caller gives up; a target that logs in stores a
+ * segment; the server going away and coming back mid-upload costs retries, never the playlist.
+ */
+export async function refusedLoginThenRestart(
+  queue: UploadQueue,
+  refused: TransferTarget,
+  accepted: TransferTarget,
+  server: { stop(): Promise<void>; start(): Promise<unknown> },
+  file: string,
+): Promise<void> {
+  let attempts = 0;
+  await assert.rejects(
+    queue.transfer('segment upload', { target: refused.name }, async () => {
+      if (++attempts > 3) throw new PermanentTransferError('test gives up');
+      await refused.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
+    }),
+    PermanentTransferError,
+  );
+  await accepted.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
+  await server.stop();
+  let down = 0;
+  await queue.transfer('playlist upload', { target: accepted.name }, async () => {
+    if (++down === 3) await server.start();
+    await accepted.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: '#EXTM3U\n', maxAgeSeconds: 0 });
+  });
 }
