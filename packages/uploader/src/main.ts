@@ -139,22 +139,11 @@ async function main(): Promise<void> {
     archive: settings.archive,
     onAdmitted: sightings && ((m) => sightings.sight({ bucket: m.bucketName, prefix: m.keyPrefix }, { stream: streamName(m), segment: m.lastSegment })),
   });
-  logger.info('listening for segmenters', {
-    address: `${service.address.host}:${service.address.port}`,
-    target: target.name,
-    token: security.token ? 'required' : 'none',
-    tls: security.tls ? 'on' : 'off',
-  });
-  logger.info('messages may read segments under', { dirs: security.policy.paths.roots.join(' '), buckets: security.policy.keys.describe().join(' ') || 'any' });
-  metrics?.watch(service.uploader);
   // Unhealthy from the first stop signal on: load balancers stop sending while the queue drains.
   let stopping = false;
-  const status =
-    settings.statusListen && metrics
-      ? await startStatusServer(settings.statusListen.host, settings.statusListen.port, { metrics, logger, healthy: () => !stopping })
-      : undefined;
-  if (status) logger.info('status listening', { address: `${status.address.host}:${status.address.port}`, paths: '/healthz /metrics /status' });
-
+  let status: Awaited<ReturnType<typeof startStatusServer>> | undefined;
+  // The handlers come before the first line that says the uploader is up: a SIGTERM sent on
+  // reading it would otherwise end the process unhandled (no report, no drain, no exit code).
   const waitingFor = () => shutdownReport(service.uploader, target);
   const keepsFailing = () => uploadsKeepFailing(service.uploader, target);
   let signals = 0;
@@ -201,6 +190,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  logger.info('listening for segmenters', {
+    address: `${service.address.host}:${service.address.port}`,
+    target: target.name,
+    token: security.token ? 'required' : 'none',
+    tls: security.tls ? 'on' : 'off',
+  });
+  logger.info('messages may read segments under', { dirs: security.policy.paths.roots.join(' '), buckets: security.policy.keys.describe().join(' ') || 'any' });
+  metrics?.watch(service.uploader);
+  status =
+    settings.statusListen && metrics
+      ? await startStatusServer(settings.statusListen.host, settings.statusListen.port, { metrics, logger, healthy: () => !stopping })
+      : undefined;
+  if (status) logger.info('status listening', { address: `${status.address.host}:${status.address.port}`, paths: '/healthz /metrics /status' });
 }
 
 /**
