@@ -43,4 +43,4 @@ export function createLogger(options: LoggerOptions): Logger {
 export function silentLogger(): Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
-export { RepeatFilter } from './repeat-filter';
+export { RepeatFilter, repeatKind } from './repeat-filter';

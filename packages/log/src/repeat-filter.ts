@@ -35,3 +35,14 @@ export class RepeatFilter {
     return k?.held ?? 0;
   }
 }
+
+/**
+ * The kind of a reason text, for a RepeatFilter: quoted values, paths and numbers blanked, so
+ * "segment file /a/s-00001.ts lies outside …" and the same for segment 2 are one kind.
+ */
+export function repeatKind(reason: string): string {
+  return reason
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/\S*\/\S*/g, '…')
+    .replace(/\d+/g, '#');
+}

@@ -47,6 +47,8 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
   maxPayloadBytes?: number;
   /** Called with each message the policy admits, before it is queued (the first-sight bucket check). */
   onAdmitted?: (message: IndexMessage) => void;
+  /** See IndexServerOptions.warningRepeatMs. */
+  warningRepeatMs?: number;
 }
 
 export interface UploaderService {
@@ -95,7 +97,7 @@ export function buildTargetStack(options: TargetStackOptions): TransferTarget {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, onAdmitted, ...uploaderOptions } = options;
+  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, onAdmitted, warningRepeatMs, ...uploaderOptions } = options;
   const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
   const spool = stateDir === undefined ? undefined : openPayloadSpool(stateDir, opened!.recovered.pending, options.logger);
   const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir, spool });
@@ -107,6 +109,7 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
     limits,
     token,
     tls,
+    warningRepeatMs,
     payload: spool && { spool, maxBytes: maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
     onMessage: (message, peer) => {
       policy?.check(message);

@@ -30,7 +30,8 @@ async function refusedWithLog(stack: SecureStack, text: string, reason: RegExp):
 }
 
 test('path escapes are refused: "..", absolute paths elsewhere, a symlink to /etc/passwd, a symlinked directory', async () => {
-  const stack = await startSecureStack();
+  // Every refusal logged (several are of one kind, which the default interval would hold back).
+  const stack = await startSecureStack({ service: { warningRepeatMs: 0 } });
   try {
     await writeFile(path.join(stack.outside, 'evil-00001.ts'), 'not for the public');
     await symlink('/etc/passwd', path.join(stack.segments, 'passwd-00001.ts'));
@@ -55,7 +56,7 @@ test('path escapes are refused: "..", absolute paths elsewhere, a symlink to /et
 });
 
 test('forbidden buckets and prefixes, malformed names and numbers out of range are refused', async () => {
-  const stack = await startSecureStack();
+  const stack = await startSecureStack({ service: { warningRepeatMs: 0 } });
   try {
     await writeFile(path.join(stack.segments, 'evil-00001.ts'), 'a segment');
     await refusedWithLog(stack, attack(stack, { bucketName: OTHER_BUCKET }), /bucket "other" is not one this uploader writes to \(--allow-bucket\)/);
@@ -85,6 +86,26 @@ test('an over-long line ends that connection only; the legitimate session goes o
     await stack.legit.advance();
     await stack.legit.advance();
     assert.equal(stack.legit.next, before + 2);
+  } finally {
+    await stack.close();
+  }
+});
+
+test('a peer repeating one refused message gets ERR every time; the log says it once, and another kind on its own line', async () => {
+  const stack = await startSecureStack();
+  try {
+    for (let n = 1; n <= 20; n++) {
+      const reply = await exchange(stack.port, attack(stack, { outputDirectory: '/etc', outputPrefix: `probe${n}` }));
+      assert.match(reply, /^ERR segment file \/etc\/probe\d+-00001\.ts lies outside/, `ERR for probe ${n}`);
+    }
+    await refusedWithLog(stack, attack(stack, { bucketName: OTHER_BUCKET }), /bucket "other" is not one/);
+    await stack.log.settle();
+    const refused = stack.log.entries.filter((e) => e.message === 'message refused');
+    assert.deepEqual(
+      refused.map((e) => String(e.reason).replace(/probe\d+/, 'probe#')),
+      ['segment file /etc/probe#-00001.ts lies outside the directories this uploader may read (--allow-dir)', 'bucket "other" is not one this uploader writes to (--allow-bucket)'],
+    );
+    assert.equal(stack.service.server.malformed, 21, 'every refusal is counted');
   } finally {
     await stack.close();
   }

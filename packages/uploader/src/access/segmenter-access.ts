@@ -11,7 +11,7 @@
  * ERR. Connections that never open a session — the 2009 segmenter — cannot authenticate, so they
  * are only served without a token.
  */
-import type { Logger } from '@hlsrelay/log';
+import { repeatKind, type Logger, type RepeatFilter } from '@hlsrelay/log';
 import { authArgument, FEATURE_AUTH, ProtocolError, tokenMatches } from '@hlsrelay/protocol';
 import { ConnectionGuard, type PausableSource } from './connection-guard';
 import { PeerConnections, type ConnectionLimits } from './connection-limits';
@@ -26,12 +26,15 @@ export interface SegmenterAccessOptions {
   /** The shared token; undefined serves everyone who reaches the port (as in 2009). */
   token?: string;
   logger: Logger;
+  /** Rate limit of the warnings a misconfigured or hostile peer repeats (refusals, failed logins). */
+  repeats: RepeatFilter;
 }
 
 export class SegmenterAccess {
   readonly limits: ConnectionLimits;
   readonly #token: string | undefined;
   readonly #logger: Logger;
+  readonly #repeats: RepeatFilter;
   readonly #peers: PeerConnections;
   #refusedConnections = 0;
   #failedAuth = 0;
@@ -41,6 +44,7 @@ export class SegmenterAccess {
     this.limits = options.limits;
     this.#token = options.token;
     this.#logger = options.logger;
+    this.#repeats = options.repeats;
     this.#peers = new PeerConnections(options.limits);
   }
 
@@ -65,7 +69,7 @@ export class SegmenterAccess {
     const refusal = this.#peers.admit(address);
     if (refusal) {
       this.#refusedConnections += 1;
-      this.#logger.warn('connection refused', { peer, reason: refusal });
+      this.#warn(`${address} refused ${repeatKind(refusal)}`, 'connection refused', { peer, reason: refusal });
       return refusal;
     }
     const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired, onThrottled: () => (this.#paced += 1) });
@@ -101,9 +105,15 @@ export class SegmenterAccess {
     this.#peers.release(admitted.address);
   }
 
+  /** A warning a peer may repeat many times a second: the first, then one per interval with the count held back. */
+  #warn(kind: string, message: string, fields: Record<string, unknown>): void {
+    const held = this.#repeats.pass(kind);
+    if (held !== undefined) this.#logger.warn(message, held > 0 ? { ...fields, repeated: held } : fields);
+  }
+
   #authFailed(admitted: AdmittedConnection, reason: string): never {
     this.#failedAuth += 1;
-    this.#logger.warn('authentication failed', { peer: admitted.peer, reason });
+    this.#warn(`${admitted.address} auth ${repeatKind(reason)}`, 'authentication failed', { peer: admitted.peer, reason });
     throw new ConnectionRefusal(reason);
   }
 }

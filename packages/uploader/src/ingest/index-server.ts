@@ -37,6 +37,11 @@ export interface IndexServerOptions {
    * offers `payload` and sessions may ship bytes of up to `maxBytes` each.
    */
   payload?: { spool: PayloadSpool; maxBytes: number };
+  /**
+   * A warning a peer repeats (refused message, failed authentication, TLS on the plain port) is
+   * said once, then at most once per this many ms with the count held back; default 30 s.
+   */
+  warningRepeatMs?: number;
 }
 
 export interface ListenAddress {
@@ -58,7 +63,8 @@ export class IndexServer {
 
   constructor(options: IndexServerOptions) {
     this.#logger = options.logger;
-    this.#access = new SegmenterAccess({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger });
+    const repeats = new RepeatFilter({ intervalMs: options.warningRepeatMs ?? 30_000 });
+    this.#access = new SegmenterAccess({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger, repeats });
     this.#context = {
       logger: options.logger,
       onMessage: options.onMessage,
@@ -66,7 +72,7 @@ export class IndexServer {
       access: this.#access,
       payload: options.payload,
       refused: () => (this.#malformed += 1),
-      repeats: new RepeatFilter({ intervalMs: 30_000 }),
+      repeats,
     };
     const payloadFeature = options.payload ? [FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT] : [];
     this.#greeting = frameMessage(formatGreeting([...(options.features ?? ['ack']), ...this.#access.features, ...payloadFeature]));

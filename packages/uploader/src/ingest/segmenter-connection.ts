@@ -15,7 +15,7 @@
  * thrown away: a connection reset after a complete message still delivers it.
  */
 import type net from 'node:net';
-import type { Logger, RepeatFilter } from '@hlsrelay/log';
+import { repeatKind, type Logger, type RepeatFilter } from '@hlsrelay/log';
 import {
   AUTH_VERB,
   classifySessionLine,
@@ -274,7 +274,9 @@ export class SegmenterConnection {
       this.#ctx.logger.error('message handling failed', { peer: this.peer, error: reason });
     } else {
       this.#ctx.refused();
-      this.#ctx.logger.warn('message refused', { peer: this.peer, reason });
+      // Every refusal gets its ERR; the log says each kind once per interval per peer address.
+      const held = this.#ctx.repeats.pass(`${this.#socket.remoteAddress} message ${repeatKind(reason)}`);
+      if (held !== undefined) this.#ctx.logger.warn('message refused', { peer: this.peer, reason, ...(held > 0 ? { repeated: held } : {}) });
     }
   }
 
