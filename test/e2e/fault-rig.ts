@@ -57,6 +57,8 @@ export class Rig {
   store?: Daemon;
   uploader?: Daemon;
   readonly #children: Daemon[] = [];
+  /** Run first by close(): pollers a failed test left running would keep the test file alive. */
+  readonly #closers: Array<() => Promise<void>> = [];
   /**
    * With `defaultDirs` the daemons get no --state-dir or --spool-dir and find their directories
    * as a user's login would give them ($HOME and $XDG_STATE_HOME under the rig's directory).
@@ -163,7 +165,13 @@ export class Rig {
     }
   }
 
+  /** `fn` runs when the rig closes, before its processes are killed. */
+  onClose(fn: () => Promise<void>): void {
+    this.#closers.push(fn);
+  }
+
   async close(): Promise<void> {
+    await Promise.all(this.#closers.map((fn) => fn()));
     for (const c of this.#children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
     await Promise.all(this.#children.map((c) => c.exited));
     await Promise.all([this.#storeGate?.close(), this.#uploaderGate?.close()]);
@@ -183,6 +191,7 @@ export class Watcher {
   readonly #done: Promise<void>;
 
   constructor(rig: Rig, key: string) {
+    rig.onClose(() => this.stop());
     this.#done = (async () => {
       while (!this.#stop) {
         const r = await rig.get(key);
