@@ -10,6 +10,7 @@
  */
 import type { Logger } from '@hlsrelay/log';
 import { TsRemuxer, type InitSegment, type MediaSegment } from '@hlsrelay/fmp4';
+import { PTS_MODULUS } from '@hlsrelay/protocol';
 import { ptsDelta } from '@hlsrelay/mpegts';
 import type { CompletedSegment, SegmentSink, SegmentStart } from '../core/ts-segmenter';
 
@@ -17,6 +18,8 @@ import type { CompletedSegment, SegmentSink, SegmentStart } from '../core/ts-seg
 export interface PairedSegment {
   /** Timing (program date-time, discontinuity), stream facts and `final` from the core. */
   core: CompletedSegment;
+  /** PTS (90 kHz, 33-bit) where this piece starts: the core's start, or later for a piece cut at a codec change. */
+  pts: number;
   media: MediaSegment;
   /** The init section these samples need, and whether it differs from the last segment's. */
   init: InitSegment;
@@ -134,10 +137,11 @@ export class Fmp4Pipeline implements SegmentSink {
   #announce(core: CompletedSegment, made: Remuxed): void {
     // Pieces of one core segment are all out once the input ended: only the last one ends the stream.
     const final = core.final && this.#remuxed[0]?.startPts !== core.startPts;
+    const pts = (core.startPts + Math.round(this.#last!.elapsed * 90_000)) % PTS_MODULUS;
     this.#last!.elapsed += made.media.duration;
     const init = made.media.init;
     const initChanged = this.#lastInit !== '' && this.#lastInit !== init.identity;
     this.#lastInit = init.identity;
-    this.#events.segment({ core: { ...core, final }, media: made.media, init, initChanged });
+    this.#events.segment({ core: { ...core, final }, pts, media: made.media, init, initChanged });
   }
 }

@@ -21,6 +21,7 @@ import { StreamState, type ListedSegment, type StreamSnapshot } from '../streams
 import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from '../targets/transfer-target';
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
+import type { MasterTimelines } from './master-timelines';
 import { shouldPublishNow } from './publish-decision';
 import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
@@ -40,6 +41,8 @@ export interface PublisherContext {
   logger: Logger;
   queue: UploadQueue;
   masters: MasterPublisher;
+  /** Program date-times of rendition segments, on one timeline per master. */
+  timelines: MasterTimelines;
   journal: Journal | undefined;
   window: number;
   clock: () => number;
@@ -179,7 +182,7 @@ export class StreamPublisher {
         counters.segmentsStored += 1;
         this.#ctx.masters.segmentStored(m);
         this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
-        const listed = this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m;
+        const listed = this.#dated(this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m, disposition.restart);
         this.#gapBeforeNext = false;
         for (const warning of state.append(listed, initName)) logger.warn(warning, log);
         if (this.#archive) this.#appended.push(state.newest!);
@@ -207,6 +210,12 @@ export class StreamPublisher {
     }
     if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
     else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  /** `m` with the program date-time it is listed with: on its master's timeline, if it has one. */
+  #dated(m: IndexMessage, restart: boolean): IndexMessage {
+    const programDateTime = this.#ctx.timelines.programDateTime(m, this.id, restart || m.ext.discontinuity === true);
+    return programDateTime === m.ext.programDateTime ? m : { ...m, ext: { ...m.ext, programDateTime } };
   }
 
   /**
