@@ -22,6 +22,7 @@ import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
 import type { MasterTimelines } from './master-timelines';
+import { keepEndedRun } from './ended-run';
 import { shouldPublishNow } from './publish-decision';
 import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
@@ -172,6 +173,7 @@ export class StreamPublisher {
     const file = segmentFilePath(m);
     if (this.#ctx.spool?.holds(file)) this.#spooledFiles.push(file);
     if (disposition.kind === 'new') {
+      if (state.ended) await this.#keepEndedRun(log);
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
       try {
         await checkAnnouncedSize(upload.file, m.ext.size);
@@ -210,6 +212,18 @@ export class StreamPublisher {
     }
     if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
     else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  /** A new run of an ended stream: the ended playlist is kept as its own object before the URL goes live again. */
+  async #keepEndedRun(log: Record<string, unknown>): Promise<void> {
+    const kept = await keepEndedRun(this.#ctx, this.id, this.#state, this.#archive);
+    if (!kept) return;
+    this.#ctx.logger.info('the stream ended before: this run starts a fresh live playlist at the same URL; the ended playlist is kept, unchanged, as its own object', {
+      ...log,
+      kept: kept.key,
+      ...(kept.archiveKey !== undefined ? { keptArchive: kept.archiveKey } : {}),
+      mediaSequence: this.#state.mediaSequence + this.#state.listed.length,
+    });
   }
 
   /** `m` with the program date-time it is listed with: on its master's timeline, if it has one. */
