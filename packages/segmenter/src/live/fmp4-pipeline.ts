@@ -10,8 +10,7 @@
  */
 import type { Logger } from '@hlsrelay/log';
 import { TsRemuxer, type InitSegment, type MediaSegment } from '@hlsrelay/fmp4';
-import { PTS_MODULUS } from '@hlsrelay/protocol';
-import { ptsDelta } from '@hlsrelay/mpegts';
+import { ptsAdd, ptsDelta, secondsToTicks } from '@hlsrelay/mpegts';
 import type { CompletedSegment, SegmentSink, SegmentStart } from '../core/ts-segmenter';
 
 /** A remuxed segment with the core's facts about it. */
@@ -137,7 +136,7 @@ export class Fmp4Pipeline implements SegmentSink {
   #announce(core: CompletedSegment, made: Remuxed): void {
     // Pieces of one core segment are all out once the input ended: only the last one ends the stream.
     const final = core.final && this.#remuxed[0]?.startPts !== core.startPts;
-    const pts = (core.startPts + Math.round(this.#last!.elapsed * 90_000)) % PTS_MODULUS;
+    const pts = ptsAdd(core.startPts, secondsToTicks(this.#last!.elapsed));
     this.#last!.elapsed += made.media.duration;
     const init = made.media.init;
     const initChanged = this.#lastInit !== '' && this.#lastInit !== init.identity;

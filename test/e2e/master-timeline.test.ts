@@ -1,0 +1,299 @@
+/**
+ * RFC 8216 §6.2.4 and §6.2.1 end to end, with real processes: ffmpeg, segmenters, the uploader
+ * bin (killed with -9 and started again on its state directory mid-stream) and a recording
+ * proxy in front of the store that keeps every playlist version the uploader stored.
+ *
+ * - Renditions of one master give the same PTS the same EXT-X-PROGRAM-DATE-TIME (within 1 ms) in
+ *   every stored version: two segmenters on one ffmpeg, the second started a segment later, and
+ *   `segmenter ladder`.
+ * - The ladder run again after it ended (end=1): each rendition's ended playlist is kept as its own
+ *   object, its URL becomes a fresh live playlist past the ended media sequence, and no stored
+ *   version that carried EXT-X-ENDLIST is ever altered.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { adaptationFieldControl, parsePesHeader, payloadOffset, payloadUnitStart, TS_PACKET_SIZE } from '@hlsrelay/mpegts';
+import { assertEndedNeverAltered } from '../support/ended-playlists';
+import { ffmpeg, FFMPEG } from '../support/ffmpeg';
+import { HeldStore } from '../support/held-store';
+import { SEGMENTER_BIN } from '../support/paths';
+import { HeldPort } from '../support/ports';
+import { RecordingProxy } from '../support/recording-proxy';
+import { tempDir } from '../support/temp-dir';
+import { until } from '../support/until';
+import { startUploader, type UploaderProcess } from '../support/uploader-process';
+import { getObject } from '../support/uploader-rig';
+
+const BUCKET = 'live';
+const PREFIX = 'pdt';
+const CDN = 'http://cdn.example/pdt/';
+
+/** A child process with its stderr kept. */
+class Child {
+  readonly exited: Promise<number | null>;
+  text = '';
+  constructor(readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => (this.text += d));
+  }
+}
+
+/** Store, recording proxy, the uploader behind a held port, and the processes a test starts. */
+class TimelineRig {
+  readonly dir = tempDir('master-timeline');
+  readonly stateDir = path.join(this.dir, 'state');
+  readonly #children: Child[] = [];
+  store!: HeldStore;
+  proxy!: RecordingProxy;
+  gate!: HeldPort;
+  uploader?: UploaderProcess;
+
+  async start(): Promise<void> {
+    this.store = await HeldStore.start(path.join(this.dir, 'store'), [BUCKET]);
+    this.proxy = await RecordingProxy.start(this.store.port);
+    this.gate = await HeldPort.open();
+    await this.startUploader();
+  }
+
+  async startUploader(): Promise<void> {
+    this.uploader = await startUploader([
+      '--s3-endpoint', this.proxy.endpoint, '--s3-path-style', '--state-dir', this.stateDir, '--acl', 'none',
+      '--retry-max-delay', '1', '--log-level', 'info',
+    ]);
+    this.gate.forwardTo(this.uploader.port);
+  }
+
+  /** kill -9 and start again on the same state directory: the journal and the master timeline continue. */
+  async crashAndRestartUploader(): Promise<void> {
+    this.gate.forwardTo(undefined);
+    const u = this.uploader!;
+    u.child.kill('SIGKILL');
+    await u.stop();
+    await this.startUploader();
+  }
+
+  spawn(command: string, args: string[], stdin: 'pipe' | 'ignore' = 'ignore'): Child {
+    const c = new Child(spawn(command, args, { stdio: [stdin, stdin === 'pipe' ? 'ignore' : 'pipe', 'pipe'] }));
+    if (command === FFMPEG) c.child.stdout?.on('error', () => {});
+    this.#children.push(c);
+    return c;
+  }
+
+  /** Every playlist version the store took, in the order the uploader sent them. */
+  versions(): Array<{ key: string; text: string }> {
+    return this.proxy.requests
+      .filter((r) => r.method === 'PUT' && r.status === 200 && r.body !== undefined)
+      .map((r) => ({ key: r.path.replace(`/${BUCKET}/`, ''), text: r.body! }));
+  }
+
+  /** The last stored version of `key`. */
+  latest(key: string): string | undefined {
+    return this.versions().filter((v) => v.key === key).at(-1)?.text;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await Promise.all(this.#children.map((c) => c.exited));
+    await this.uploader?.stop();
+    await this.gate?.close();
+    await this.proxy?.close();
+    await this.store?.release();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const rigs: TimelineRig[] = [];
+after(async () => Promise.all(rigs.map((r) => r.close())));
+
+async function rig(): Promise<TimelineRig> {
+  const r = new TimelineRig();
+  rigs.push(r);
+  await r.start();
+  return r;
+}
+
+/** PTS of the first video PES in a segment: the keyframe it starts with (ISO 13818-1 §2.4.3.7). */
+function firstVideoPts(ts: Buffer): number {
+  for (let o = 0; o + TS_PACKET_SIZE <= ts.length; o += TS_PACKET_SIZE) {
+    if (!payloadUnitStart(ts, o) || (adaptationFieldControl(ts, o) & 0x01) === 0) continue;
+    const pes = parsePesHeader(ts, payloadOffset(ts, o), o + TS_PACKET_SIZE);
+    if (pes && pes.streamId >= 0xe0 && pes.streamId <= 0xef && pes.pts >= 0) return pes.pts;
+  }
+  throw new Error('no video PES with a PTS in the segment');
+}
+
+/** The segments of one playlist version with their EXT-X-PROGRAM-DATE-TIME (each must have one). */
+function datedSegments(text: string): Array<{ uri: string; pdt: number }> {
+  const out: Array<{ uri: string; pdt: number }> = [];
+  let pdt: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) {
+      assert.match(line, /:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'ISO 8601 with milliseconds');
+      pdt = Date.parse(line.slice(line.indexOf(':') + 1));
+    } else if (line !== '' && !line.startsWith('#')) {
+      assert.ok(pdt !== undefined, `${line} has a program date-time`);
+      out.push({ uri: line, pdt });
+      pdt = undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * Every stored version of every variant, one map: (run, PTS) → the date-times it was given. Each
+ * must be one instant (within 1 ms) across variants and versions. Returns how many PTS values two
+ * or more variants share.
+ */
+async function assertOneTimeline(r: TimelineRig, variants: string[]): Promise<number> {
+  const ptsOf = new Map<string, number>();
+  const seen = new Map<string, Map<string, Set<number>>>();
+  for (const v of r.versions()) {
+    const variant = variants.find((name) => v.key === `${PREFIX}/${name}`);
+    if (!variant) continue;
+    for (const s of datedSegments(v.text)) {
+      const name = s.uri.replace(CDN, '');
+      if (!ptsOf.has(name)) ptsOf.set(name, firstVideoPts((await getObject(r.store, BUCKET, `${PREFIX}/${name}`)).body));
+      // A run started after an end numbers its objects -r<N>-: its PTS start again.
+      const run = /-r(\d+)-\d+\.ts$/.exec(name)?.[1] ?? '0';
+      const at = `${run}:${ptsOf.get(name)}`;
+      const byVariant = seen.get(at) ?? new Map<string, Set<number>>();
+      seen.set(at, byVariant);
+      byVariant.set(variant, (byVariant.get(variant) ?? new Set()).add(s.pdt));
+    }
+  }
+  let shared = 0;
+  for (const [at, byVariant] of seen) {
+    const all = [...byVariant.values()].flatMap((s) => [...s]);
+    const spread = Math.max(...all) - Math.min(...all);
+    assert.ok(spread <= 1, `PTS ${at}: date-times ${JSON.stringify(Object.fromEntries([...byVariant].map(([k, s]) => [k, [...s].map((t) => new Date(t).toISOString())])))} are ${spread} ms apart`);
+    if (byVariant.size > 1) shared++;
+  }
+  return shared;
+}
+
+/** Listed segments of the last stored version of `name`. */
+function listedNow(r: TimelineRig, name: string): number {
+  return datedSegments(r.latest(`${PREFIX}/${name}`) ?? '').length;
+}
+
+const ended = (r: TimelineRig, name: string) => /#EXT-X-ENDLIST\n$/.test(r.latest(`${PREFIX}/${name}`) ?? '');
+
+test('two segmenters on one ffmpeg, the second started a segment later: one date-time per PTS in every version, across an uploader kill -9', { timeout: 180_000 }, async () => {
+  const r = await rig();
+  const out = path.join(r.dir, 'out');
+  fs.mkdirSync(out);
+  const source = r.spawn(FFMPEG, [
+    '-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=16', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=16',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-sc_threshold', '0', '-c:a', 'aac', '-b:a', '32k', '-f', 'mpegts', '-',
+  ]);
+  const segmenter = (name: string) =>
+    r.spawn(process.execPath, [
+      SEGMENTER_BIN, '-', '1', out, name, `${name}.m3u8`, CDN, BUCKET, PREFIX, '--master', 'pdt.m3u8',
+      '--uploader', `127.0.0.1:${r.gate.port}`, '--spool-dir', path.join(r.dir, `spool-${name}`), '--drain-timeout', '60',
+      '--log-json', '--status', 'never',
+    ], 'pipe');
+  const a = segmenter('a');
+  let b: Child | undefined;
+  let joined = false;
+  let sent = 0;
+  source.child.stdout!.on('data', (chunk: Buffer) => {
+    a.child.stdin!.write(chunk);
+    if (b && joined) b.child.stdin!.write(chunk);
+    else if (b) {
+      // The second segmenter joins the live pipe at a packet boundary, as a tee started later would.
+      const skip = (TS_PACKET_SIZE - (sent % TS_PACKET_SIZE)) % TS_PACKET_SIZE;
+      if (skip < chunk.length) {
+        joined = true;
+        b.child.stdin!.write(chunk.subarray(skip));
+      }
+    }
+    sent += chunk.length;
+  });
+  source.child.stdout!.on('end', () => {
+    a.child.stdin!.end();
+    b?.child.stdin!.end();
+  });
+  a.child.stdin!.on('error', () => {});
+  await until(() => a.text.includes('"segment complete"'), 30_000, 'the first segmenter cut a segment');
+  b = segmenter('b');
+  b.child.stdin!.on('error', () => {});
+
+  await until(() => listedNow(r, 'a.m3u8') >= 4 && listedNow(r, 'b.m3u8') >= 2, 60_000, 'both renditions listed');
+  const before = r.versions().length;
+  await r.crashAndRestartUploader();
+  await until(() => ended(r, 'a.m3u8') && ended(r, 'b.m3u8'), 90_000, 'both playlists ended');
+  assert.equal(await a.exited, 0, a.text.slice(-3000));
+  assert.equal(await b.exited, 0, b.text.slice(-3000));
+
+  const after = r.versions().slice(before);
+  assert.ok(after.some((v) => v.key === `${PREFIX}/a.m3u8`) && after.some((v) => v.key === `${PREFIX}/b.m3u8`), 'versions stored after the restart');
+  const shared = await assertOneTimeline(r, ['a.m3u8', 'b.m3u8']);
+  assert.ok(shared >= 8, `PTS values both variants list: ${shared}`);
+  assert.match(r.latest(`${PREFIX}/pdt.m3u8`) ?? '', /a\.m3u8[^]*b\.m3u8|b\.m3u8[^]*a\.m3u8/, 'the master lists both');
+});
+
+test('segmenter ladder: one date-time per PTS across renditions and an uploader kill -9; run again after end=1, no ended version is altered', { timeout: 240_000 }, async () => {
+  const r = await rig();
+  const source = path.join(r.dir, 'source.ts');
+  await ffmpeg([
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '12', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-f', 'mpegts', source,
+  ]);
+  const ladder = path.join(r.dir, 'ladder.json');
+  fs.writeFileSync(ladder, JSON.stringify({
+    fps: 25,
+    preset: 'ultrafast',
+    profiles: [
+      { name: 'lo', resolution: '160x90', videoBitrate: '100k', audioBitrate: '32k' },
+      { name: 'hi', resolution: '320x180', videoBitrate: '250k', audioBitrate: '64k' },
+    ],
+  }));
+  const runLadder = (input: string) =>
+    r.spawn(process.execPath, [
+      SEGMENTER_BIN, 'ladder', input, '1', path.join(r.dir, 'out'), 'cam', CDN, BUCKET, PREFIX, '--config', ladder, '--realtime',
+      '--uploader', `127.0.0.1:${r.gate.port}`, '--ffmpeg', FFMPEG, '--spool-dir', path.join(r.dir, 'spool'), '--drain-timeout', '60',
+      '--log-json',
+    ]);
+  const variants = ['cam-lo.m3u8', 'cam-hi.m3u8'];
+
+  // Run 0, with the uploader killed and started again while it runs.
+  const first = runLadder(source);
+  await until(() => variants.every((v) => listedNow(r, v) >= 3), 60_000, 'both renditions listed');
+  await r.crashAndRestartUploader();
+  await until(() => variants.every((v) => ended(r, v)), 90_000, 'both playlists ended');
+  assert.equal(await first.exited, 0, first.text.slice(-3000));
+  const endedRun = Object.fromEntries(variants.map((v) => [v, r.latest(`${PREFIX}/${v}`)!]));
+
+  // Run 1 of the same ladder after the end: the weekly service at the same URL.
+  const second = runLadder(source);
+  assert.equal(await second.exited, 0, second.text.slice(-3000));
+  await until(() => variants.every((v) => ended(r, v) && r.latest(`${PREFIX}/${v}`) !== endedRun[v]), 60_000, 'the second run ended');
+
+  const shared = await assertOneTimeline(r, variants);
+  assert.ok(shared >= 12, `PTS values both renditions list: ${shared}`);
+  assertEndedNeverAltered(r.versions());
+  for (const v of variants) {
+    const kept = r.versions().filter((x) => /-ended-\d+\.m3u8$/.test(x.key) && x.key.startsWith(`${PREFIX}/${v.replace(/\.m3u8$/, '')}-ended-`));
+    assert.equal(new Set(kept.map((k) => k.key)).size, 1, `${v}: one kept ended run`);
+    assert.equal(kept[0].text, endedRun[v], `${v}: the ended run kept byte for byte as ${kept[0].key}`);
+    const endedSeq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(endedRun[v])![1]);
+    const endedCount = datedSegments(endedRun[v]).length;
+    assert.equal(kept[0].key, `${PREFIX}/${v.replace(/\.m3u8$/, '')}-ended-${endedSeq + endedCount - 1}.m3u8`);
+    // Every version of the new run: past the ended media sequence, only this run's objects.
+    const newRun = r.versions().filter((x) => x.key === `${PREFIX}/${v}` && /-r1-/.test(x.text));
+    assert.ok(newRun.length >= 3, `${v}: versions of the new run`);
+    for (const x of newRun) {
+      assert.ok(Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(x.text)![1]) >= endedSeq + endedCount, `${v}: media sequence past the ended run`);
+      assert.ok(datedSegments(x.text).every((s) => /-r1-\d+\.ts$/.test(s.uri)), `${v}: lists only the new run`);
+    }
+  }
+  assert.ok(
+    r.uploader!.lines.some((l) => l.level === 'info' && String(l.message).includes('this run starts a fresh live playlist')),
+    'the new run of an ended stream is said at info',
+  );
+});
