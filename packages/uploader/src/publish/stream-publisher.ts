@@ -173,9 +173,11 @@ export class StreamPublisher {
     const file = segmentFilePath(m);
     if (this.#ctx.spool?.holds(file)) this.#spooledFiles.push(file);
     if (disposition.kind === 'new') {
-      if (state.ended) await this.#keepEndedRun(log);
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
       try {
+        // The ended playlist is kept before anything of the new run can replace it; if it cannot be,
+        // this segment is left out like one that cannot be stored, and the next one tries again.
+        if (state.ended) await this.#keepEndedRun(log);
         await checkAnnouncedSize(upload.file, m.ext.size);
         // fMP4: the init section first — stored before any playlist can map it.
         const initName = await this.#storeInit(m, log);
