@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatHello, segmentFileName } from '@hlsrelay/protocol';
+import { assertEndedNeverAltered } from '../../support/ended-playlists';
 import { HeldStore } from '../../support/held-store';
 import { parseM3u8 } from '../../support/m3u8';
 import { RecordingProxy } from '../../support/recording-proxy';
@@ -104,6 +105,27 @@ test('--state-dir none: OK only once the segment is stored; after kill -9 the st
     assert.equal(continued?.level, 'warn', up2.stderr());
     assert.equal(continued?.names, 'cam-r1-%05u.ts');
     assert.equal(await up2.stop(), 0);
+
+    // The stream had ended (end=1): a third uploader, again without state, keeps that playlist and starts a fresh one.
+    const endedText = proxy.requests.filter((r) => r.method === 'PUT' && r.path === '/mybucket/live/cam.m3u8' && r.status === 200).at(-1)!.body!;
+    const up3 = await startUploader(args);
+    restarted.push(up3);
+    const run3 = path.join(dir, 'run3');
+    mkdirSync(run3);
+    const c3 = await session(up3.port);
+    const third = new FakeStream(run3, STREAM);
+    for (let n = 1; n <= 2; n++) {
+      writeFileSync(path.join(run3, segmentFileName('cam', n)), `third run, segment ${n}\n`);
+      c3.send(third.message(n));
+      assert.match((await c3.waitForLines(n))[n - 1], /^OK /);
+    }
+    await c3.close();
+    assert.equal((await getObject(store, 'mybucket', 'live/cam-ended-10.m3u8')).body.toString(), endedText, 'the ended playlist kept as it was');
+    const fresh = parseM3u8((await getObject(store, 'mybucket', 'live/cam.m3u8')).body.toString());
+    assert.equal(fresh.mediaSequence, 11);
+    assert.deepEqual(uris(fresh), ['cam-r2-00001.ts', 'cam-r2-00002.ts']);
+    assertEndedNeverAltered(proxy.requests.filter((r) => r.method === 'PUT' && r.status === 200 && r.body !== undefined).map((r) => ({ key: r.path, text: r.body! })));
+    assert.equal(await up3.stop(), 0);
   } finally {
     up1.child.kill('SIGKILL');
     for (const u of restarted) u.child.kill('SIGKILL');
