@@ -28,7 +28,7 @@ export const TIMELINE_TOLERANCE_MS = 5_000;
 /** Another anchor used this recently (by its derived wall time) means two timelines are live at once. */
 export const CONCURRENT_TIMELINE_MS = 60_000;
 /** Anchors kept per master, newest first. */
-export const MAX_ANCHORS = 4;
+export const MAX_ANCHORS = 8;
 /**
  * An anchor moves forward by this many ticks once a segment is that far past it, so signed PTS
  * differences stay far from the ±2^32 where 33-bit wrap-around makes them ambiguous. A whole
