@@ -51,6 +51,8 @@ class TimelineRig {
   proxy!: RecordingProxy;
   gate!: HeldPort;
   uploader?: UploaderProcess;
+  /** Every uploader started, in order. */
+  readonly uploaders: UploaderProcess[] = [];
 
   async start(): Promise<void> {
     this.store = await HeldStore.start(path.join(this.dir, 'store'), [BUCKET]);
@@ -64,7 +66,13 @@ class TimelineRig {
       '--s3-endpoint', this.proxy.endpoint, '--s3-path-style', '--state-dir', this.stateDir, '--acl', 'none',
       '--retry-max-delay', '1', '--log-level', 'info',
     ]);
+    this.uploaders.push(this.uploader);
     this.gate.forwardTo(this.uploader.port);
+  }
+
+  /** What every uploader started so far logged at `level`. */
+  logged(level: string): Array<Record<string, unknown>> {
+    return this.uploaders.flatMap((u) => u.lines).filter((l) => l.level === level);
   }
 
   /** kill -9 and start again on the same state directory: the journal and the master timeline continue. */
@@ -235,6 +243,8 @@ test('two segmenters on one ffmpeg, the second started a segment later: one date
   const shared = await assertOneTimeline(r, ['a.m3u8', 'b.m3u8']);
   assert.ok(shared >= 8, `PTS values both variants list: ${shared}`);
   assert.match(r.latest(`${PREFIX}/pdt.m3u8`) ?? '', /a\.m3u8[^]*b\.m3u8|b\.m3u8[^]*a\.m3u8/, 'the master lists both');
+  assert.deepEqual(r.logged('warn').filter((l) => String(l.message).includes('not on the timeline')), [], 'no rendition off the timeline');
+  assert.equal(r.logged('info').filter((l) => String(l.message).startsWith('master timeline anchored')).length, 1, 'one anchor, kept across the restart');
 });
 
 test('segmenter ladder: one date-time per PTS across renditions and an uploader kill -9; run again after end=1, no ended version is altered', { timeout: 240_000 }, async () => {
@@ -292,8 +302,12 @@ test('segmenter ladder: one date-time per PTS across renditions and an uploader 
       assert.ok(datedSegments(x.text).every((s) => /-r1-\d+\.ts$/.test(s.uri)), `${v}: lists only the new run`);
     }
   }
-  assert.ok(
-    r.uploader!.lines.some((l) => l.level === 'info' && String(l.message).includes('this run starts a fresh live playlist')),
-    'the new run of an ended stream is said at info',
+  assert.equal(
+    r.logged('info').filter((l) => String(l.message).includes('this run starts a fresh live playlist')).length,
+    variants.length,
+    'the new run of each ended rendition is said at info',
   );
+  assert.deepEqual(r.logged('warn').filter((l) => String(l.message).includes('not on the timeline')), [], 'no rendition off the timeline');
+  // The first run's anchor, kept across the restart, and one for the run after the end.
+  assert.equal(r.logged('info').filter((l) => String(l.message).startsWith('master timeline anchored')).length, 2);
 });
