@@ -154,9 +154,9 @@ function datedSegments(text: string): Array<{ uri: string; pdt: number }> {
 /**
  * Every stored version of every variant, one map: (run, PTS) → the date-times it was given. Each
  * must be one instant (within 1 ms) across variants and versions. Returns how many PTS values two
- * or more variants share.
+ * or more variants share, and the widest spread of date-times one PTS was given.
  */
-async function assertOneTimeline(r: TimelineRig, variants: string[]): Promise<number> {
+async function assertOneTimeline(r: TimelineRig, variants: string[]): Promise<{ shared: number; widestMs: number }> {
   const ptsOf = new Map<string, number>();
   const seen = new Map<string, Map<string, Set<number>>>();
   for (const v of r.versions()) {
@@ -174,13 +174,15 @@ async function assertOneTimeline(r: TimelineRig, variants: string[]): Promise<nu
     }
   }
   let shared = 0;
+  let widestMs = 0;
   for (const [at, byVariant] of seen) {
     const all = [...byVariant.values()].flatMap((s) => [...s]);
     const spread = Math.max(...all) - Math.min(...all);
+    widestMs = Math.max(widestMs, spread);
     assert.ok(spread <= 1, `PTS ${at}: date-times ${JSON.stringify(Object.fromEntries([...byVariant].map(([k, s]) => [k, [...s].map((t) => new Date(t).toISOString())])))} are ${spread} ms apart`);
     if (byVariant.size > 1) shared++;
   }
-  return shared;
+  return { shared, widestMs };
 }
 
 /** Listed segments of the last stored version of `name`. */
@@ -190,7 +192,7 @@ function listedNow(r: TimelineRig, name: string): number {
 
 const ended = (r: TimelineRig, name: string) => /#EXT-X-ENDLIST\n$/.test(r.latest(`${PREFIX}/${name}`) ?? '');
 
-test('two segmenters on one ffmpeg, the second started a segment later: one date-time per PTS in every version, across an uploader kill -9', { timeout: 180_000 }, async () => {
+test('two segmenters on one ffmpeg, the second started a segment later: one date-time per PTS in every version, across an uploader kill -9', { timeout: 180_000 }, async (t) => {
   const r = await rig();
   const out = path.join(r.dir, 'out');
   fs.mkdirSync(out);
@@ -240,14 +242,15 @@ test('two segmenters on one ffmpeg, the second started a segment later: one date
 
   const after = r.versions().slice(before);
   assert.ok(after.some((v) => v.key === `${PREFIX}/a.m3u8`) && after.some((v) => v.key === `${PREFIX}/b.m3u8`), 'versions stored after the restart');
-  const shared = await assertOneTimeline(r, ['a.m3u8', 'b.m3u8']);
+  const { shared, widestMs } = await assertOneTimeline(r, ['a.m3u8', 'b.m3u8']);
+  t.diagnostic(`${shared} PTS values listed by both variants; widest spread of date-times for one PTS: ${widestMs} ms`);
   assert.ok(shared >= 8, `PTS values both variants list: ${shared}`);
   assert.match(r.latest(`${PREFIX}/pdt.m3u8`) ?? '', /a\.m3u8[^]*b\.m3u8|b\.m3u8[^]*a\.m3u8/, 'the master lists both');
   assert.deepEqual(r.logged('warn').filter((l) => String(l.message).includes('not on the timeline')), [], 'no rendition off the timeline');
   assert.equal(r.logged('info').filter((l) => String(l.message).startsWith('master timeline anchored')).length, 1, 'one anchor, kept across the restart');
 });
 
-test('segmenter ladder: one date-time per PTS across renditions and an uploader kill -9; run again after end=1, no ended version is altered', { timeout: 240_000 }, async () => {
+test('segmenter ladder: one date-time per PTS across renditions and an uploader kill -9; run again after end=1, no ended version is altered', { timeout: 240_000 }, async (t) => {
   const r = await rig();
   const source = path.join(r.dir, 'source.ts');
   await ffmpeg([
@@ -284,7 +287,8 @@ test('segmenter ladder: one date-time per PTS across renditions and an uploader 
   assert.equal(await second.exited, 0, second.text.slice(-3000));
   await until(() => variants.every((v) => ended(r, v) && r.latest(`${PREFIX}/${v}`) !== endedRun[v]), 60_000, 'the second run ended');
 
-  const shared = await assertOneTimeline(r, variants);
+  const { shared, widestMs } = await assertOneTimeline(r, variants);
+  t.diagnostic(`${shared} PTS values listed by both renditions; widest spread of date-times for one PTS: ${widestMs} ms`);
   assert.ok(shared >= 12, `PTS values both renditions list: ${shared}`);
   assertEndedNeverAltered(r.versions());
   for (const v of variants) {
