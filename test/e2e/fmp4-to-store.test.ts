@@ -122,24 +122,31 @@ describe('fMP4 segments from ffmpeg to the store', { timeout: 240_000 }, () => {
 
   test('restarted segmenters never overwrite a stored init: reused numbers get -r1-, other bytes under a used name get their digest', async () => {
     const before = (await object('cam-init.mp4')).body;
+    const first = await playlist('cam.m3u8');
     // Numbers start at 1 again, another picture size: a new epoch of object names.
     const again = await segment(path.join(dir, 'cam-again'), '160x120', 3, 'cam', up.port, httpPrefix);
     assert.equal(again.code, 0, again.stderr);
     await until(async () => (await playlist('cam.m3u8')).includes('cam-r1-init.mp4'), 30_000, 'the restarted run listed');
     await ended('cam.m3u8');
+    const second = await playlist('cam.m3u8');
     // Numbers go on (--start-number), another size again: the same epoch (r1), whose init name is taken.
     const later = await segment(path.join(dir, 'cam-later'), '240x160', 3, 'cam', up.port, httpPrefix, ['--start-number', '1000']);
     assert.equal(later.code, 0, later.stderr);
     await until(async () => /cam-r1-01000\.m4s/.test(await playlist('cam.m3u8')), 30_000, 'the third run listed');
     await ended('cam.m3u8');
-    const text = await playlist('cam.m3u8');
-    const { maps } = await decodesAll(text);
+    const third = await playlist('cam.m3u8');
+    // Each run followed an end: a fresh playlist at the URL, the ended ones kept as they were (README).
+    const keptName = (text: string) => `cam-ended-${Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)![1]) + listedUris(text).length - 1}.m3u8`;
+    assert.equal(await playlist(keptName(first)), first);
+    assert.equal(await playlist(keptName(second)), second);
+    const maps: string[] = [];
+    for (const text of [first, second, third]) maps.push(...(await decodesAll(text)).maps);
     assert.equal(maps.length, 3, maps.join(' '));
     assert.equal(maps[0], `${httpPrefix}cam-init.mp4`);
     assert.equal(maps[1], `${httpPrefix}cam-r1-init.mp4`);
     assert.match(maps[2], /cam-r1-init-[0-9a-f]{8}\.mp4$/);
     assert.deepEqual((await object('cam-init.mp4')).body, before, 'the first init is untouched');
-    assert.match(text, /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="[^"]+cam-r1-init\.mp4"/);
+    assert.match(second, /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="[^"]+cam-r1-init\.mp4"/);
   });
 
   test('--ship-bytes: the init travels once, before the first message that names it, and the uploader stores it', async () => {

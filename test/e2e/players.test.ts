@@ -161,6 +161,19 @@ for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real play
         assert.ok(now.currentTime > previous.currentTime, 'playback went on across the switch');
         previous = now;
       }
+      // RFC 8216 §6.2.4 as hls.js reads it: a segment has the same program date-time in both variants.
+      const dated = await page.evaluate(() => {
+        type Details = { fragments: Array<{ sn: number; programDateTime: number | null }> };
+        const hls = (window as unknown as { hlsrelayPlayer: { hls: { levels: Array<{ details?: Details }> } } }).hlsrelayPlayer.hls;
+        return hls.levels.map((l) => (l.details?.fragments ?? []).map((f) => [f.sn, f.programDateTime] as const));
+      });
+      const [first, second] = dated.map((fragments) => new Map(fragments));
+      const shared = [...first.keys()].filter((sn) => second.has(sn));
+      assert.ok(shared.length >= 2, `segments both variants list in hls.js: ${shared.length}`);
+      for (const sn of shared) {
+        assert.ok(first.get(sn) !== null, `segment ${sn} has a program date-time`);
+        assert.equal(first.get(sn), second.get(sn), `segment ${sn}: the same program date-time in both variants`);
+      }
       const end = await read();
       assert.ok(end.switches >= 2, `hls.js reported ${end.switches} level switches`);
       const stalls = (end.errors as Array<{ details: string }>).filter((e) => /stall/i.test(e.details));

@@ -85,6 +85,18 @@ test('an uploader that splits on commas still finds the ten original fields firs
   assert.deepEqual(ten, ORIGINAL.split(/,\s*/));
 });
 
+test('pts: the first PTS travels as a whole number of 90 kHz ticks after the ten fields, which stay the original ones', () => {
+  const m: IndexMessage = { ...base, ext: { duration: 2, programDateTime: new Date('2026-12-02T13:00:00.000Z'), pts: 2 ** 33 - 1 } };
+  const golden = `${ORIGINAL}, duration=2.000, pdt=2026-12-02T13:00:00.000Z, pts=8589934591`;
+  assert.equal(formatMessage(m), golden);
+  assert.deepEqual(parseMessage(golden), m);
+  // A 2009 uploader takes the first ten fields: exactly the message without pts.
+  assert.deepEqual(golden.split(/,\s*/).slice(0, 10), ORIGINAL.split(/,\s*/));
+  assert.deepEqual(parseMessage(`${ORIGINAL}, pts=0`).ext, { pts: 0 });
+  assert.throws(() => formatMessage({ ...base, ext: { pts: 2 ** 33 } }), /pts must be a whole number of 90 kHz ticks below 2\^33, got 8589934592/);
+  assert.throws(() => formatMessage({ ...base, ext: { pts: 1.5 } }), /pts must be/);
+});
+
 test('unknown extension fields are kept, not rejected', () => {
   const m = parseMessage(`${ORIGINAL}, master=index.m3u8, future_flag=x%2Cy`);
   assert.equal(m.ext.master, 'index.m3u8');
@@ -113,6 +125,9 @@ const malformed: Array<[string, string, RegExp]> = [
   ['unknown format', `${ORIGINAL}, format=mkv`, /format must be one of ts, fmp4, got "mkv"/],
   ['init with a slash', `${ORIGINAL}, init=..%2Finit.mp4`, /init must be a file name/],
   ['init not .mp4', `${ORIGINAL}, init=a-init.m4s`, /init must be a file name/],
+  ['pts not a number', `${ORIGINAL}, pts=soon`, /pts must be a whole number of 90 kHz ticks below 2\^33, got "soon"/],
+  ['pts negative', `${ORIGINAL}, pts=-1`, /pts must be a whole number/],
+  ['pts past 33 bits', `${ORIGINAL}, pts=8589934592`, /pts must be a whole number of 90 kHz ticks below 2\^33, got 8589934592/],
   ['bad resolution', `${ORIGINAL}, resolution=wide`, /WIDTHxHEIGHT/],
   ['bad escape', `${ORIGINAL}, codecs=%ZZ`, /percent-encoding/],
   ['huge number', ORIGINAL.replace(', 1, 3,', ', 1, 99999999999999999999,'), /last_segment/],
@@ -165,6 +180,7 @@ test('round trip: any message survives format → parse (property)', () => {
           {
             duration: fc.integer({ min: 0, max: 10_000_000 }).map((ms) => ms / 1000),
             programDateTime: fc.integer({ min: 0, max: 4_102_444_800_000 }).map((t) => new Date(t)),
+            pts: fc.integer({ min: 0, max: 2 ** 33 - 1 }),
             discontinuity: fc.constant(true),
             size: fc.integer({ min: 0, max: 2 ** 40 }),
             codecs: fc.constantFrom('avc1.64001f,mp4a.40.2', 'hvc1.1.6.L93.B0', 'mp4a.40.2'),
@@ -172,7 +188,7 @@ test('round trip: any message survives format → parse (property)', () => {
             frameRate: fc.constantFrom(25, 29.97, 59.94),
             master: fc.constantFrom('master.m3u8', 'event_1-all.m3u8'),
             unknown: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), fc.string({ maxLength: 20 })).map((d) => ({ ...d })).filter(
-              (d) => !Object.keys(d).some((k) => ['duration', 'pdt', 'discontinuity', 'size', 'codecs', 'resolution', 'frame_rate', 'master'].includes(k)),
+              (d) => !Object.keys(d).some((k) => ['duration', 'pdt', 'pts', 'discontinuity', 'size', 'codecs', 'resolution', 'frame_rate', 'master'].includes(k)),
             ),
           },
           { requiredKeys: [] },

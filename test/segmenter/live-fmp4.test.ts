@@ -61,6 +61,7 @@ test('--format fmp4: an init and .m4s segments cut where the TS segments are, ea
   const ts = run(tempDir('fmp4-live-ts'), [fixture('h264-aac.m2ts')], 'ts').messages;
   assert.deepEqual(messages.map((m) => m.ext.duration), ts.map((m) => m.ext.duration), 'the same cuts as --format ts');
   assert.deepEqual(messages.map((m) => m.ext.programDateTime), ts.map((m) => m.ext.programDateTime));
+  assert.deepEqual(messages.map((m) => m.ext.pts), ts.map((m) => m.ext.pts), 'the same first PTS as --format ts');
 
   const init = fs.readFileSync(path.join(dir, 'cam-init.mp4'));
   let videoEnd = -1;
@@ -180,6 +181,8 @@ test('--format fmp4: new parameter sets inside a segment (same program) end that
   // The first segment ends at the change (2 s in), the piece after it is timed on from there.
   assert.ok(Math.abs(messages[0].ext.duration! - 2) < 0.05, `first piece ${messages[0].ext.duration}`);
   assert.equal(messages[1].ext.programDateTime!.getTime() - messages[0].ext.programDateTime!.getTime(), Math.round(messages[0].ext.duration! * 1000));
+  // pts= of the piece is where it starts, not where the TS segment did: the uploader dates it by that.
+  assert.equal(messages[1].ext.pts! - messages[0].ext.pts!, Math.round(messages[0].ext.duration! * 90_000));
   for (const m of messages) assert.ok(decodes(out, m.ext.init!, `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`) > 0);
 });
 

@@ -35,6 +35,9 @@ test('files are <prefix>-%05u.ts from --start-number, complete before their mess
   assert.equal(parsed[0].ext.resolution, '160x120');
   assert.equal(parsed[0].ext.frameRate, 25);
   assert.equal(parsed[1].ext.programDateTime?.toISOString(), '2026-01-02T03:04:06.000Z');
+  // pts=: the first keyframe's PTS, one 1 s segment (90 000 ticks) apart.
+  assert.ok(Number.isSafeInteger(parsed[0].ext.pts) && parsed[0].ext.pts! >= 0, `pts ${parsed[0].ext.pts}`);
+  assert.equal(parsed[1].ext.pts! - parsed[0].ext.pts!, 90_000);
   assert.equal(messages[0].split(', ').slice(0, 10).join(', '), `cam.m3u8, ${dir}, 1, cam, https://cdn.example/live/, 7, 7, 0, bucket, live`);
   assert.deepEqual(seg.stats.segments, 2);
 });

@@ -13,6 +13,12 @@ export interface SegmentExtensions {
   duration?: number;
   /** Wall-clock time of the segment's first frame. Wire name `pdt` (ISO 8601, ms, zone). */
   programDateTime?: Date;
+  /**
+   * Presentation timestamp (MPEG-TS PTS: 90 kHz, 33 bits) of the segment's first keyframe (or audio
+   * PES), on the encoder's timeline. The uploader maps it to wall time with one anchor per master
+   * playlist, so every variant gives the same instant the same EXT-X-PROGRAM-DATE-TIME. Wire name `pts`.
+   */
+  pts?: number;
   /** The segment follows a break in timestamps or encoder. Wire name `discontinuity` (`1`/`0`). */
   discontinuity?: boolean;
   /** Size of the segment file in bytes. Wire name `size`. */
@@ -155,6 +161,7 @@ function extensionEntries(ext: SegmentExtensions): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   if (ext.duration !== undefined) out.push(['duration', ext.duration.toFixed(3)]);
   if (ext.programDateTime !== undefined) out.push(['pdt', ext.programDateTime.toISOString()]);
+  if (ext.pts !== undefined) out.push(['pts', String(checkPts(ext.pts))]);
   if (ext.discontinuity) out.push(['discontinuity', '1']);
   if (ext.size !== undefined) out.push(['size', String(ext.size)]);
   if (ext.codecs !== undefined) out.push(['codecs', ext.codecs]);
@@ -220,6 +227,10 @@ function applyExtension(ext: SegmentExtensions, name: string, value: string): vo
       ext.programDateTime = t;
       return;
     }
+    case 'pts':
+      if (!/^\d{1,10}$/.test(value)) throw new ProtocolError(`pts must be a whole number of 90 kHz ticks below 2^33, got "${value}"`);
+      ext.pts = checkPts(Number(value));
+      return;
     case 'discontinuity':
       ext.discontinuity = flag('discontinuity', value);
       return;
@@ -252,6 +263,16 @@ function applyExtension(ext: SegmentExtensions, name: string, value: string): vo
     default:
       ext.unknown = { ...ext.unknown, [name]: value };
   }
+}
+
+/** PTS values wrap at 2^33 ticks of 90 kHz (ISO/IEC 13818-1 §2.4.3.7): about 26.5 hours. */
+export const PTS_MODULUS = 2 ** 33;
+
+function checkPts(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value >= PTS_MODULUS) {
+    throw new ProtocolError(`pts must be a whole number of 90 kHz ticks below 2^33, got ${value}`);
+  }
+  return value;
 }
 
 const MASTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;

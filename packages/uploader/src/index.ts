@@ -20,6 +20,8 @@ export { newestPlaylistText, nextMediaSequence, parseMediaPlaylist } from './pla
 export { highestRun, recoverStream } from './streams/stream-recovery';
 export { renderMasterPlaylist, type MasterPlaylist } from './playlist/master-playlist';
 export { MasterState, RenditionMeter } from './playlist/master-state';
+export { ANCHOR_STEP_TICKS, MasterTimeline, signedPtsDelta, TIMELINE_TOLERANCE_MS, type TimelineSnapshot } from './playlist/master-timeline';
+export { TIMELINE_FILE } from './state/timeline-store';
 export { DEFAULT_CONCURRENCY, DEFAULT_WINDOW, Uploader, type UploaderOptions } from './publish/uploader';
 export { type MessageAccepted, type PlaylistStored, type SegmentGivenUp, type SegmentStored, type StreamSummary, type UploaderStats } from './publish/uploader-events';
 export { StreamPublisher, type PersistedStream } from './publish/stream-publisher';

@@ -20,7 +20,7 @@ import {
 import { AllowedKeys, AllowedPaths, MessagePolicy, parseBucketGrant } from '@hlsrelay/uploader';
 
 const ORIGINAL = 'stream.m3u8, /tmp/hls, 10, segment, http://cdn.example.com/live/, 1, 42, 0, mybucket, live';
-const EXTENDED = `${ORIGINAL}, duration=9.960, pdt=2024-05-01T12:00:00.000Z, discontinuity=1, size=1234567, codecs=avc1.64001f%2Cmp4a.40.2, resolution=1280x720, frame_rate=25, future_field=x%3Dy`;
+const EXTENDED = `${ORIGINAL}, duration=9.960, pdt=2024-05-01T12:00:00.000Z, pts=8589934000, discontinuity=1, size=1234567, codecs=avc1.64001f%2Cmp4a.40.2, resolution=1280x720, frame_rate=25, future_field=x%3Dy`;
 
 /** Only ProtocolError may come out of a parser fed bad input; anything else is a bug. */
 function onlyProtocolErrors<T>(f: () => T): T | undefined {

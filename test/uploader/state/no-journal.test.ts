@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatHello, segmentFileName } from '@hlsrelay/protocol';
+import { assertEndedNeverAltered } from '../../support/ended-playlists';
 import { HeldStore } from '../../support/held-store';
 import { parseM3u8 } from '../../support/m3u8';
 import { RecordingProxy } from '../../support/recording-proxy';
@@ -35,6 +36,23 @@ test('--state-dir none: OK only once the segment is stored; after kill -9 the st
   mkdirSync(run1.dir);
   const up1 = await startUploader(args);
   const restarted: Array<Awaited<ReturnType<typeof startUploader>>> = [];
+  /** A new uploader that knows nothing, and a restarted segmenter sending `count` segments numbered from 1 (the last with end=1 if `end`). */
+  const runWithoutState = async (run: string, count: number, end: boolean) => {
+    const up = await startUploader(args);
+    restarted.push(up);
+    const out = path.join(dir, run);
+    mkdirSync(out);
+    const c = await session(up.port);
+    const stream = new FakeStream(out, STREAM);
+    // One at a time, as a segmenter sends them (each after the OK of the one before).
+    for (let n = 1; n <= count; n++) {
+      writeFileSync(path.join(out, segmentFileName('cam', n)), `${run} run, segment ${n}\n`);
+      c.send(stream.message(n, end && n === count));
+      assert.match((await c.waitForLines(n))[n - 1], /^OK /);
+    }
+    await c.close();
+    return up;
+  };
   try {
     const c1 = await session(up1.port);
     // The store is slow with the first segment: no OK may come before it is stored.
@@ -57,20 +75,8 @@ test('--state-dir none: OK only once the segment is stored; after kill -9 the st
 
     // A new uploader knows nothing; the segmenter was restarted too, its numbers start over, its
     // segments hold other pictures under the same file names.
-    const up2 = await startUploader(args);
-    restarted.push(up2);
     const readBackFrom = proxy.requests.length;
-    const run2 = path.join(dir, 'run2');
-    mkdirSync(run2);
-    const c2 = await session(up2.port);
-    const second = new FakeStream(run2, STREAM);
-    // One at a time, as a segmenter sends them (each after the OK of the one before).
-    for (let n = 1; n <= 4; n++) {
-      writeFileSync(path.join(run2, segmentFileName('cam', n)), `second run, segment ${n}\n`);
-      c2.send(second.message(n, n === 4));
-      assert.match((await c2.waitForLines(n))[n - 1], /^OK /);
-    }
-    await c2.close();
+    const up2 = await runWithoutState('second', 4, true);
     c1.socket.destroy();
 
     assert.ok(proxy.requests.slice(readBackFrom).some((r) => r.method === 'GET' && r.path === '/mybucket/live/cam.m3u8'), 'the stored playlist was read back');
@@ -104,6 +110,16 @@ test('--state-dir none: OK only once the segment is stored; after kill -9 the st
     assert.equal(continued?.level, 'warn', up2.stderr());
     assert.equal(continued?.names, 'cam-r1-%05u.ts');
     assert.equal(await up2.stop(), 0);
+
+    // The stream had ended (end=1): a third uploader, again without state, keeps that playlist and starts a fresh one.
+    const endedText = proxy.requests.filter((r) => r.method === 'PUT' && r.path === '/mybucket/live/cam.m3u8' && r.status === 200).at(-1)!.body!;
+    const up3 = await runWithoutState('third', 2, false);
+    assert.equal((await getObject(store, 'mybucket', 'live/cam-ended-10.m3u8')).body.toString(), endedText, 'the ended playlist kept as it was');
+    const fresh = parseM3u8((await getObject(store, 'mybucket', 'live/cam.m3u8')).body.toString());
+    assert.equal(fresh.mediaSequence, 11);
+    assert.deepEqual(uris(fresh), ['cam-r2-00001.ts', 'cam-r2-00002.ts']);
+    assertEndedNeverAltered(proxy.requests.filter((r) => r.method === 'PUT' && r.status === 200 && r.body !== undefined).map((r) => ({ key: r.path, text: r.body! })));
+    assert.equal(await up3.stop(), 0);
   } finally {
     up1.child.kill('SIGKILL');
     for (const u of restarted) u.child.kill('SIGKILL');

@@ -137,3 +137,27 @@ test('fMP4 inits: stored once per bytes, never a used name for other bytes, reti
   assert.equal(c.name, 'sample_128k-r1-init.mp4');
   assert.deepEqual(s.snapshot().initNames, ['sample_128k-init.mp4', `sample_128k-init-${'bb'.repeat(4)}.mp4`, 'sample_128k-r1-init.mp4']);
 });
+
+test('a new run after an end: a fresh window past the ended one, whose segments and inits stay (the ended playlist lists them)', () => {
+  const s = new StreamState(streamKeyOf(msg(1)), { window: 3 });
+  const fmp4 = (n: number, end = false) => msg(n, { end }, { duration: 10, format: 'fmp4', init: 'sample_128k-init.mp4' });
+  const place = (m: IndexMessage) => {
+    const p = s.initPlacement(m, 'aa'.repeat(32));
+    if (!p.stored) s.initStored(p);
+    return s.append(m, p.name);
+  };
+  for (let n = 1; n <= 4; n++) place(fmp4(n, n === 4));
+  s.takeLeft();
+  const ended = s.playlist();
+  assert.equal(ended.endList, true);
+  assert.equal(ended.mediaSequence, 2);
+  // The segmenter starts again from 1: no warning (the uploader says it at info), a discontinuity.
+  assert.deepEqual(s.classify(fmp4(1)), { kind: 'new', restart: true });
+  assert.deepEqual(place(fmp4(1)).filter((w) => w.includes('segment number went')), []);
+  const fresh = s.playlist();
+  assert.equal(fresh.endList, false);
+  assert.equal(fresh.mediaSequence, 5, 'past every segment the ended playlist lists');
+  assert.deepEqual(fresh.segments.map((x) => [x.uri.replace(/.*\//, ''), x.discontinuity]), [['sample_128k-r1-00001.m4s', true]]);
+  assert.deepEqual(s.takeLeft(), [], 'the ended run is never handed to retention');
+  assert.deepEqual(s.releaseInits(), [], 'nor its init retired');
+});

@@ -10,13 +10,15 @@
  */
 import type { Logger } from '@hlsrelay/log';
 import { TsRemuxer, type InitSegment, type MediaSegment } from '@hlsrelay/fmp4';
-import { ptsDelta } from '@hlsrelay/mpegts';
+import { ptsAdd, ptsDelta, secondsToTicks } from '@hlsrelay/mpegts';
 import type { CompletedSegment, SegmentSink, SegmentStart } from '../core/ts-segmenter';
 
 /** A remuxed segment with the core's facts about it. */
 export interface PairedSegment {
   /** Timing (program date-time, discontinuity), stream facts and `final` from the core. */
   core: CompletedSegment;
+  /** PTS (90 kHz, 33-bit) where this piece starts: the core's start, or later for a piece cut at a codec change. */
+  pts: number;
   media: MediaSegment;
   /** The init section these samples need, and whether it differs from the last segment's. */
   init: InitSegment;
@@ -134,10 +136,11 @@ export class Fmp4Pipeline implements SegmentSink {
   #announce(core: CompletedSegment, made: Remuxed): void {
     // Pieces of one core segment are all out once the input ended: only the last one ends the stream.
     const final = core.final && this.#remuxed[0]?.startPts !== core.startPts;
+    const pts = ptsAdd(core.startPts, secondsToTicks(this.#last!.elapsed));
     this.#last!.elapsed += made.media.duration;
     const init = made.media.init;
     const initChanged = this.#lastInit !== '' && this.#lastInit !== init.identity;
     this.#lastInit = init.identity;
-    this.#events.segment({ core: { ...core, final }, media: made.media, init, initChanged });
+    this.#events.segment({ core: { ...core, final }, pts, media: made.media, init, initChanged });
   }
 }

@@ -189,7 +189,7 @@ export class LiveSegmenter implements SegmentSink {
     }
     const written = this.#writer.writeFile(this.#next, p.media.bytes);
     // A new init is a new decoder configuration: players must reset (RFC 8216 §4.3.2.3).
-    const core = { ...p.core, discontinuity: p.core.discontinuity || p.initChanged, duration: p.media.duration };
+    const core = { ...p.core, startPts: p.pts, discontinuity: p.core.discontinuity || p.initChanged, duration: p.media.duration };
     this.#announce(core, written, { init, codecs: p.init.codecs.join(',') });
   }
 
@@ -222,6 +222,7 @@ export class LiveSegmenter implements SegmentSink {
       ext: {
         duration: Math.round(segment.duration * 1000) / 1000,
         programDateTime: segment.programDateTime,
+        pts: segment.startPts,
         discontinuity,
         size: written.size,
         ...segment.stream,

@@ -29,6 +29,11 @@ export interface MasterMembership {
   rendition: RenditionSnapshot;
 }
 
+/** The id (`s3://bucket/key`) of the master playlist `master` that `m` names (`master=`). */
+export function masterIdOf(m: Pick<IndexMessage, 'bucketName' | 'keyPrefix'>, master: string): string {
+  return streamName({ bucketName: m.bucketName, keyPrefix: '', index: objectKey(m.keyPrefix, master) });
+}
+
 export class MasterPublisher {
   readonly #target: TransferTarget;
   readonly #queue: UploadQueue;
@@ -59,7 +64,7 @@ export class MasterPublisher {
     if (m.ext.master === undefined) return;
     const key = streamKeyOf(m);
     const masterKey = objectKey(m.keyPrefix, m.ext.master);
-    const masterId = streamName({ bucketName: m.bucketName, keyPrefix: '', index: masterKey });
+    const masterId = masterIdOf(m, m.ext.master);
     if (masterKey === objectKey(key.keyPrefix, key.index)) {
       this.#logger.warn('a rendition names its own playlist as master; ignored', { stream: streamId(key) });
       return;

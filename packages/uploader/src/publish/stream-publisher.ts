@@ -21,6 +21,8 @@ import { StreamState, type ListedSegment, type StreamSnapshot } from '../streams
 import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from '../targets/transfer-target';
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
+import type { MasterTimelines } from './master-timelines';
+import { keepEndedRun } from './ended-run';
 import { shouldPublishNow } from './publish-decision';
 import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
@@ -40,6 +42,8 @@ export interface PublisherContext {
   logger: Logger;
   queue: UploadQueue;
   masters: MasterPublisher;
+  /** Program date-times of rendition segments, on one timeline per master. */
+  timelines: MasterTimelines;
   journal: Journal | undefined;
   window: number;
   clock: () => number;
@@ -171,6 +175,9 @@ export class StreamPublisher {
     if (disposition.kind === 'new') {
       const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
       try {
+        // The ended playlist is kept before anything of the new run can replace it; if it cannot be,
+        // this segment is left out like one that cannot be stored, and the next one tries again.
+        if (state.ended) await this.#keepEndedRun(log);
         await checkAnnouncedSize(upload.file, m.ext.size);
         // fMP4: the init section first — stored before any playlist can map it.
         const initName = await this.#storeInit(m, log);
@@ -179,7 +186,7 @@ export class StreamPublisher {
         counters.segmentsStored += 1;
         this.#ctx.masters.segmentStored(m);
         this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
-        const listed = this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m;
+        const listed = this.#dated(this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m, disposition.restart);
         this.#gapBeforeNext = false;
         for (const warning of state.append(listed, initName)) logger.warn(warning, log);
         if (this.#archive) this.#appended.push(state.newest!);
@@ -207,6 +214,24 @@ export class StreamPublisher {
     }
     if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
     else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  /** A new run of an ended stream: the ended playlist is kept as its own object before the URL goes live again. */
+  async #keepEndedRun(log: Record<string, unknown>): Promise<void> {
+    const kept = await keepEndedRun(this.#ctx, this.id, this.#state, this.#archive);
+    if (!kept) return;
+    this.#ctx.logger.info('the stream ended before: this run starts a fresh live playlist at the same URL; the ended playlist is kept, unchanged, as its own object', {
+      ...log,
+      kept: kept.key,
+      ...(kept.archiveKey !== undefined ? { keptArchive: kept.archiveKey } : {}),
+      mediaSequence: this.#state.mediaSequence + this.#state.listed.length,
+    });
+  }
+
+  /** `m` with the program date-time it is listed with: on its master's timeline, if it has one. */
+  #dated(m: IndexMessage, restart: boolean): IndexMessage {
+    const programDateTime = this.#ctx.timelines.programDateTime(m, this.id, restart || m.ext.discontinuity === true);
+    return programDateTime === m.ext.programDateTime ? m : { ...m, ext: { ...m.ext, programDateTime } };
   }
 
   /**

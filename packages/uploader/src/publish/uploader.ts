@@ -14,6 +14,7 @@ import type { RetryPolicy } from '../targets/retry-policy';
 import type { TransferTarget } from '../targets/transfer-target';
 import { describe, UploadQueue, type QueueBacklog } from '../targets/upload-queue';
 import { MasterPublisher } from './master-publisher';
+import { MasterTimelines } from './master-timelines';
 import { StreamPublisher, type PersistedStream, type PublisherContext } from './stream-publisher';
 import type { PublishCounters, StreamSummary, UploaderStats } from './uploader-events';
 
@@ -85,6 +86,7 @@ export class Uploader extends EventEmitter {
       logger: options.logger,
       queue: this.#queue,
       masters: new MasterPublisher({ target: options.target, queue: this.#queue, logger: options.logger, onStored: (stored) => this.emit('master-stored', stored) }),
+      timelines: new MasterTimelines({ logger: options.logger, stateDir: options.stateDir }),
       journal: options.journal,
       window,
       clock,

@@ -51,6 +51,13 @@ export class EventArchive {
     for (const s of fresh) this.#remember(s);
   }
 
+  /** Forgets every entry (a new run of an ended stream starts a new archive; publish/ended-run.ts). */
+  clear(): void {
+    this.#segments.length = 0;
+    this.#names.clear();
+    this.#log?.replace([]);
+  }
+
   get length(): number {
     return this.#segments.length;
   }

@@ -186,9 +186,9 @@ export class StreamState {
           `listed as ${duration.toFixed(3)} s (cut at shorter keyframe intervals)`,
       );
     }
-    if (restart) {
+    if (restart && !s.ended) {
       warnings.push(
-        `segment number went from ${s.lastSegment} to ${m.lastSegment}${s.ended ? ' after the stream ended' : ''}: ` +
+        `segment number went from ${s.lastSegment} to ${m.lastSegment}: ` +
           `treating it as a segmenter restart (discontinuity)`,
       );
     } else if (s.lastSegment !== undefined && m.lastSegment > s.lastSegment + 1) {
@@ -211,6 +211,7 @@ export class StreamState {
       s.discontinuitySeen = true;
     }
     if (m.ext.programDateTime) entry.programDateTime = m.ext.programDateTime;
+    if (s.ended) this.#leaveEndedRun(initName);
     s.window.push(entry);
     while (s.window.length > this.#window) {
       const left = s.window.shift()!;
@@ -221,6 +222,22 @@ export class StreamState {
     s.lastSegment = m.lastSegment;
     s.ended = m.end;
     return warnings;
+  }
+
+  /**
+   * A new run of an ended stream starts a fresh live playlist (RFC 8216 §6.2.1: an ended playlist
+   * never changes; publish/ended-run.ts keeps it as its own object first). Its segments leave the
+   * window at once, so the media and discontinuity sequences go on past them, but they stay listed
+   * by the ended playlist: never handed to retention, their inits never retired.
+   */
+  #leaveEndedRun(initName: string | undefined): void {
+    const s = this.#s;
+    const kept = new Set(s.window.map((w) => w.initName));
+    if (s.inits) s.inits = s.inits.filter((i) => !kept.has(i.name) || i.name === initName);
+    s.mediaSequence += s.window.length;
+    s.discontinuitySequence += s.window.filter((w) => w.discontinuity).length;
+    s.window = [];
+    s.ended = false;
   }
 
   /** The stream ended without a new segment (an `end=1` repeat, or its last segment could not be stored). */
