@@ -143,12 +143,14 @@ for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real play
       // The page names renditions as the demo names its playlists, not by hls.js's 0-based level.
       assert.deepEqual(start.levels.map((l) => l.name).sort(), ['180p', '360p']);
       await page.waitForFunction(() => /rendition (180p|360p) of (180p\/360p|360p\/180p)/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 10_000 });
-      // Force each level in turn (currentLevel switches now, flushing what is buffered), and
-      // check the picture changes size and playback goes on.
+      // Ask for each level in turn as ABR does (nextLevel: from the next segment on, nothing
+      // flushed), so the new rendition's segments must join the buffered ones without a hole;
+      // check the picture changes size and playback goes on. (currentLevel would flush the buffer
+      // and refetch: a stall then measures how fast this machine fetches, not the stream.)
       let previous = start;
       for (const target of [start.level === 0 ? 1 : 0, start.level === 0 ? 0 : 1]) {
         await page.evaluate((n) => {
-          (window as unknown as { hlsrelayPlayer: { hls: { currentLevel: number } } }).hlsrelayPlayer.hls.currentLevel = n;
+          (window as unknown as { hlsrelayPlayer: { hls: { nextLevel: number } } }).hlsrelayPlayer.hls.nextLevel = n;
         }, target);
         await page.waitForFunction((n) => (window as unknown as { hlsrelayPlayer: PlayerState }).hlsrelayPlayer.level === n, target, { timeout: 30_000 });
         const height = start.levels[target].height;
