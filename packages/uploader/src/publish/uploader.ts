@@ -15,6 +15,9 @@ import type { TransferTarget } from '../targets/transfer-target';
 import { describe, UploadQueue, type QueueBacklog } from '../targets/upload-queue';
 import { MasterPublisher } from './master-publisher';
 import { StreamPublisher, type PersistedStream, type PublisherContext } from './stream-publisher';
+import { createEncryptionWorkDir } from './segment-encryption';
+import type { EncryptionContext, EncryptionSettings } from './stream-encryption';
+import { KeyStore } from '../state/key-store';
 import type { PublishCounters, StreamSummary, UploaderStats } from './uploader-events';
 
 export type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, StreamSummary, UploaderStats } from './uploader-events';
@@ -52,6 +55,8 @@ export interface UploaderOptions {
   wallClock?: () => number;
   /** How often due deletions are looked for, ms; 0 leaves it to expireDue() calls. Default 1000. */
   retentionIntervalMs?: number;
+  /** `--encrypt`: segments stored AES-128 encrypted, keys kept in `stateDir` (required then). */
+  encryption?: EncryptionSettings;
 }
 
 export class Uploader extends EventEmitter {
@@ -96,6 +101,7 @@ export class Uploader extends EventEmitter {
       spool: options.spool,
       counters,
       emit: (event, payload) => this.emit(event, payload),
+      encryption: encryptionContext(options.encryption, options.stateDir),
     };
     const interval = options.retentionIntervalMs ?? 1000;
     if (deleteAfter && interval > 0) {
@@ -210,4 +216,14 @@ export class Uploader extends EventEmitter {
   get stats(): UploaderStats {
     return { ...this.#context.counters, retries: this.#queue.retries, queued: this.#queue.size, streams: this.#streams.size };
   }
+}
+
+/** What encrypted streams share: their key store and ciphertext folder, both under the state directory. */
+function encryptionContext(settings: EncryptionSettings | undefined, stateDir: string | undefined): EncryptionContext | undefined {
+  if (settings === undefined) return undefined;
+  if (stateDir === undefined) throw new TypeError('encryption needs a state directory: keys are kept there');
+  if (settings.rotation !== undefined && !(Number.isInteger(settings.rotation) && settings.rotation >= 1)) {
+    throw new TypeError(`key rotation must be a whole number of segments ≥ 1, got ${settings.rotation}`);
+  }
+  return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir) };
 }
