@@ -185,7 +185,7 @@ export class StreamPublisher {
       try {
         await checkAnnouncedSize(upload.file, m.ext.size);
         // Encrypted: the key is on disk and stored before anything encrypted with it.
-        const active = await this.#encryption?.next(state.nextSequence, m.ext.format === 'fmp4', log);
+        const active = await this.#encryption?.next(state.sequenceOf(m), m.ext.format === 'fmp4', log);
         // fMP4: the init section first — stored before any playlist can map it.
         const initName = await this.#storeInit(m, log, active);
         const stored = active ? { ...upload, file: await this.#encrypted(upload.file, active) } : upload;

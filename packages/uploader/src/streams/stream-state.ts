@@ -219,7 +219,7 @@ export class StreamState {
     if (key !== undefined) {
       entry.key = key.tag;
       entry.keyName = key.name;
-      entry.sequence = this.nextSequence;
+      entry.sequence = s.mediaSequence + s.window.length;
     }
     if (discontinuity) {
       entry.discontinuity = true;
@@ -259,9 +259,9 @@ export class StreamState {
     return this.#s.mediaSequence;
   }
 
-  /** The media sequence number the next appended segment gets. */
-  get nextSequence(): number {
-    return this.#s.mediaSequence + this.#s.window.length;
+  /** The media sequence number the segment `m` announces gets when appended (the first one's number starts the sequence). */
+  sequenceOf(m: IndexMessage): number {
+    return this.#s.targetDuration === undefined ? m.lastSegment : this.#s.mediaSequence + this.#s.window.length;
   }
 
   /** The playlist model for the current window. */
