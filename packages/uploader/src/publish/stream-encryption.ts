@@ -23,7 +23,7 @@ import type { SegmentKey } from '../playlist/media-playlist';
 import { objectKey, type StreamKey } from '../streams/stream-key';
 import type { TransferTarget } from '../targets/transfer-target';
 import type { UploadQueue } from '../targets/upload-queue';
-import { ivAttribute, sequenceIv } from './segment-encryption';
+import { ivAttribute, sequenceIv, type SourceOpener } from './segment-encryption';
 
 export const ENCRYPTION_METHODS = ['aes-128'] as const;
 export type EncryptionMethod = (typeof ENCRYPTION_METHODS)[number];
@@ -44,6 +44,8 @@ export interface EncryptionContext {
   store: KeyStore;
   /** Ciphertext files wait here until stored (segment-encryption.ts). */
   workDir: string;
+  /** How segments and inits are opened to be encrypted: the policy's read-time check. */
+  openSource: SourceOpener;
 }
 
 export interface EncryptionSnapshot {
@@ -81,6 +83,8 @@ export class StreamEncryption {
   readonly #stored = new Set<string>();
   /** The key number of the last committed snapshot: keys below it are no replay's concern. */
   #committedKey: number;
+  /** The key in use, as the store gave it (read once, not per segment). */
+  #current: { name: string; content: ContentKey } | undefined;
 
   constructor(enc: EncryptionContext, ctx: StreamContext, streamId: string, key: StreamKey, snapshot?: EncryptionSnapshot) {
     this.#enc = enc;
@@ -103,7 +107,8 @@ export class StreamEncryption {
       s.used = 0;
     }
     const name = keyName(this.#key.index, s.run, s.key);
-    const content = await this.#enc.store.obtain(this.#streamId, name);
+    if (this.#current?.name !== name) this.#current = { name, content: await this.#enc.store.obtain(this.#streamId, name) };
+    const { content } = this.#current;
     if (!this.#stored.has(name)) {
       const upload = { bucket: this.#key.bucket, key: objectKey(this.#key.keyPrefix, `keys/${name}`), bytes: content.key };
       const target = this.#enc.settings.keyTarget ?? this.#ctx.target;

@@ -251,7 +251,8 @@ export class StreamPublisher {
 
   /** The ciphertext of `file` under `active`, removed (as spooled bytes are) once its message is committed. */
   async #encrypted(file: string, active: ActiveKey): Promise<string> {
-    const out = await encryptFile(file, this.#ctx.encryption!.workDir, active.content.key, active.iv);
+    const { workDir, openSource } = this.#ctx.encryption!;
+    const out = await encryptFile(file, workDir, active.content.key, active.iv, openSource);
     this.#spooledFiles.push(out);
     return out;
   }

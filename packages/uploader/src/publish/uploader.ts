@@ -15,7 +15,7 @@ import type { TransferTarget } from '../targets/transfer-target';
 import { describe, UploadQueue, type QueueBacklog } from '../targets/upload-queue';
 import { MasterPublisher } from './master-publisher';
 import { StreamPublisher, type PersistedStream, type PublisherContext } from './stream-publisher';
-import { createEncryptionWorkDir } from './segment-encryption';
+import { createEncryptionWorkDir, openSource, type SourceOpener } from './segment-encryption';
 import type { EncryptionContext, EncryptionSettings } from './stream-encryption';
 import { KeyStore } from '../state/key-store';
 import type { PublishCounters, StreamSummary, UploaderStats } from './uploader-events';
@@ -57,6 +57,8 @@ export interface UploaderOptions {
   retentionIntervalMs?: number;
   /** `--encrypt`: segments stored AES-128 encrypted, keys kept in `stateDir` (required then). */
   encryption?: EncryptionSettings;
+  /** How a segment to encrypt is opened: the message policy's read-time check (service.ts); plain open without one. */
+  openSource?: SourceOpener;
 }
 
 export class Uploader extends EventEmitter {
@@ -101,7 +103,7 @@ export class Uploader extends EventEmitter {
       spool: options.spool,
       counters,
       emit: (event, payload) => this.emit(event, payload),
-      encryption: encryptionContext(options.encryption, options.stateDir),
+      encryption: encryptionContext(options.encryption, options.stateDir, options.openSource ?? openSource),
     };
     const interval = options.retentionIntervalMs ?? 1000;
     if (deleteAfter && interval > 0) {
@@ -219,11 +221,11 @@ export class Uploader extends EventEmitter {
 }
 
 /** What encrypted streams share: their key store and ciphertext folder, both under the state directory. */
-function encryptionContext(settings: EncryptionSettings | undefined, stateDir: string | undefined): EncryptionContext | undefined {
+function encryptionContext(settings: EncryptionSettings | undefined, stateDir: string | undefined, open: SourceOpener): EncryptionContext | undefined {
   if (settings === undefined) return undefined;
   if (stateDir === undefined) throw new TypeError('encryption needs a state directory: keys are kept there');
   if (settings.rotation !== undefined && !(Number.isInteger(settings.rotation) && settings.rotation >= 1)) {
     throw new TypeError(`key rotation must be a whole number of segments ≥ 1, got ${settings.rotation}`);
   }
-  return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir) };
+  return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir), openSource: open };
 }
