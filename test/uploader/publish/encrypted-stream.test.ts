@@ -1,0 +1,97 @@
+/**
+ * One encrypted stream through the Uploader on a file target, as main.ts composes it (the
+ * target confined to the policy, segments to encrypt opened past the same read-time check):
+ * the window always starts with the EXT-X-KEY of its first segment, the archive lists every key
+ * change, key files are private, ciphertext does not pile up, and a segment swapped for a
+ * symbolic link is never encrypted and published.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { silentLogger } from '@hlsrelay/log';
+import type { IndexMessage } from '@hlsrelay/protocol';
+import { AllowedKeys, AllowedPaths, ConfinedTarget, createEncryptionWorkDir, FileTarget, Uploader } from '@hlsrelay/uploader';
+import { decrypt, keyedSegments, keyLines } from '../../support/hls-keys';
+import { tempDir } from '../../support/temp-dir';
+
+async function setup() {
+  const dir = tempDir('encrypted-stream');
+  const segs = path.join(dir, 'segs');
+  const state = path.join(dir, 'state');
+  fs.mkdirSync(segs);
+  fs.mkdirSync(state);
+  const root = path.join(dir, 'store');
+  const paths = await AllowedPaths.resolve([segs, createEncryptionWorkDir(state)]);
+  const body = (n: number) => Buffer.from(`segment ${n} `.repeat(50 + n));
+  const message = (n: number, end = false): IndexMessage => {
+    fs.writeFileSync(path.join(segs, `s-${String(n).padStart(5, '0')}.ts`), body(n));
+    return {
+      index: 's.m3u8', outputDirectory: segs, segmentDuration: 1, outputPrefix: 's', httpPrefix: 'http://cdn/',
+      firstSegment: 1, lastSegment: n, end, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1 },
+    };
+  };
+  const uploader = new Uploader({
+    target: new ConfinedTarget(new FileTarget({ root }), paths, new AllowedKeys()),
+    logger: silentLogger(),
+    window: 2,
+    stateDir: state,
+    archive: '%s-archive.m3u8',
+    encryption: { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/' },
+    openSource: (file) => paths.open(file),
+  });
+  const stored = (key: string) => fs.readFileSync(path.join(root, 'b/live', key));
+  const keyOf = (uri: string) => stored(`keys/${uri.replace('https://keys.example/live/', '')}`);
+  return { dir, segs, state, uploader, message, body, stored, keyOf, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('rotation every 3 segments in a window of 2: each window starts with the key of its first segment; the archive lists every change', async () => {
+  const s = await setup();
+  try {
+    const windows: string[] = [];
+    for (let n = 1; n <= 7; n++) {
+      await s.uploader.accept(s.message(n, n === 7));
+      await s.uploader.onIdle();
+      windows.push(s.stored('s.m3u8').toString());
+    }
+    for (const w of windows) assert.match(w, /#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-KEY:METHOD=AES-128,URI="https:\/\/keys\.example\/live\/s-[0-9a-f]{8}-\d{5}\.key"\n#EXTINF/, w);
+    const last = keyedSegments(windows.at(-1)!);
+    assert.deepEqual(last.map((k) => [path.basename(k.uri), k.sequence, k.keyUri!.slice(-10)]), [['s-00006.ts', 6, '-00001.key'], ['s-00007.ts', 7, '-00002.key']]);
+    const archive = s.stored('s-archive.m3u8').toString();
+    assert.equal(keyLines(archive).length, 3, archive);
+    const archived = keyedSegments(archive);
+    assert.equal(archived.length, 7);
+    for (const k of archived) {
+      const n = Number(/s-(\d+)\.ts$/.exec(k.uri)![1]);
+      assert.deepEqual(decrypt(s.stored(path.basename(k.uri)), s.keyOf(k.keyUri!), k.iv!), s.body(n), `${k.uri} decrypts from the archive`);
+    }
+    for (const name of fs.readdirSync(path.join(s.dir, 'store/b/live/keys'))) {
+      assert.equal(fs.statSync(path.join(s.dir, 'store/b/live/keys', name)).mode & 0o777, 0o600, `${name} on the file target is 0600`);
+    }
+    assert.deepEqual(fs.readdirSync(path.join(s.state, 'encrypting')), [], 'no ciphertext left once stored');
+  } finally {
+    await s.uploader.close();
+    s.done();
+  }
+});
+
+test('a segment that is a symbolic link is refused before it is encrypted: never stored, not listed, the stream goes on', async () => {
+  const s = await setup();
+  try {
+    const secret = path.join(s.segs, 'secret.txt');
+    fs.writeFileSync(secret, 'not a segment');
+    await s.uploader.accept(s.message(1));
+    const second = s.message(2);
+    fs.rmSync(path.join(s.segs, 's-00002.ts'));
+    fs.symlinkSync(secret, path.join(s.segs, 's-00002.ts'));
+    await s.uploader.accept(second);
+    await s.uploader.accept(s.message(3, true));
+    await s.uploader.onIdle();
+    assert.deepEqual(keyedSegments(s.stored('s.m3u8').toString()).map((k) => path.basename(k.uri)), ['s-00001.ts', 's-00003.ts']);
+    assert.equal(fs.existsSync(path.join(s.dir, 'store/b/live/s-00002.ts')), false);
+    assert.equal(s.uploader.stats.segmentsSkipped, 1);
+  } finally {
+    await s.uploader.close();
+    s.done();
+  }
+});
