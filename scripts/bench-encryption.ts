@@ -9,7 +9,6 @@
  * playlist is stored. Clear and encrypted runs alternate, best of `--rounds` (default 3) each: the
  * machine is shared, and a busy moment should not decide the ratio.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +19,7 @@ import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store'
 import { silentLogger } from '@hlsrelay/log';
 import { formatMessage, frameMessage, segmentFileName } from '@hlsrelay/protocol';
 import { S3Target, startUploaderService, type PlaylistStored } from '@hlsrelay/uploader';
+import { startChildStore, stopChildStore } from './bench/child-store';
 
 const SEGMENT_BYTES = 600 * 1024;
 const BUCKET = 'bench';
@@ -31,26 +31,10 @@ function option(name: string, fallback: number): number {
   return value;
 }
 
-async function startChildStore(directory: string): Promise<{ endpoint: string; child: ChildProcess }> {
-  const code = `require('@hlsrelay/embedded-store')
-    .startEmbeddedStore({ directory: ${JSON.stringify(directory)}, buckets: [${JSON.stringify(BUCKET)}] })
-    .then((s) => process.stdout.write(JSON.stringify({ endpoint: s.endpoint }) + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', code], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve((JSON.parse(out) as { endpoint: string }).endpoint);
-    });
-    child.once('exit', (c) => reject(new Error(`store exited with ${c}`)));
-  });
-  return { endpoint, child };
-}
-
 /** One run: CPU ms of this process and wall ms for every message of every stream. */
 async function run(root: string, source: string, streams: number, segments: number, encrypt: boolean): Promise<{ cpuMs: number; wallMs: number }> {
   const dir = await mkdtemp(path.join(root, encrypt ? 'encrypted-' : 'clear-'));
-  const store = await startChildStore(path.join(dir, 'store'));
+  const store = await startChildStore(path.join(dir, 'store'), BUCKET);
   const segmentsDir = path.join(dir, 'segments');
   await mkdir(segmentsDir, { recursive: true });
   for (let s = 0; s < streams; s++) for (let n = 1; n <= segments; n++) await link(source, path.join(segmentsDir, segmentFileName(`s${s}`, n)));
@@ -88,9 +72,7 @@ async function run(root: string, source: string, streams: number, segments: numb
   const cpu = process.cpuUsage(cpu0);
   socket.destroy();
   await service.close();
-  const exited = new Promise((r) => store.child.once('exit', r));
-  store.child.kill('SIGTERM');
-  await exited;
+  await stopChildStore(store);
   await rm(dir, { recursive: true, force: true });
   return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs };
 }

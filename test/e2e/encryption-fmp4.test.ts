@@ -12,15 +12,12 @@ import path from 'node:path';
 import { startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { FFMPEG } from '../support/ffmpeg';
 import { decrypt, keyedSegments, keyLines } from '../support/hls-keys';
-import { SEGMENTER_BIN } from '../support/paths';
 import { DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY, requireProgram } from '../support/system-programs';
 import { tempDir } from '../support/temp-dir';
 import { until } from '../support/until';
 import { getObject } from '../support/uploader-rig';
 import { startUploader, type UploaderProcess } from '../support/uploader-process';
-import { keyBytesIn } from './key-leaks';
-
-const frameLines = (framemd5: string) => framemd5.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+import { fetched, frameLines, keyBytesIn, segmentTestPicture } from './encryption-rig';
 
 describe('AES-128 encrypted fMP4 from ffmpeg to the store', { timeout: 180_000 }, () => {
   let dir: string;
@@ -38,19 +35,7 @@ describe('AES-128 encrypted fMP4 from ffmpeg to the store', { timeout: 180_000 }
       '--state-dir', path.join(dir, 'state'), '--window', '100', '--keep-local',
       '--encrypt', 'aes-128', '--key-rotation', '2', '--key-uri-prefix', store.url('mybucket', 'live/keys/'),
     ]);
-    const ffmpeg = spawn(FFMPEG, [
-      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-',
-    ], { stdio: ['ignore', 'pipe', 'ignore'] });
-    const segmenter = spawn(process.execPath, [
-      SEGMENTER_BIN, '-', '1', out(), 'cam', 'cam.m3u8', httpPrefix, 'mybucket', 'live', '--format', 'fmp4',
-      '--uploader', `127.0.0.1:${up.port}`, '--log-level', 'warn', '--status', 'never',
-    ], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    segmenter.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    ffmpeg.stdout!.pipe(segmenter.stdin!);
-    const code = await new Promise<number | null>((resolve) => segmenter.once('exit', resolve));
-    assert.equal(code, 0, `segmenter: ${stderr}`);
+    await segmentTestPicture({ out: out(), name: 'cam', httpPrefix, port: up.port, seconds: 6, format: 'fmp4' });
     await until(async () => /#EXT-X-ENDLIST/.test(await text()), 30_000, 'the playlist ends');
   });
 
@@ -61,11 +46,6 @@ describe('AES-128 encrypted fMP4 from ffmpeg to the store', { timeout: 180_000 }
   });
 
   const text = async () => (await getObject(store, 'mybucket', 'live/cam.m3u8')).body.toString();
-  async function fetched(uri: string): Promise<Buffer> {
-    const r = await fetch(uri);
-    assert.equal(r.status, 200, `${uri} stored`);
-    return Buffer.from(await r.arrayBuffer());
-  }
 
   test('each EXT-X-KEY carries an explicit IV and is followed by the EXT-X-MAP of an init stored once per key', async () => {
     const playlist = await text();

@@ -12,7 +12,7 @@ import { decrypt, keyedSegments, keyLines } from '../support/hls-keys';
 import { parseM3u8 } from '../support/m3u8';
 import { until } from '../support/until';
 import { CDN, readFile, Rig, Watcher } from './fault-rig';
-import { keyBytesIn } from './key-leaks';
+import { keyBytesIn } from './encryption-rig';
 
 const LIVE = 'fault/fault.m3u8';
 const ARCHIVE = 'fault/fault-archive.m3u8';

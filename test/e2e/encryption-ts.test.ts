@@ -13,13 +13,12 @@ import path from 'node:path';
 import { startEmbeddedStore, type EmbeddedStore } from '@hlsrelay/embedded-store';
 import { FFMPEG } from '../support/ffmpeg';
 import { decrypt, keyedSegments, keyLines } from '../support/hls-keys';
-import { SEGMENTER_BIN } from '../support/paths';
 import { RecordingProxy } from '../support/recording-proxy';
 import { tempDir } from '../support/temp-dir';
 import { until } from '../support/until';
 import { getObject } from '../support/uploader-rig';
 import { startUploader, type UploaderProcess } from '../support/uploader-process';
-import { keyBytesIn } from './key-leaks';
+import { fetched, frameLines, keyBytesIn, segmentTestPicture } from './encryption-rig';
 
 /** Video frames ffmpeg decodes from a file; 0 when it cannot read it. */
 function decodedFrames(input: string): { frames: number; stderr: string } {
@@ -36,8 +35,6 @@ function playedFrames(url: string): Promise<{ frames: number; stderr: string }> 
   ff.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => ff.once('close', (code) => resolve({ frames: code === 0 ? frameLines(stdout) : 0, stderr })));
 }
-
-const frameLines = (framemd5: string) => framemd5.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
 
 describe('AES-128 encrypted MPEG-TS from ffmpeg to the store', { timeout: 180_000 }, () => {
   let dir: string;
@@ -59,20 +56,7 @@ describe('AES-128 encrypted MPEG-TS from ffmpeg to the store', { timeout: 180_00
       '--state-dir', path.join(dir, 'state'), '--window', '100', '--keep-local', '--archive', '',
       '--encrypt', 'aes-128', '--key-rotation', '3', '--key-uri-prefix', keyPrefix,
     ]);
-    const ffmpeg = spawn(FFMPEG, [
-      '-hide_banner', '-loglevel', 'error',
-      '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=8', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=8',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-sc_threshold', '0', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-',
-    ], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const segmenter = spawn(process.execPath, [
-      SEGMENTER_BIN, '-', '1', out(), 'enc', 'enc.m3u8', httpPrefix, 'mybucket', 'live',
-      '--uploader', `127.0.0.1:${up.port}`, '--log-level', 'warn', '--status', 'never',
-    ], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    segmenter.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    ffmpeg.stdout!.pipe(segmenter.stdin!);
-    const code = await new Promise<number | null>((resolve) => segmenter.once('exit', resolve));
-    assert.equal(code, 0, `segmenter: ${stderr}`);
+    await segmentTestPicture({ out: out(), name: 'enc', httpPrefix, port: up.port, seconds: 8, format: 'ts' });
     await until(async () => /#EXT-X-ENDLIST/.test(await text('enc.m3u8')), 30_000, 'the playlist ends');
   });
 
@@ -85,11 +69,6 @@ describe('AES-128 encrypted MPEG-TS from ffmpeg to the store', { timeout: 180_00
 
   async function text(name: string): Promise<string> {
     return (await getObject(store, 'mybucket', `live/${name}`)).body.toString();
-  }
-  async function fetched(uri: string): Promise<Buffer> {
-    const r = await fetch(uri);
-    assert.equal(r.status, 200, `${uri} stored`);
-    return Buffer.from(await r.arrayBuffer());
   }
 
   test('every stored segment is useless without its key and is the segment, decodable, with it', async () => {
