@@ -1,6 +1,6 @@
 /**
- * An encrypted stream whose uploader is killed with -9 mid-stream, right after it stored a new
- * key, and started again on its state directory: every playlist version a player could have
+ * An encrypted stream whose uploader is killed with -9 mid-stream, while its newest key has
+ * encrypted some of its segments and not all, and started again on its state directory: every playlist version a player could have
  * fetched, before and after, lists only segments that decrypt — with the key its EXT-X-KEY names
  * and the IV it implies — to the bytes the segmenter cut. The journaled key state and the keys
  * kept in the state directory are what make the replayed segments the same objects again.
@@ -20,20 +20,27 @@ const ARCHIVE = 'fault/fault-archive.m3u8';
 let r: Rig | undefined;
 after(async () => r?.close());
 
-test('kill -9 mid-stream of an encrypted stream: every listed segment, in every playlist seen, decrypts with the key its playlist names', { timeout: 180_000 }, async () => {
+test('kill -9 of an uploader with a key half used: every listed segment, in every playlist seen, decrypts with the key its playlist names', { timeout: 180_000 }, async () => {
   r = await Rig.create();
   await r.startStore();
-  const encrypt = ['--encrypt', 'aes-128', '--key-rotation', '2', '--key-uri-prefix', r.url('fault/keys/')];
+  const encrypt = ['--encrypt', 'aes-128', '--key-rotation', '3', '--key-uri-prefix', r.url('fault/keys/')];
   await r.startUploader(encrypt);
   const rig = r;
   const watcher = new Watcher(rig, LIVE);
   const out = path.join(rig.dir, 'out');
   const { segmenter } = rig.startStream(14, out);
-  // The third key (number 2) is stored before its first segment, and so before any playlist names it.
-  const keyStored = (n: number) => (line: string) => line.includes('"content key stored"') && (JSON.parse(line) as { keyNumber?: number }).keyNumber === n;
-  await until(() => rig.uploader!.text.split('\n').some(keyStored(2)), 60_000, 'a third key stored').catch((e: Error) => {
+  // Killed while a key is half used: the newest playlist lists a segment or two under its newest
+  // key, and the next segment must be encrypted with that same key after the restart.
+  const midKey = (text: string | undefined) => {
+    const listed = text === undefined ? [] : keyedSegments(text);
+    const under = listed.filter((k) => k.keyUri === listed.at(-1)?.keyUri).length;
+    return keyLines(text ?? '').length >= 2 && under >= 1 && under < 3;
+  };
+  await until(() => midKey(watcher.versions.at(-1)), 60_000, 'a playlist with its newest key half used').catch((e: Error) => {
     throw new Error(`${e.message}\nuploader: ${rig.uploader!.text.slice(-3000)}\nsegmenter: ${segmenter.text.slice(-1500)}`);
   });
+  const halfUsed = keyedSegments(watcher.versions.at(-1)!).at(-1)!.keyUri!;
+  const keyThen = Buffer.from(await (await fetch(halfUsed)).arrayBuffer());
   await rig.uploader!.stop('SIGKILL');
   const before = rig.uploader!.text;
   await rig.startUploader(encrypt);
@@ -67,6 +74,9 @@ test('kill -9 mid-stream of an encrypted stream: every listed segment, in every 
   const final = (await rig.get(LIVE))!.body.toString();
   assert.ok(keyLines(final).length >= 2, 'the last window shows a key change');
   assert.ok(keys.size >= 4, `${keys.size} keys over the stream`);
+  assert.deepEqual(keys.get(halfUsed), keyThen, 'the key in use at the kill is the same object after the restart');
+  const underIt = keyedSegments(final + watcher.versions.join('\n')).filter((k) => k.keyUri === halfUsed).map((k) => k.uri);
+  assert.equal(new Set(underIt).size, 3, `three segments under the key in use at the kill: ${[...new Set(underIt)].join(' ')}`);
   assert.equal(new Set([...keys.values()].map((k) => k.toString('hex'))).size, keys.size, 'every key is another');
   const archive = parseM3u8((await rig.get(ARCHIVE))!.body.toString());
   assert.equal(archive.endList, true);
