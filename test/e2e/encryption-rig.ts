@@ -28,7 +28,7 @@ export async function fetched(uri: string): Promise<Buffer> {
  * ffmpeg (an H.264/AAC test picture of `seconds`, not in real time) | segmenter with 1 s segments,
  * `<name>-%05u` in `out`, bucket mybucket, key prefix live; resolves once the segmenter exited 0.
  */
-export async function segmentTestPicture(o: { out: string; name: string; httpPrefix: string; port: number; seconds: number; format: 'ts' | 'fmp4' }): Promise<void> {
+export async function segmentTestPicture(o: { out: string; name: string; httpPrefix: string; port: number; seconds: number; format: 'ts' | 'fmp4'; extra?: string[] }): Promise<void> {
   const ffmpeg = spawn(FFMPEG, [
     '-hide_banner', '-loglevel', 'error',
     '-f', 'lavfi', '-i', `testsrc=size=160x120:rate=25:duration=${o.seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`,
@@ -36,7 +36,7 @@ export async function segmentTestPicture(o: { out: string; name: string; httpPre
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   const segmenter = spawn(process.execPath, [
     SEGMENTER_BIN, '-', '1', o.out, o.name, `${o.name}.m3u8`, o.httpPrefix, 'mybucket', 'live', '--format', o.format,
-    '--uploader', `127.0.0.1:${o.port}`, '--log-level', 'warn', '--status', 'never',
+    '--uploader', `127.0.0.1:${o.port}`, '--log-level', 'warn', '--status', 'never', ...(o.extra ?? []),
   ], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   segmenter.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

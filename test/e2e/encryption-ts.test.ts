@@ -1,6 +1,6 @@
 /**
- * `--encrypt aes-128` with real processes: ffmpeg → segmenter → uploader (its bin) → a recording
- * proxy → s3rver. Stored segments are useless without their key and decode with it, ffmpeg plays
+ * `--encrypt aes-128 --encrypt-streams requested` with real processes: ffmpeg → segmenter
+ * `--encrypt aes-128` (the stream asks for it) → uploader (its bin) → a recording proxy → s3rver. Stored segments are useless without their key and decode with it, ffmpeg plays
  * the encrypted playlist from the store (fetching the keys by URI), rotation gives the EXT-X-KEY
  * lines and distinct keys it should, key objects go private and uncached, and no log line holds
  * a key.
@@ -54,9 +54,10 @@ describe('AES-128 encrypted MPEG-TS from ffmpeg to the store', { timeout: 180_00
     up = await startUploader([
       '--s3-endpoint', proxy.endpoint, '--s3-path-style', '--acl', 'public-read', '--retry-max-delay', '0.5',
       '--state-dir', path.join(dir, 'state'), '--window', '100', '--keep-local', '--archive', '',
-      '--encrypt', 'aes-128', '--key-rotation', '3', '--key-uri-prefix', keyPrefix,
+      // Only the streams whose segmenter asks (segmenter --encrypt aes-128): this one does.
+      '--encrypt', 'aes-128', '--encrypt-streams', 'requested', '--key-rotation', '3', '--key-uri-prefix', keyPrefix,
     ]);
-    await segmentTestPicture({ out: out(), name: 'enc', httpPrefix, port: up.port, seconds: 8, format: 'ts' });
+    await segmentTestPicture({ out: out(), name: 'enc', httpPrefix, port: up.port, seconds: 8, format: 'ts', extra: ['--encrypt', 'aes-128'] });
     await until(async () => /#EXT-X-ENDLIST/.test(await text('enc.m3u8')), 30_000, 'the playlist ends');
   });
 

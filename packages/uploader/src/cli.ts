@@ -123,6 +123,10 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       type: 'string',
       describe: 'with --encrypt: the URL prefix players fetch keys from (a key server or a private CloudFront path); the key name is appended',
     })
+    .option('encrypt-streams', {
+      choices: ['all', 'requested'] as const,
+      describe: 'with --encrypt: "all" (default) encrypts every stream; "requested" only streams whose segmenter asks (segmenter --encrypt aes-128), so one uploader serves encrypted and clear streams',
+    })
     .option('key-target', {
       type: 'string',
       describe: 'with --encrypt: where key objects are stored (s3: or file:///dir); default: the stream\'s own targets, under <key prefix>/keys/',
@@ -251,6 +255,7 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
       rotation: argv['key-rotation'],
       keyUriPrefix: argv['key-uri-prefix']!,
       keyTarget: argv['key-target'] === undefined ? undefined : parseTargetUrl(argv['key-target'], env),
+      streams: argv['encrypt-streams'] ?? 'all',
     },
     prices: {
       putPer1000: argv['price-put-per-1000'],
@@ -266,14 +271,15 @@ export interface EncryptionFlags {
   rotation: number | undefined;
   keyUriPrefix: string;
   keyTarget: TargetSpec | undefined;
+  streams: 'all' | 'requested';
 }
 
-type EncryptionArgs = { encrypt?: string; 'key-rotation'?: number; 'key-uri-prefix'?: string; 'key-target'?: string; 'state-dir'?: string };
+type EncryptionArgs = { encrypt?: string; 'key-rotation'?: number; 'key-uri-prefix'?: string; 'key-target'?: string; 'encrypt-streams'?: string; 'state-dir'?: string };
 
 /** The key flags only with --encrypt, and what --encrypt cannot do without. */
 function checkEncryptionFlags(a: EncryptionArgs, env: Env): void {
   if (a.encrypt === undefined) {
-    const stray = (['key-rotation', 'key-uri-prefix', 'key-target'] as const).filter((f) => a[f] !== undefined);
+    const stray = (['key-rotation', 'key-uri-prefix', 'key-target', 'encrypt-streams'] as const).filter((f) => a[f] !== undefined);
     if (stray.length > 0) throw new Error(`--${stray[0]} only has a meaning with --encrypt aes-128`);
     return;
   }

@@ -14,7 +14,8 @@ async function parse(args: string[]) {
 test('--encrypt aes-128 with its key flags becomes the encryption settings; without it segments stay clear', async () => {
   assert.equal((await parse([])).encryption, undefined);
   const s = await parse(['--encrypt', 'aes-128', '--key-rotation', '3', '--key-uri-prefix', 'https://keys.example/live/', '--key-target', 'file:///srv/keys']);
-  assert.deepEqual(s.encryption, { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/', keyTarget: { scheme: 'file', display: 'file:///srv/keys', root: '/srv/keys' } });
+  assert.deepEqual(s.encryption, { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/', keyTarget: { scheme: 'file', display: 'file:///srv/keys', root: '/srv/keys' }, streams: 'all' });
+  assert.equal((await parse(['--encrypt', 'aes-128', '--key-uri-prefix', '/keys/', '--encrypt-streams', 'requested'])).encryption?.streams, 'requested');
   assert.equal((await parse(['--encrypt', 'aes-128', '--key-uri-prefix', '/keys/'])).encryption?.rotation, undefined, 'one key per run by default');
 });
 
@@ -22,6 +23,7 @@ test('refused: --encrypt without --key-uri-prefix, key flags without --encrypt, 
   await assert.rejects(parse(['--encrypt', 'aes-128']), /--encrypt needs --key-uri-prefix/);
   await assert.rejects(parse(['--key-rotation', '3']), /--key-rotation only has a meaning with --encrypt/);
   await assert.rejects(parse(['--key-uri-prefix', 'https://k/']), /--key-uri-prefix only has a meaning with --encrypt/);
+  await assert.rejects(parse(['--encrypt-streams', 'requested']), /--encrypt-streams only has a meaning with --encrypt/);
   await assert.rejects(parse(['--encrypt', 'aes-128', '--key-uri-prefix', 'https://k/', '--state-dir', 'none']), /needs a state directory/);
   await assert.rejects(parse(['--encrypt', 'aes-128', '--key-uri-prefix', 'https://k/', '--key-rotation', '0']), /--key-rotation must be a whole number/);
   await assert.rejects(parse(['--encrypt', 'aes-128', '--key-uri-prefix', 'https://k/"']), /cannot carry quotes/);

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '@hlsrelay/log';
-import type { IndexMessage } from '@hlsrelay/protocol';
+import { formatMessage, parseMessage, ProtocolError, type IndexMessage } from '@hlsrelay/protocol';
 import { AllowedKeys, AllowedPaths, ConfinedTarget, createEncryptionWorkDir, FileTarget, Uploader } from '@hlsrelay/uploader';
 import { decrypt, keyedSegments, keyLines } from '../../support/hls-keys';
 import { tempDir } from '../../support/temp-dir';
 
-async function setup() {
+async function setup(options: { streams?: 'all' | 'requested' } = {}) {
   const dir = tempDir('encrypted-stream');
   const segs = path.join(dir, 'segs');
   const state = path.join(dir, 'state');
@@ -24,11 +24,11 @@ async function setup() {
   const root = path.join(dir, 'store');
   const paths = await AllowedPaths.resolve([segs, createEncryptionWorkDir(state)]);
   const body = (n: number) => Buffer.from(`segment ${n} `.repeat(50 + n));
-  const message = (n: number, end = false): IndexMessage => {
-    fs.writeFileSync(path.join(segs, `s-${String(n).padStart(5, '0')}.ts`), body(n));
+  const message = (n: number, end = false, prefix = 's', ext: IndexMessage['ext'] = {}): IndexMessage => {
+    fs.writeFileSync(path.join(segs, `${prefix}-${String(n).padStart(5, '0')}.ts`), body(n));
     return {
-      index: 's.m3u8', outputDirectory: segs, segmentDuration: 1, outputPrefix: 's', httpPrefix: 'http://cdn/',
-      firstSegment: 1, lastSegment: n, end, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1 },
+      index: `${prefix}.m3u8`, outputDirectory: segs, segmentDuration: 1, outputPrefix: prefix, httpPrefix: 'http://cdn/',
+      firstSegment: 1, lastSegment: n, end, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1, ...ext },
     };
   };
   const uploader = new Uploader({
@@ -37,7 +37,7 @@ async function setup() {
     window: 2,
     stateDir: state,
     archive: '%s-archive.m3u8',
-    encryption: { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/' },
+    encryption: { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/', streams: options.streams },
     openSource: (file) => paths.open(file),
   });
   const stored = (key: string) => fs.readFileSync(path.join(root, 'b/live', key));
@@ -93,5 +93,44 @@ test('a segment that is a symbolic link is refused before it is encrypted: never
   } finally {
     await s.uploader.close();
     s.done();
+  }
+});
+
+test('--encrypt-streams requested: a stream whose messages say encrypt=aes-128 is encrypted, the others stay clear', async () => {
+  const s = await setup({ streams: 'requested' });
+  try {
+    const asked = s.message(1, true, 'paid', { encrypt: 'aes-128' });
+    // The field travels on the wire as an extension after the 2009 ten.
+    const line = formatMessage(asked);
+    assert.match(line, /, encrypt=aes-128/);
+    assert.equal(parseMessage(line).ext.encrypt, 'aes-128');
+    assert.throws(() => parseMessage(line.replace('encrypt=aes-128', 'encrypt=aes-256')), /encrypt must be one of aes-128/);
+    await s.uploader.accept(asked);
+    await s.uploader.accept(s.message(1, true, 'free'));
+    await s.uploader.onIdle();
+    const paid = keyedSegments(s.stored('paid.m3u8').toString());
+    assert.equal(paid.length, 1);
+    assert.deepEqual(decrypt(s.stored('paid-00001.ts'), s.keyOf(paid[0].keyUri!), paid[0].iv!), s.body(1));
+    assert.doesNotMatch(s.stored('free.m3u8').toString(), /EXT-X-KEY/);
+    assert.deepEqual(s.stored('free-00001.ts'), s.body(1), 'stored clear');
+  } finally {
+    await s.uploader.close();
+    s.done();
+  }
+});
+
+test('an uploader without --encrypt refuses a message that asks for encryption, rather than store it clear', async () => {
+  const dir = tempDir('unencrypted');
+  const uploader = new Uploader({ target: new FileTarget({ root: dir }), logger: silentLogger() });
+  try {
+    const m: IndexMessage = {
+      index: 'paid.m3u8', outputDirectory: dir, segmentDuration: 1, outputPrefix: 'paid', httpPrefix: '',
+      firstSegment: 1, lastSegment: 1, end: false, bucketName: 'b', keyPrefix: 'live', ext: { encrypt: 'aes-128' },
+    };
+    assert.throws(() => uploader.accept(m), (err: Error) => err instanceof ProtocolError && /runs without --encrypt aes-128/.test(err.message));
+    assert.equal(uploader.stats.messages, 0);
+  } finally {
+    await uploader.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -18,6 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@hlsrelay/log';
+import type { IndexMessage } from '@hlsrelay/protocol';
 import type { ContentKey, KeyStore } from '../state/key-store';
 import type { SegmentKey } from '../playlist/media-playlist';
 import { objectKey, type StreamKey } from '../streams/stream-key';
@@ -36,6 +37,13 @@ export interface EncryptionSettings {
   keyUriPrefix: string;
   /** Where key objects go (`--key-target`); undefined: the stream's own target. */
   keyTarget?: TransferTarget;
+  /** `all` (the default): every stream; `requested`: only streams whose messages say `encrypt=aes-128` (`--encrypt-streams`). */
+  streams?: 'all' | 'requested';
+}
+
+/** Whether the segment `m` announces is stored encrypted. */
+export function encrypts(settings: EncryptionSettings | undefined, m: IndexMessage): boolean {
+  return settings !== undefined && (settings.streams !== 'requested' || m.ext.encrypt !== undefined);
 }
 
 /** What every encrypted stream shares. */

@@ -23,7 +23,7 @@ import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
 import { shouldPublishNow } from './publish-decision';
 import { encryptFile } from './segment-encryption';
-import { StreamEncryption, type ActiveKey, type EncryptionContext, type EncryptionSnapshot } from './stream-encryption';
+import { encrypts, StreamEncryption, type ActiveKey, type EncryptionContext, type EncryptionSnapshot } from './stream-encryption';
 import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
 
@@ -185,7 +185,7 @@ export class StreamPublisher {
       try {
         await checkAnnouncedSize(upload.file, m.ext.size);
         // Encrypted: the key is on disk and stored before anything encrypted with it.
-        const active = await this.#encryption?.next(state.sequenceOf(m), m.ext.format === 'fmp4', log);
+        const active = encrypts(this.#ctx.encryption?.settings, m) ? await this.#encryption!.next(state.sequenceOf(m), m.ext.format === 'fmp4', log) : undefined;
         // fMP4: the init section first — stored before any playlist can map it.
         const initName = await this.#storeInit(m, log, active);
         const stored = active ? { ...upload, file: await this.#encrypted(upload.file, active) } : upload;

@@ -151,6 +151,10 @@ export class Uploader extends EventEmitter {
    */
   accept(message: IndexMessage, peer = 'local'): Promise<void> {
     if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
+    // Stored clear, a stream that asked for encryption would be public without anyone knowing.
+    if (message.ext.encrypt !== undefined && !this.#context.encryption) {
+      throw new ProtocolError(`encrypt=${message.ext.encrypt}: this uploader stores segments clear (it runs without --encrypt aes-128 --key-uri-prefix URL)`);
+    }
     // Queued at once, so messages keep their order; acknowledged only once on disk: in the
     // journal, or without one only once the segment itself is stored (nothing else would
     // survive a crash of this process).
