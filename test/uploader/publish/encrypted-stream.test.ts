@@ -15,7 +15,7 @@ import { AllowedKeys, AllowedPaths, ConfinedTarget, createEncryptionWorkDir, Fil
 import { decrypt, keyedSegments, keyLines } from '../../support/hls-keys';
 import { tempDir } from '../../support/temp-dir';
 
-async function setup(options: { streams?: 'all' | 'requested' } = {}) {
+async function setup(options: { streams?: 'all' | 'requested'; deleteAfter?: { now: () => number } } = {}) {
   const dir = tempDir('encrypted-stream');
   const segs = path.join(dir, 'segs');
   const state = path.join(dir, 'state');
@@ -36,7 +36,7 @@ async function setup(options: { streams?: 'all' | 'requested' } = {}) {
     logger: silentLogger(),
     window: 2,
     stateDir: state,
-    archive: '%s-archive.m3u8',
+    ...(options.deleteAfter ? { deleteAfter: true, retentionIntervalMs: 0, wallClock: options.deleteAfter.now } : { archive: '%s-archive.m3u8' }),
     encryption: { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/', streams: options.streams },
     openSource: (file) => paths.open(file),
   });
@@ -132,5 +132,29 @@ test('an uploader without --encrypt refuses a message that asks for encryption, 
   } finally {
     await uploader.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--delete-after: a key goes once no listed segment uses it, with the grace of its last segment; the key in use stays', async () => {
+  let now = 1_000_000;
+  const s = await setup({ deleteAfter: { now: () => now } });
+  try {
+    for (let n = 1; n <= 7; n++) await s.uploader.accept(s.message(n, n === 7));
+    await s.uploader.onIdle();
+    const keysDir = path.join(s.dir, 'store/b/live/keys');
+    const names = () => fs.readdirSync(keysDir).sort();
+    const all = names();
+    assert.equal(all.length, 3, all.join(' '));
+    // Segments 1-5 left the window of 2: all of key 0's, not yet key 1's (segment 6 is listed). Nothing is due yet.
+    await s.uploader.expireDue();
+    assert.deepEqual(names(), all);
+    now += 60_000;
+    await s.uploader.expireDue();
+    const listedKeys = new Set(keyedSegments(s.stored('s.m3u8').toString()).map((k) => path.basename(k.keyUri!)));
+    assert.deepEqual(names(), all.filter((n) => listedKeys.has(n)), 'only the keys the window still names are stored');
+    assert.ok(names().length >= 1);
+  } finally {
+    await s.uploader.close();
+    s.done();
   }
 });

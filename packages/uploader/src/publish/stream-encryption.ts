@@ -21,6 +21,8 @@ import type { Logger } from '@hlsrelay/log';
 import type { IndexMessage } from '@hlsrelay/protocol';
 import type { ContentKey, KeyStore } from '../state/key-store';
 import type { SegmentKey } from '../playlist/media-playlist';
+import type { ListedSegment } from '../streams/stream-state';
+import { keyObjectName } from '../streams/retention';
 import { objectKey, type StreamKey } from '../streams/stream-key';
 import type { TransferTarget } from '../targets/transfer-target';
 import type { UploadQueue } from '../targets/upload-queue';
@@ -118,7 +120,7 @@ export class StreamEncryption {
     if (this.#current?.name !== name) this.#current = { name, content: await this.#enc.store.obtain(this.#streamId, name) };
     const { content } = this.#current;
     if (!this.#stored.has(name)) {
-      const upload = { bucket: this.#key.bucket, key: objectKey(this.#key.keyPrefix, `keys/${name}`), bytes: content.key };
+      const upload = { bucket: this.#key.bucket, key: objectKey(this.#key.keyPrefix, keyObjectName(name)), bytes: content.key };
       const target = this.#enc.settings.keyTarget ?? this.#ctx.target;
       if (!target.putKey) throw new TypeError(`${target.name} cannot store keys`);
       await this.#ctx.queue.transfer('key upload', { ...log, key: upload.key }, () => target.putKey!(upload), 1, true);
@@ -129,6 +131,19 @@ export class StreamEncryption {
     return explicitIv
       ? { name, content, iv: content.iv, tag: { uri, iv: ivAttribute(content.iv) } }
       : { name, content, iv: sequenceIv(mediaSequence), tag: { uri } };
+  }
+
+  /**
+   * `--delete-after`: the object names of keys that no listed segment uses any more, among those
+   * of the segments in `left`, so they go with the same grace as those segments. Never the key in
+   * use, and never keys stored elsewhere (`--key-target`: the operator's key store keeps them).
+   */
+  released(left: readonly ListedSegment[], listed: readonly ListedSegment[]): string[] {
+    if (this.#enc.settings.keyTarget !== undefined) return [];
+    const used = new Set(listed.map((s) => s.keyName));
+    const current = keyName(this.#key.index, this.#s.run, this.#s.key);
+    const names = new Set(left.map((s) => s.keyName).filter((n): n is string => n !== undefined && n !== current && !used.has(n)));
+    return [...names].map(keyObjectName);
   }
 
   /** A segment was stored encrypted with the current key. */

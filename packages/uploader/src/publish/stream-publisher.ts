@@ -348,7 +348,8 @@ export class StreamPublisher {
     const left = state.takeLeft();
     if (this.#ctx.deleteAfter) {
       const { keyPrefix, bucket } = state.key;
-      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }), state.releaseInits());
+      const keys = this.#encryption?.released(left, state.listed) ?? [];
+      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }), state.releaseInits(), keys);
     }
     const done = this.#doneIds;
     const files = this.#storedFiles;
