@@ -106,11 +106,11 @@ async function main(): Promise<void> {
   const granted = (argv['allow-bucket'] ?? []).map((g) => parseBucketGrant(g));
   if (settings.startupCheck) {
     try {
-      await checkTargetsAtStart(created, granted, logger);
+      await checkTargetsAtStart(keyTarget ? [...created, keyTarget] : created, granted, logger);
     } catch (err) {
       if (!(err instanceof TargetCheckError)) throw err;
       logger.error(`start-up check failed: ${err.message}`, { ...err.fields(), skip: '--no-startup-check' });
-      await Promise.all(created.map((t) => t.close()));
+      await Promise.all([...created, ...(keyTarget ? [keyTarget] : [])].map((t) => t.close()));
       // Let winston flush before leaving.
       setImmediate(() => process.exit(1));
       return;

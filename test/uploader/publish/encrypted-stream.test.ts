@@ -158,3 +158,33 @@ test('--delete-after: a key goes once no listed segment uses it, with the grace 
     s.done();
   }
 });
+
+test('--key-target: keys go to their own target (0600 on a file target), never beside the segments', async () => {
+  const dir = tempDir('key-target');
+  const segs = path.join(dir, 'segs');
+  fs.mkdirSync(segs);
+  const keys = path.join(dir, 'keys');
+  const uploader = new Uploader({
+    target: new FileTarget({ root: path.join(dir, 'store') }),
+    logger: silentLogger(),
+    stateDir: path.join(dir, 'state'),
+    encryption: { method: 'aes-128', keyUriPrefix: 'https://keys.example/', keyTarget: new FileTarget({ root: keys }) },
+  });
+  try {
+    fs.writeFileSync(path.join(segs, 's-00001.ts'), 'segment 1');
+    await uploader.accept({
+      index: 's.m3u8', outputDirectory: segs, segmentDuration: 1, outputPrefix: 's', httpPrefix: '',
+      firstSegment: 1, lastSegment: 1, end: true, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1 },
+    });
+    await uploader.onIdle();
+    const [k] = keyedSegments(fs.readFileSync(path.join(dir, 'store/b/live/s.m3u8'), 'utf8'));
+    const name = k.keyUri!.replace('https://keys.example/', '');
+    const stored = path.join(keys, 'b/live/keys', name);
+    assert.equal(fs.statSync(stored).mode & 0o777, 0o600);
+    assert.deepEqual(decrypt(fs.readFileSync(path.join(dir, 'store/b/live/s-00001.ts')), fs.readFileSync(stored), k.iv!), Buffer.from('segment 1'));
+    assert.equal(fs.existsSync(path.join(dir, 'store/b/live/keys')), false, 'no key beside the segments');
+  } finally {
+    await uploader.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
