@@ -1,7 +1,10 @@
 /** The encryption flags: what --encrypt needs, what the key flags mean only with it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { settingsFrom, uploaderParser } from '@hlsrelay/uploader';
+import { tempDir } from '../../support/temp-dir';
+import { runUploaderToExit } from '../../support/uploader-process';
 
 const env = { HOME: '/home/live' };
 async function parse(args: string[]) {
@@ -29,4 +32,18 @@ test('refused: --encrypt without --key-uri-prefix, key flags without --encrypt, 
   await assert.rejects(parse(['--encrypt', 'aes-128', '--key-uri-prefix', 'https://k/"']), /cannot carry quotes/);
   await assert.rejects(parse(['--encrypt', 'aes-128', '--key-uri-prefix', 'https://k/', '--key-target', 'ftp://u@h/keys']), /--key-target must be s3: or file/);
   await assert.rejects(parse(['--encrypt', 'aes-256', '--key-uri-prefix', 'https://k/']), /aes-256/);
+});
+
+test('the uploader exits 1 at start when --encrypt would have to store keys on a target that cannot keep them private (FTP)', async () => {
+  const dir = tempDir('encrypt-ftp');
+  try {
+    const r = await runUploaderToExit([
+      '--encrypt', 'aes-128', '--key-uri-prefix', 'https://keys.example/', '--target', 'ftp://live@127.0.0.1:1/hls',
+      '--no-startup-check', '--state-dir', dir,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.lines.some((l) => /cannot store content keys privately; give --key-target/.test(String(l.message))), r.stderr);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
