@@ -13,7 +13,6 @@
  * Options: --store s3rver (this variant; the default is bench-uploader-latency.ts)
  *          --counts 100,200,300,500  --seconds 20  --concurrency 64  --burst 1500  --on-disk
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +28,7 @@ import { silentLogger } from '@hlsrelay/log';
 import { formatMessage, frameMessage, segmentFileName } from '@hlsrelay/protocol';
 import { S3Target, startUploaderService, type PlaylistStored, type UploaderService } from '@hlsrelay/uploader';
 import { main as latencyMain } from './bench-uploader-latency';
+import { startChildStore, stopChildStore } from './bench/child-store';
 
 const SEGMENT_BYTES = 600 * 1024;
 const SEGMENT_SECONDS = 2;
@@ -57,35 +57,6 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------------------------------------
 // The store, in a child process so it has a core of its own.
-
-interface ChildStore {
-  endpoint: string;
-  child: ChildProcess;
-  directory: string;
-}
-
-async function startChildStore(directory: string): Promise<ChildStore> {
-  const code = `require('@hlsrelay/embedded-store')
-    .startEmbeddedStore({ directory: ${JSON.stringify(directory)}, buckets: [${JSON.stringify(BUCKET)}] })
-    .then((s) => process.stdout.write(JSON.stringify({ endpoint: s.endpoint }) + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', code], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve((JSON.parse(out) as { endpoint: string }).endpoint);
-    });
-    child.once('exit', (c) => reject(new Error(`store exited with ${c}`)));
-  });
-  return { endpoint, child, directory };
-}
-
-async function stopChildStore(store: ChildStore): Promise<void> {
-  const exited = new Promise((r) => store.child.once('exit', r));
-  store.child.kill('SIGTERM');
-  await exited;
-  await rm(store.directory, { recursive: true, force: true });
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -174,7 +145,7 @@ function heapMB(): number {
 }
 
 async function liveStep(renditions: number, options: Options, source: string, root: string): Promise<StepResult> {
-  const store = await startChildStore(path.join(root, `store-${renditions}`));
+  const store = await startChildStore(path.join(root, `store-${renditions}`), BUCKET);
   const service = await startUploader(store.endpoint, options.concurrency);
   const dir = path.join(root, `segments-${renditions}`);
   await mkdir(dir, { recursive: true });
@@ -275,7 +246,7 @@ const PLAYLIST_TEXT = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-
   '#EXT-X-INDEPENDENT-SEGMENTS\n' + '#EXTINF:2.000,\nr0-00001.ts\n'.repeat(5);
 
 async function bareLoop(count: number, options: Options, body: Buffer, root: string): Promise<number> {
-  const store = await startChildStore(path.join(root, 'store-bare'));
+  const store = await startChildStore(path.join(root, 'store-bare'), BUCKET);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const client = new S3Client({
     endpoint: store.endpoint, region: EMBEDDED_REGION, forcePathStyle: true, credentials: EMBEDDED_CREDENTIALS,
@@ -302,7 +273,7 @@ async function bareLoop(count: number, options: Options, body: Buffer, root: str
 
 /** `count` streams, one message each (so no playlist PUT is coalesced: the same PUTs as the bare loop). */
 async function uploaderBurst(count: number, options: Options, source: string, root: string): Promise<number> {
-  const store = await startChildStore(path.join(root, 'store-burst'));
+  const store = await startChildStore(path.join(root, 'store-burst'), BUCKET);
   const service = await startUploader(store.endpoint, options.concurrency);
   const dir = path.join(root, 'segments-burst');
   await mkdir(dir, { recursive: true });

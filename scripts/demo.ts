@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     .option('port', { type: 'number', default: 8080, describe: 'HTTP port of the embedded store (0: any free port)' })
     .option('data-dir', { type: 'string', default: path.join(ROOT, '.demo'), describe: 'Where segments and the store live: a new or empty directory, or one an earlier run made (wiped at start)' })
     .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: $FFMPEG, else ffmpeg on PATH, else the bundled @ffmpeg-installer/ffmpeg build, which has no SRT)' })
+    .option('encrypt', { type: 'boolean', default: false, describe: 'AES-128 encrypted segments, a new key every 5 segments (keys served by the embedded store: a demo only; see README, Encryption)' })
     .option('duration', { type: 'number', describe: 'Stop by itself after this many seconds' })
     .example('npm run demo', 'live test picture in two renditions; open the printed player URL')
     .example('npm run demo -- --input talk.mp4', 'stream a file as if it were live')
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
     // run side by side each hold their own.
     ...['--state-dir', path.join(dataDir, 'state')],
     ...['--s3-endpoint', store.endpoint, '--s3-region', EMBEDDED_REGION, '--s3-path-style', '--acl', 'public-read'],
+    // The page and the keys come from the one embedded store; in production keys sit behind a private origin.
+    ...(argv.encrypt ? ['--encrypt', 'aes-128', '--key-rotation', '5', '--key-uri-prefix', `${httpPrefix}keys/`] : []),
   ], {
     stdio: ['ignore', 'inherit', 'pipe'],
     mark: dataDir,

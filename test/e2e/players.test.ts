@@ -20,12 +20,20 @@ import { CHROMIUM, CHROMIUM_WHY, DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY, requireProgra
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const FPS = 25;
 
-for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real players (--format ${format})`, { timeout: 240_000 }, () => {
+const VARIANTS = [
+  { format: 'ts', encrypt: false },
+  { format: 'fmp4', encrypt: false },
+  // AES-128 (issue #17): hls.js and ffmpeg fetch each key by its URI and decrypt every segment.
+  { format: 'ts', encrypt: true },
+] as const;
+
+for (const { format, encrypt } of VARIANTS) describe(`live demo with real players (--format ${format}${encrypt ? ' --encrypt' : ''})`, { timeout: 240_000 }, () => {
   let demo: RunningDemo;
   const segmentExtension = format === 'fmp4' ? '.m4s' : '.ts';
+  const artifact = `${format}${encrypt ? '-encrypted' : ''}`;
 
   before(async () => {
-    demo = await startDemo(['--renditions', '640x360@700k,320x180@250k', '--fps', String(FPS), '--segment-seconds', '2', '--duration', '200', '--format', format]);
+    demo = await startDemo(['--renditions', '640x360@700k,320x180@250k', '--fps', String(FPS), '--segment-seconds', '2', '--duration', '200', '--format', format, ...(encrypt ? ['--encrypt'] : [])]);
     // Players start three target durations from the live edge: wait for a playlist that long.
     await Promise.all(demo.playlistUrls.map((u) => waitForBody(u, (b) => (b.match(/#EXTINF/g) ?? []).length >= 3, 60_000)));
   });
@@ -52,6 +60,7 @@ for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real play
 
   test('ffmpeg as an HLS client decodes ≥ 10 s of the live stream without a single error', async (t) => {
     const url = demo.playlistUrls[0];
+    if (encrypt) assert.match(await waitForBody(url, () => true, 10_000), /#EXT-X-KEY:METHOD=AES-128,URI="[^"]+\.key"\n/, 'the stream is encrypted');
     if (format === 'fmp4') {
       if (!requireProgram(t, DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY)) return;
       const playlist = await waitForBody(url, (b) => b.includes('#EXT-X-MAP'), 10_000);
@@ -103,7 +112,7 @@ for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real play
       await new Promise((r) => setTimeout(r, 8000));
       const end = await read();
       fs.mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: path.join(ARTIFACTS, `demo-player-${format}.png`) });
+      await page.screenshot({ path: path.join(ARTIFACTS, `demo-player-${artifact}.png`) });
       assert.equal(end.fatal, null, `hls.js fatal error: ${JSON.stringify(end.errors)}`);
       assert.deepEqual(consoleErrors, []);
       assert.ok(end.currentTime - start.currentTime >= 5, `played ${end.currentTime - start.currentTime} s in 8 s`);
@@ -182,7 +191,7 @@ for (const format of ['ts', 'fmp4'] as const) describe(`live demo with real play
       assert.deepEqual(stalls, [], 'hls.js reported stalls');
       assert.deepEqual(consoleErrors, []);
       fs.mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: path.join(ARTIFACTS, `demo-player-master-${format}.png`) });
+      await page.screenshot({ path: path.join(ARTIFACTS, `demo-player-master-${artifact}.png`) });
     } finally {
       await browser.close();
     }

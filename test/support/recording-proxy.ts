@@ -12,6 +12,8 @@ export interface ProxiedRequest {
   status?: number;
   /** The body of a playlist PUT (`.m3u8`), to follow every version the store was sent. */
   body?: string;
+  /** The headers as sent (ACL, Cache-Control, Content-Type of each object). */
+  headers: http.IncomingHttpHeaders;
 }
 
 export class RecordingProxy {
@@ -28,7 +30,7 @@ export class RecordingProxy {
   static async start(storePort: number): Promise<RecordingProxy> {
     let proxy!: RecordingProxy;
     const server = http.createServer((req, res) => {
-      const record: ProxiedRequest = { method: req.method ?? '', path: decodeURIComponent((req.url ?? '').replace(/\?.*$/, '')) };
+      const record: ProxiedRequest = { method: req.method ?? '', path: decodeURIComponent((req.url ?? '').replace(/\?.*$/, '')), headers: { ...req.headers } };
       proxy.requests.push(record);
       const forward = () => {
         if (record.method === 'PUT' && record.path.endsWith('.m3u8')) {

@@ -44,12 +44,21 @@ export interface SegmentExtensions {
    * `<prefix>-init.mp4`, then `<prefix>-init-2.mp4` … after each codec change. Wire name `init`.
    */
   init?: string;
+  /**
+   * The segmenter asks for its segments to be stored encrypted (`segmenter --encrypt aes-128`):
+   * an uploader with `--encrypt aes-128 --encrypt-streams requested` encrypts only such streams;
+   * one without `--encrypt` refuses the message rather than store it clear. Wire name `encrypt`.
+   */
+  encrypt?: SegmentEncryption;
   /** Extension fields this version does not know, kept so they can be relayed or logged. */
   unknown?: Record<string, string>;
 }
 
 /** `ts`: MPEG-TS segments (the default); `fmp4`: fragmented-MP4 (CMAF) segments with an init section. */
 export type SegmentFormat = 'ts' | 'fmp4';
+/** Whole-segment AES-128 (RFC 8216 §4.3.2.4), the one method segments can ask for. */
+export type SegmentEncryption = 'aes-128';
+export const SEGMENT_ENCRYPTIONS: readonly SegmentEncryption[] = ['aes-128'];
 export const SEGMENT_FORMATS: readonly SegmentFormat[] = ['ts', 'fmp4'];
 
 export interface IndexMessage {
@@ -171,6 +180,7 @@ function extensionEntries(ext: SegmentExtensions): Array<[string, string]> {
   // `format=ts` is never written: a TS message stays byte-identical to what older segmenters sent.
   if (ext.format !== undefined && ext.format !== 'ts') out.push(['format', checkFormat(ext.format)]);
   if (ext.init !== undefined) out.push(['init', checkInitName(ext.init)]);
+  if (ext.encrypt !== undefined) out.push(['encrypt', checkEncryption(ext.encrypt)]);
   for (const [name, value] of Object.entries(ext.unknown ?? {})) {
     if (!EXTENSION_NAME.test(name)) throw new ProtocolError(`extension name "${name}" must match ${EXTENSION_NAME}`);
     out.push([name, value]);
@@ -260,6 +270,9 @@ function applyExtension(ext: SegmentExtensions, name: string, value: string): vo
     case 'init':
       ext.init = checkInitName(value);
       return;
+    case 'encrypt':
+      ext.encrypt = checkEncryption(value);
+      return;
     default:
       ext.unknown = { ...ext.unknown, [name]: value };
   }
@@ -283,6 +296,11 @@ export function checkMasterName(value: string): string {
     throw new ProtocolError(`master must be a file name of letters, digits, ".", "_" and "-" (no "/"), got "${value}"`);
   }
   return value;
+}
+
+function checkEncryption(value: string): SegmentEncryption {
+  if (!(SEGMENT_ENCRYPTIONS as readonly string[]).includes(value)) throw new ProtocolError(`encrypt must be one of ${SEGMENT_ENCRYPTIONS.join(', ')}, got "${value}"`);
+  return value as SegmentEncryption;
 }
 
 function checkFormat(value: string): SegmentFormat {

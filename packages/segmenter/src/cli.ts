@@ -58,6 +58,7 @@ export function buildParser(argv: string[], columns?: number, version = 'unknown
       })
       .option('format', FORMAT_OPTION)
       .option('master', { type: 'string', describe: 'join the master playlist <key prefix>/NAME that the uploader keeps for every rendition naming it' })
+      .option('encrypt', { choices: ['aes-128'], describe: 'ask the uploader to store this stream AES-128 encrypted (it needs --encrypt aes-128; one without refuses the messages)' })
       .option('start-number', { type: 'number', default: 1, describe: 'number of the first segment (use a higher one after a restart so keys are never reused)' })
       .option('log-level', { choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'log verbosity' })
       .option('log-json', { type: 'boolean', describe: 'JSON log lines (default: JSON unless stderr is a terminal)' })
@@ -140,6 +141,7 @@ export function settingsFrom(args: Record<string, unknown>, env: DeliveryEnv): S
     ...(spoolDir !== undefined ? { spoolDir } : {}),
     spoolDefault: spoolHome !== undefined,
     ...(master !== undefined ? { master } : {}),
+    ...(args.encrypt === 'aes-128' ? { encrypt: 'aes-128' as const } : {}),
     uploader: parseHostPort(String(args.uploader), '--uploader'),
     logLevel: String(args['log-level']),
     logJson: args['log-json'] as boolean | undefined,

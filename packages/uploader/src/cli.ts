@@ -13,6 +13,7 @@ import type { SpendPrices } from './ops/uploader-metrics';
 import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './publish/uploader';
 import { DEFAULT_ARCHIVE_PATTERN } from './state/event-archive';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './targets/retry-policy';
+import type { EncryptionMethod } from './publish/stream-encryption';
 import type { S3TargetOptions } from './targets/s3-target';
 import { parseFileMode, parseTargetUrl, type TargetSpec } from './targets/target-url';
 
@@ -110,6 +111,26 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       type: 'string',
       describe: `also publish an archive playlist of every segment (EVENT, ENDLIST at the end); NAME with %s for the playlist name, default "${DEFAULT_ARCHIVE_PATTERN}"`,
     })
+    .option('encrypt', {
+      choices: ['aes-128'] as const,
+      describe: 'store every segment AES-128 encrypted (whole segment, RFC 8216 §5.2), keys made and kept in the state directory; needs --key-uri-prefix',
+    })
+    .option('key-rotation', {
+      type: 'number',
+      describe: 'with --encrypt: a new key every N segments of a stream (default: one key per run of the stream)',
+    })
+    .option('key-uri-prefix', {
+      type: 'string',
+      describe: 'with --encrypt: the URL prefix players fetch keys from (a key server or a private CloudFront path); the key name is appended',
+    })
+    .option('encrypt-streams', {
+      choices: ['all', 'requested'] as const,
+      describe: 'with --encrypt: "all" (default) encrypts every stream; "requested" only streams whose segmenter asks (segmenter --encrypt aes-128), so one uploader serves encrypted and clear streams',
+    })
+    .option('key-target', {
+      type: 'string',
+      describe: 'with --encrypt: where key objects are stored (s3: or file:///dir); default: the stream\'s own targets, under <key prefix>/keys/',
+    })
     .option('status-listen', {
       type: 'string',
       describe: 'HOST:PORT (or PORT, on 127.0.0.1) serving /healthz, /metrics (Prometheus) and /status (JSON); off when not given',
@@ -155,6 +176,7 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       a.target.forEach((v) => parseTargetUrl(v, env));
       parseFileMode(a['file-mode'], '--file-mode');
       if (a['status-listen'] !== undefined) parseStatusListen(a['status-listen']);
+      checkEncryptionFlags(a, env);
       for (const option of ['price-put-per-1000', 'price-transfer-in-per-gb', 'price-storage-per-gb-month'] as const) {
         if (!(a[option] >= 0)) throw new Error(`--${option} must be a price ≥ 0, got ${a[option]}`);
       }
@@ -196,6 +218,8 @@ export interface UploaderSettings {
   deleteAfter: boolean;
   archive: string | undefined;
   statusListen: ReturnType<typeof parseStatusListen> | undefined;
+  /** `--encrypt` and its key flags; undefined stores segments clear. */
+  encryption: EncryptionFlags | undefined;
   prices: SpendPrices;
   log: { level: UploaderArgs['log-level']; json: boolean | undefined };
 }
@@ -226,6 +250,13 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
     deleteAfter: argv['delete-after'],
     archive: argv.archive === undefined ? undefined : argv.archive || DEFAULT_ARCHIVE_PATTERN,
     statusListen: argv['status-listen'] === undefined ? undefined : parseStatusListen(argv['status-listen']),
+    encryption: argv.encrypt === undefined ? undefined : {
+      method: argv.encrypt,
+      rotation: argv['key-rotation'],
+      keyUriPrefix: argv['key-uri-prefix']!,
+      keyTarget: argv['key-target'] === undefined ? undefined : parseTargetUrl(argv['key-target'], env),
+      streams: argv['encrypt-streams'] ?? 'all',
+    },
     prices: {
       putPer1000: argv['price-put-per-1000'],
       transferInPerGb: argv['price-transfer-in-per-gb'],
@@ -233,6 +264,39 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
     },
     log: { level: argv['log-level'], json: argv['log-json'] },
   };
+}
+
+export interface EncryptionFlags {
+  method: EncryptionMethod;
+  rotation: number | undefined;
+  keyUriPrefix: string;
+  keyTarget: TargetSpec | undefined;
+  streams: 'all' | 'requested';
+}
+
+type EncryptionArgs = { encrypt?: string; 'key-rotation'?: number; 'key-uri-prefix'?: string; 'key-target'?: string; 'encrypt-streams'?: string; 'state-dir'?: string };
+
+/** The key flags only with --encrypt, and what --encrypt cannot do without. */
+function checkEncryptionFlags(a: EncryptionArgs, env: Env): void {
+  if (a.encrypt === undefined) {
+    const stray = (['key-rotation', 'key-uri-prefix', 'key-target', 'encrypt-streams'] as const).filter((f) => a[f] !== undefined);
+    if (stray.length > 0) throw new Error(`--${stray[0]} only has a meaning with --encrypt aes-128`);
+    return;
+  }
+  const prefix = a['key-uri-prefix'];
+  if (prefix === undefined || prefix.trim() === '') {
+    throw new Error('--encrypt needs --key-uri-prefix URL: where players fetch keys (e.g. https://keys.example.com/live/)');
+  }
+  if (/["\r\n]/.test(prefix)) throw new Error(`--key-uri-prefix cannot carry quotes or line breaks, got ${JSON.stringify(prefix)}`);
+  const rotation = a['key-rotation'];
+  if (rotation !== undefined && !(Number.isInteger(rotation) && rotation >= 1)) {
+    throw new Error(`--key-rotation must be a whole number of segments ≥ 1, got ${rotation}`);
+  }
+  if (a['state-dir'] === NO_DIR) throw new Error(`--encrypt needs a state directory (keys are kept there), not --state-dir ${NO_DIR}`);
+  if (a['key-target'] !== undefined) {
+    const spec = parseTargetUrl(a['key-target'], env);
+    if (spec.scheme !== 's3' && spec.scheme !== 'file') throw new Error(`--key-target must be s3: or file:///dir (keys are stored private there), got "${a['key-target']}"`);
+  }
 }
 
 export type StateDirSource = 'given' | 'default' | 'none';

@@ -26,6 +26,8 @@ export { DEFAULT_CONCURRENCY, DEFAULT_WINDOW, Uploader, type UploaderOptions } f
 export { type MessageAccepted, type PlaylistStored, type SegmentGivenUp, type SegmentStored, type StreamSummary, type UploaderStats } from './publish/uploader-events';
 export { StreamPublisher, type PersistedStream } from './publish/stream-publisher';
 export { shouldPublishNow } from './publish/publish-decision';
+export { KeyStore, type ContentKey } from './state/key-store';
+export { createEncryptionWorkDir, encryptionWorkDir } from './publish/segment-encryption';
 export { Journal, JOURNAL_FILE, readJournal, type JournalContents, type PendingMessage } from './state/journal';
 export { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './targets/transfer-target';
 export { describe, UploadQueue } from './targets/upload-queue';

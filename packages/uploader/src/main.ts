@@ -9,6 +9,7 @@ import { acquireDirLock, checkFlagValues, effectiveSettings, loadSettingsSources
 import { securitySettings } from './access/security-options';
 import { ENV_PREFIX, settingsFrom, uploaderParser, type UploaderSettings } from './cli';
 import { createPayloadSpoolDir } from './ingest/payload-spool';
+import { createEncryptionWorkDir } from './publish/segment-encryption';
 import { buildCostParser, costReport } from './ops/cost-command';
 import { shutdownReport, uploadsKeepFailing } from './ops/shutdown-report';
 import { startStatusServer } from './ops/status-server';
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
   process.once('exit', () => stateLock?.release());
   // Shipped segment bytes are read from the spool under --state-dir, whatever --allow-dir says.
   const spoolDirs = settings.stateDir === undefined ? [] : [createPayloadSpoolDir(settings.stateDir)];
+  // Ciphertext waiting to be stored is read by the targets from there too (never the keys' folder).
+  if (settings.encryption && settings.stateDir !== undefined) spoolDirs.push(createEncryptionWorkDir(settings.stateDir));
   const security = await securitySettings(argv, {
     dirs: [os.tmpdir()],
     ownDirs: spoolDirs,
@@ -93,14 +96,21 @@ async function main(): Promise<void> {
   const created = await Promise.all(
     settings.targets.map((s) => createTransferTarget(s, { logger, env: process.env, s3: makeS3, fileMode: settings.fileMode })),
   );
+  const keyTarget = settings.encryption?.keyTarget && (await createTransferTarget(settings.encryption.keyTarget, { logger, env: process.env, s3: makeS3, fileMode: settings.fileMode }));
+  const keyless = settings.encryption && (keyTarget ? [keyTarget] : created).find((t) => t.putKey === undefined);
+  if (keyless) {
+    logger.error('--encrypt: this target cannot store content keys privately; give --key-target s3: or file:///dir', { target: keyless.name });
+    setImmediate(() => process.exit(1));
+    return;
+  }
   const granted = (argv['allow-bucket'] ?? []).map((g) => parseBucketGrant(g));
   if (settings.startupCheck) {
     try {
-      await checkTargetsAtStart(created, granted, logger);
+      await checkTargetsAtStart(keyTarget ? [...created, keyTarget] : created, granted, logger);
     } catch (err) {
       if (!(err instanceof TargetCheckError)) throw err;
       logger.error(`start-up check failed: ${err.message}`, { ...err.fields(), skip: '--no-startup-check' });
-      await Promise.all(created.map((t) => t.close()));
+      await Promise.all([...created, ...(keyTarget ? [keyTarget] : [])].map((t) => t.close()));
       // Let winston flush before leaving.
       setImmediate(() => process.exit(1));
       return;
@@ -137,6 +147,7 @@ async function main(): Promise<void> {
     removeLocal: settings.removeLocal,
     deleteAfter: settings.deleteAfter,
     archive: settings.archive,
+    encryption: settings.encryption && { ...settings.encryption, keyTarget },
     onAdmitted: sightings && ((m) => sightings.sight({ bucket: m.bucketName, prefix: m.keyPrefix }, { stream: streamName(m), segment: m.lastSegment })),
   });
   // Unhealthy from the first stop signal on: load balancers stop sending while the queue drains.
@@ -179,6 +190,7 @@ async function main(): Promise<void> {
         }
         logger.info('all uploads done; bye', { ...service.uploader.stats });
         void status?.close();
+        void keyTarget?.close();
         // Let winston flush before leaving.
         setImmediate(() => process.exit(0));
       },
@@ -195,6 +207,7 @@ async function main(): Promise<void> {
     target: target.name,
     token: security.token ? 'required' : 'none',
     tls: security.tls ? 'on' : 'off',
+    encryption: settings.encryption ? `${settings.encryption.method}, keys fetched from ${settings.encryption.keyUriPrefix}` : 'off',
   });
   logger.info('messages may read segments under', { dirs: security.policy.paths.roots.join(' '), buckets: security.policy.keys.describe().join(' ') || 'any' });
   metrics?.watch(service.uploader);

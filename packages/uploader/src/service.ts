@@ -100,7 +100,9 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
   const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, onAdmitted, warningRepeatMs, ...uploaderOptions } = options;
   const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
   const spool = stateDir === undefined ? undefined : openPayloadSpool(stateDir, opened!.recovered.pending, options.logger);
-  const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir, spool });
+  // Segments to encrypt are read past the same read-time check the confined targets make.
+  const openSource = policy && ((file: string) => policy.paths.open(file));
+  const uploader = new Uploader({ ...uploaderOptions, journal: opened?.journal, stateDir, spool, ...(openSource ? { openSource } : {}) });
   // What an earlier run accepted goes first, before any segmenter can connect.
   if (opened) uploader.restore(opened.recovered);
   const server = new IndexServer({

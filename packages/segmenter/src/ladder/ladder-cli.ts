@@ -26,6 +26,8 @@ export interface LadderSettings {
   bucketName: string;
   keyPrefix: string;
   master: string;
+  /** Ask the uploader to store every rendition encrypted (`--encrypt aes-128`). */
+  encrypt?: 'aes-128';
   config: LadderConfig;
   /** The profiles this machine runs. */
   profiles: LadderProfile[];
@@ -76,6 +78,7 @@ export function buildLadderParser(argv: string[], columns?: number, version = 'u
       .option('print-config', { type: 'boolean', describe: 'print the effective settings and ladder (flags > environment > file > defaults) as JSON and exit' })
       .option('profiles', { type: 'string', describe: 'run only these profiles, comma-separated (the rest run on other machines against the same uploader)' })
       .option('master', { type: 'string', describe: 'master playlist name (default <name>.m3u8)' })
+      .option('encrypt', { choices: ['aes-128'], describe: 'ask the uploader to store every rendition AES-128 encrypted (it needs --encrypt aes-128)' })
       .option('ffmpeg', { type: 'string', describe: 'ffmpeg to run (default: $FFMPEG, else ffmpeg on PATH, else the bundled @ffmpeg-installer/ffmpeg build, which has no SRT)' })
       .option('realtime', { type: 'boolean', default: false, describe: 'read a file input at its own pace, as a live source (ffmpeg -re)' })
       .option('print-ffmpeg', { type: 'boolean', default: false, describe: 'print the ffmpeg command line and exit' })
@@ -145,6 +148,7 @@ export function ladderSettingsFrom(
     bucketName,
     keyPrefix,
     master,
+    ...(args.encrypt === 'aes-128' ? { encrypt: 'aes-128' as const } : {}),
     config,
     profiles,
     ffmpegPath: chosen.path,

@@ -87,6 +87,7 @@ export async function runLadder(settings: LadderSettings, io: LadderIo): Promise
       startNumber: settings.startNumber,
       format: settings.format,
       master: settings.master,
+      encrypt: settings.encrypt,
       discontinuityThreshold: settings.discontinuityThreshold,
       notify: (message) => {
         log.debug('index message', { message });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import type { InitSegment } from '@hlsrelay/fmp4';
-import { formatMessage, initFileName, type IndexMessage, type SegmentFormat } from '@hlsrelay/protocol';
+import { formatMessage, initFileName, type IndexMessage, type SegmentEncryption, type SegmentFormat } from '@hlsrelay/protocol';
 import { Fmp4Pipeline, type PairedSegment } from './fmp4-pipeline';
 import { SegmentWriter, type WrittenSegment } from './segment-writer';
 import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
@@ -30,6 +30,8 @@ export interface StreamNames {
   master?: string;
   /** Segment container (`--format`); default `ts`. */
   format?: SegmentFormat;
+  /** Ask the uploader to store this stream's segments encrypted (`--encrypt`). */
+  encrypt?: SegmentEncryption;
 }
 
 export interface LiveSegmenterOptions extends StreamNames {
@@ -227,6 +229,7 @@ export class LiveSegmenter implements SegmentSink {
         size: written.size,
         ...segment.stream,
         ...(n.master !== undefined ? { master: n.master } : {}),
+        ...(n.encrypt !== undefined ? { encrypt: n.encrypt } : {}),
         // The master's CODECS come from the init's parameter sets: exactly what the samples need.
         ...(fmp4 ? { codecs: fmp4.codecs, format: 'fmp4' as const, init: fileNameOf(fmp4.init.path) } : {}),
       },

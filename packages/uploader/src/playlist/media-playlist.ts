@@ -21,6 +21,14 @@ export function playlistMaxAgeSeconds(p: Pick<MediaPlaylist, 'targetDuration'>):
   return Math.floor(p.targetDuration / 2);
 }
 
+/** `#EXT-X-KEY:METHOD=AES-128,URI="…"[,IV=0x…]` (RFC 8216 §4.3.2.4): how a segment is encrypted. */
+export interface SegmentKey {
+  /** Where players fetch the 16 key bytes. */
+  uri: string;
+  /** `0x` + 32 hex digits; without it the IV is the segment's media sequence number. */
+  iv?: string;
+}
+
 export interface MediaSegment {
   /** The URI line: absolute (`<http prefix><file>`) or relative to the playlist. */
   uri: string;
@@ -35,6 +43,13 @@ export interface MediaSegment {
    * segment and again wherever the init changes or a discontinuity resets the player (RFC 8216 §4.3.2.5).
    */
   initUri?: string;
+  /**
+   * AES-128: the key it is encrypted with. `#EXT-X-KEY` is written before the first segment and
+   * wherever the key changes; an fMP4 segment's EXT-X-MAP follows it again, since EXT-X-KEY
+   * applies to the init section after it (§4.3.2.5). A segment without one after one with one
+   * gets `METHOD=NONE`.
+   */
+  key?: SegmentKey;
 }
 
 export interface MediaPlaylist {
@@ -63,9 +78,13 @@ export function renderMediaPlaylist(p: MediaPlaylist): string {
   if (p.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${p.playlistType}`);
   if (p.independentSegments) lines.push('#EXT-X-INDEPENDENT-SEGMENTS');
   let mapped: string | undefined;
+  let keyed: SegmentKey | undefined;
   for (const s of p.segments) {
     if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
-    if (s.initUri !== undefined && (s.initUri !== mapped || s.discontinuity)) {
+    const rekeyed = s.key?.uri !== keyed?.uri || s.key?.iv !== keyed?.iv;
+    if (rekeyed) lines.push(keyTag(s.key));
+    keyed = s.key;
+    if (s.initUri !== undefined && (s.initUri !== mapped || s.discontinuity || (rekeyed && s.key !== undefined))) {
       if (/["\r\n]/.test(s.initUri)) throw new RangeError(`EXT-X-MAP URI cannot carry quotes or line breaks: ${JSON.stringify(s.initUri)}`);
       lines.push(`#EXT-X-MAP:URI="${s.initUri}"`);
     }
@@ -75,6 +94,14 @@ export function renderMediaPlaylist(p: MediaPlaylist): string {
   }
   if (p.endList) lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
+}
+
+/** One EXT-X-KEY line; METHOD=NONE for clear segments after encrypted ones. */
+function keyTag(key: SegmentKey | undefined): string {
+  if (key === undefined) return '#EXT-X-KEY:METHOD=NONE';
+  if (/["\r\n]/.test(key.uri)) throw new RangeError(`EXT-X-KEY URI cannot carry quotes or line breaks: ${JSON.stringify(key.uri)}`);
+  if (key.iv !== undefined && !/^0x[0-9a-f]{32}$/i.test(key.iv)) throw new RangeError(`EXT-X-KEY IV must be 0x and 32 hex digits, got ${JSON.stringify(key.iv)}`);
+  return `#EXT-X-KEY:METHOD=AES-128,URI="${key.uri}"${key.iv === undefined ? '' : `,IV=${key.iv}`}`;
 }
 
 /** Seconds with three decimals: enough for 90 kHz timestamps rounded to the millisecond. */

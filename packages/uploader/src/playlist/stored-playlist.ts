@@ -3,7 +3,7 @@
  * for the tags it writes: how an uploader that lost its state (no journal, a new machine) finds
  * where a stream stood. Pure; unknown tags are skipped, as §4.1 tells clients to.
  */
-import type { MediaPlaylist, MediaSegment } from './media-playlist';
+import type { MediaPlaylist, MediaSegment, SegmentKey } from './media-playlist';
 
 /** The playlist in `text`, or undefined when it is not one (no `#EXTM3U`, no target duration). */
 export function parseMediaPlaylist(text: string): MediaPlaylist | undefined {
@@ -11,6 +11,8 @@ export function parseMediaPlaylist(text: string): MediaPlaylist | undefined {
   if (lines[0] !== '#EXTM3U') return undefined;
   const p: MediaPlaylist = { version: 1, targetDuration: 0, mediaSequence: 0, independentSegments: false, segments: [], endList: false };
   let next: Partial<MediaSegment> = {};
+  // EXT-X-KEY applies to every segment after it until the next one (§4.3.2.4).
+  let key: SegmentKey | undefined;
   for (const line of lines.slice(1)) {
     const [tag, value = ''] = splitTag(line);
     switch (tag) {
@@ -43,13 +45,16 @@ export function parseMediaPlaylist(text: string): MediaPlaylist | undefined {
       case '#EXTINF':
         next.duration = Number(value.split(',')[0]);
         break;
+      case '#EXT-X-KEY':
+        key = parseKey(value);
+        break;
       case '#EXT-X-ENDLIST':
         p.endList = true;
         break;
       default:
         if (!line.startsWith('#')) {
           // A URI line ends the segment its tags described (§4.3.2).
-          p.segments.push({ duration: Number.isFinite(next.duration) ? next.duration! : 0, ...next, uri: line });
+          p.segments.push({ duration: Number.isFinite(next.duration) ? next.duration! : 0, ...next, ...(key ? { key } : {}), uri: line });
           next = {};
         }
     }
@@ -78,6 +83,15 @@ export function newestPlaylistText(copies: string[]): string {
     }
   }
   return best;
+}
+
+/** The attributes of `METHOD=AES-128,URI="…",IV=0x…`; undefined for METHOD=NONE (or one this uploader does not write). */
+function parseKey(value: string): SegmentKey | undefined {
+  const method = /(?:^|,)METHOD=([A-Z0-9-]+)/.exec(value)?.[1];
+  const uri = /(?:^|,)URI="([^"]*)"/.exec(value)?.[1];
+  if (method !== 'AES-128' || uri === undefined) return undefined;
+  const iv = /(?:^|,)IV=(0[xX][0-9a-fA-F]{32})(?:,|$)/.exec(value)?.[1];
+  return iv === undefined ? { uri } : { uri, iv };
 }
 
 function splitTag(line: string): [string, string?] {

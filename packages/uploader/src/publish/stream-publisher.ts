@@ -24,6 +24,8 @@ import type { MasterMembership, MasterPublisher } from './master-publisher';
 import type { MasterTimelines } from './master-timelines';
 import { keepEndedRun } from './ended-run';
 import { shouldPublishNow } from './publish-decision';
+import { encryptFile } from './segment-encryption';
+import { encrypts, StreamEncryption, type ActiveKey, type EncryptionContext, type EncryptionSnapshot } from './stream-encryption';
 import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
 
@@ -34,6 +36,8 @@ export interface PersistedStream {
   retention: RetentionSnapshot;
   /** The master playlist it belongs to and what was measured of it (absent in older journals). */
   master?: MasterMembership;
+  /** Encrypted streams: the run and key in use (stream-encryption.ts); never key bytes. */
+  encryption?: EncryptionSnapshot;
 }
 
 /** What every stream shares: set up once by the registry. */
@@ -56,6 +60,8 @@ export interface PublisherContext {
   spool: { holds(file: string): boolean } | undefined;
   counters: PublishCounters;
   emit: (event: string, payload: unknown) => void;
+  /** `--encrypt`: every stream's segments are stored encrypted; undefined stores them clear. */
+  encryption: EncryptionContext | undefined;
 }
 
 export class StreamPublisher {
@@ -82,6 +88,9 @@ export class StreamPublisher {
   #appended: ListedSegment[] = [];
   /** A segment was left out (could not be stored): the next listed one follows a timestamp gap. */
   #gapBeforeNext = false;
+  /** Encrypted streams: their keys; the snapshot as of the last journal commit. */
+  readonly #encryption: StreamEncryption | undefined;
+  #committedEncryption: EncryptionSnapshot | undefined;
 
   /** A new stream, or (with `persisted`) one continuing from the journal. */
   constructor(ctx: PublisherContext, key: StreamKey, persisted?: PersistedStream) {
@@ -92,6 +101,8 @@ export class StreamPublisher {
     this.#committed = this.#state.snapshot();
     this.#retention = new RetentionPlan(persisted?.retention);
     this.#archive = ctx.archive === undefined ? undefined : new EventArchive(this.id, ctx.stateDir);
+    this.#encryption = ctx.encryption && new StreamEncryption(ctx.encryption, ctx, this.id, key, persisted?.encryption);
+    this.#committedEncryption = this.#encryption?.snapshot();
     if (persisted?.master) ctx.masters.restore(key, persisted.master, persisted.snapshot.window.length > 0);
   }
 
@@ -159,7 +170,8 @@ export class StreamPublisher {
   #persisted(): PersistedStream {
     const key = this.#state.key;
     const master = this.#ctx.masters.snapshot(key);
-    return { key, snapshot: this.#committed, retention: this.#retention.snapshot(), ...(master ? { master } : {}) };
+    const encryption = this.#committedEncryption;
+    return { key, snapshot: this.#committed, retention: this.#retention.snapshot(), ...(master ? { master } : {}), ...(encryption ? { encryption } : {}) };
   }
 
   async #handle(m: IndexMessage, arrivedAt: number, peer: string, journalId?: number): Promise<void> {
@@ -179,16 +191,20 @@ export class StreamPublisher {
         // this segment is left out like one that cannot be stored, and the next one tries again.
         if (state.ended) await this.#keepEndedRun(log);
         await checkAnnouncedSize(upload.file, m.ext.size);
+        // Encrypted: the key is on disk and stored before anything encrypted with it.
+        const active = encrypts(this.#ctx.encryption?.settings, m) ? await this.#encryption!.next(state.sequenceOf(m), m.ext.format === 'fmp4', log) : undefined;
         // fMP4: the init section first — stored before any playlist can map it.
-        const initName = await this.#storeInit(m, log);
-        await this.#ctx.queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(upload), 0, true);
+        const initName = await this.#storeInit(m, log, active);
+        const stored = active ? { ...upload, file: await this.#encrypted(upload.file, active) } : upload;
+        await this.#ctx.queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(stored), 0, true);
         this.#storedFiles.push(upload.file);
         counters.segmentsStored += 1;
         this.#ctx.masters.segmentStored(m);
         this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
         const listed = this.#dated(this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m, disposition.restart);
         this.#gapBeforeNext = false;
-        for (const warning of state.append(listed, initName)) logger.warn(warning, log);
+        for (const warning of state.append(listed, initName, active && { name: active.name, tag: active.tag })) logger.warn(warning, log);
+        this.#encryption?.used();
         if (this.#archive) this.#appended.push(state.newest!);
         logger.debug('segment stored', { ...log, key: upload.key });
       } catch (err) {
@@ -239,20 +255,31 @@ export class StreamPublisher {
    * init serves every segment until the codec changes); returns its object name. A new init never
    * goes under a name the stream used before (StreamState.initPlacement).
    */
-  async #storeInit(m: IndexMessage, log: Record<string, unknown>): Promise<string | undefined> {
+  async #storeInit(m: IndexMessage, log: Record<string, unknown>, active?: ActiveKey): Promise<string | undefined> {
     const file = initFilePath(m);
     if (m.ext.format !== 'fmp4' || file === undefined) return undefined;
     const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
       throw new PermanentTransferError(`cannot read init section ${file}: ${err.code ?? err.message}`);
     });
-    const placement = this.#state.initPlacement(m, createHash('sha256').update(bytes).digest('hex'));
+    // Encrypted, the init is stored once per key (its ciphertext differs): the key name is part of its identity.
+    const digest = createHash('sha256').update(bytes);
+    if (active) digest.update(`\0${active.name}`);
+    const placement = this.#state.initPlacement(m, digest.digest('hex'));
     if (!placement.stored) {
-      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, placement.name), file };
+      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, placement.name), file: active ? await this.#encrypted(file, active) : file };
       await this.#ctx.queue.transfer('init upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(upload), 0, true);
       this.#state.initStored(placement);
       this.#ctx.logger.info('init section stored', { ...log, key: upload.key, bytes: bytes.length });
     }
     return placement.name;
+  }
+
+  /** The ciphertext of `file` under `active`, removed (as spooled bytes are) once its message is committed. */
+  async #encrypted(file: string, active: ActiveKey): Promise<string> {
+    const { workDir, openSource } = this.#ctx.encryption!;
+    const out = await encryptFile(file, workDir, active.content.key, active.iv, openSource);
+    this.#spooledFiles.push(out);
+    return out;
   }
 
   /**
@@ -342,10 +369,12 @@ export class StreamPublisher {
   async #commit(): Promise<void> {
     const state = this.#state;
     this.#committed = state.snapshot();
+    this.#committedEncryption = this.#encryption?.snapshot();
     const left = state.takeLeft();
     if (this.#ctx.deleteAfter) {
       const { keyPrefix, bucket } = state.key;
-      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }), state.releaseInits());
+      const keys = this.#encryption?.released(left, state.listed) ?? [];
+      this.#retention.published(state.listed, left, this.#ctx.wallClock(), (name) => ({ bucket, key: objectKey(keyPrefix, name) }), state.releaseInits(), keys);
     }
     const done = this.#doneIds;
     const files = this.#storedFiles;
@@ -354,6 +383,7 @@ export class StreamPublisher {
     this.#storedFiles = [];
     this.#spooledFiles = [];
     await this.#ctx.journal?.commit(this.id, this.#persisted(), done);
+    if (this.#committedEncryption) await this.#encryption!.committed(this.#committedEncryption);
     const removeLocal = this.#ctx.removeLocal;
     for (const file of new Set([...(removeLocal ? files : []), ...spooled])) {
       const remove = () =>

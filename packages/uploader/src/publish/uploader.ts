@@ -16,6 +16,9 @@ import { describe, UploadQueue, type QueueBacklog } from '../targets/upload-queu
 import { MasterPublisher } from './master-publisher';
 import { MasterTimelines } from './master-timelines';
 import { StreamPublisher, type PersistedStream, type PublisherContext } from './stream-publisher';
+import { createEncryptionWorkDir, openSource, type SourceOpener } from './segment-encryption';
+import type { EncryptionContext, EncryptionSettings } from './stream-encryption';
+import { KeyStore } from '../state/key-store';
 import type { PublishCounters, StreamSummary, UploaderStats } from './uploader-events';
 
 export type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, StreamSummary, UploaderStats } from './uploader-events';
@@ -53,6 +56,10 @@ export interface UploaderOptions {
   wallClock?: () => number;
   /** How often due deletions are looked for, ms; 0 leaves it to expireDue() calls. Default 1000. */
   retentionIntervalMs?: number;
+  /** `--encrypt`: segments stored AES-128 encrypted, keys kept in `stateDir` (required then). */
+  encryption?: EncryptionSettings;
+  /** How a segment to encrypt is opened: the message policy's read-time check (service.ts); plain open without one. */
+  openSource?: SourceOpener;
 }
 
 export class Uploader extends EventEmitter {
@@ -98,6 +105,7 @@ export class Uploader extends EventEmitter {
       spool: options.spool,
       counters,
       emit: (event, payload) => this.emit(event, payload),
+      encryption: encryptionContext(options.encryption, options.stateDir, options.openSource ?? openSource),
     };
     const interval = options.retentionIntervalMs ?? 1000;
     if (deleteAfter && interval > 0) {
@@ -145,6 +153,10 @@ export class Uploader extends EventEmitter {
    */
   accept(message: IndexMessage, peer = 'local'): Promise<void> {
     if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
+    // Stored clear, a stream that asked for encryption would be public without anyone knowing.
+    if (message.ext.encrypt !== undefined && !this.#context.encryption) {
+      throw new ProtocolError(`encrypt=${message.ext.encrypt}: this uploader stores segments clear (it runs without --encrypt aes-128 --key-uri-prefix URL)`);
+    }
     // Queued at once, so messages keep their order; acknowledged only once on disk: in the
     // journal, or without one only once the segment itself is stored (nothing else would
     // survive a crash of this process).
@@ -212,4 +224,14 @@ export class Uploader extends EventEmitter {
   get stats(): UploaderStats {
     return { ...this.#context.counters, retries: this.#queue.retries, queued: this.#queue.size, streams: this.#streams.size };
   }
+}
+
+/** What encrypted streams share: their key store and ciphertext folder, both under the state directory. */
+function encryptionContext(settings: EncryptionSettings | undefined, stateDir: string | undefined, open: SourceOpener): EncryptionContext | undefined {
+  if (settings === undefined) return undefined;
+  if (stateDir === undefined) throw new TypeError('encryption needs a state directory: keys are kept there');
+  if (settings.rotation !== undefined && !(Number.isInteger(settings.rotation) && settings.rotation >= 1)) {
+    throw new TypeError(`key rotation must be a whole number of segments ≥ 1, got ${settings.rotation}`);
+  }
+  return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir), openSource: open };
 }

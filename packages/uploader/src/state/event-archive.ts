@@ -13,6 +13,7 @@ import path from 'node:path';
 import { RecordLog } from '@hlsrelay/protocol';
 import { INDEPENDENT_SEGMENTS, playlistVersion, type MediaPlaylist } from '../playlist/media-playlist';
 import type { ListedSegment } from '../streams/stream-state';
+import { keyedForSequence } from '../playlist/segment-keys';
 
 export const DEFAULT_ARCHIVE_PATTERN = '%s-archive.m3u8';
 
@@ -68,11 +69,13 @@ export class EventArchive {
   }
 
   model(targetDuration: number, ended: boolean, independentSegments = INDEPENDENT_SEGMENTS): MediaPlaylist {
-    const segments = this.#segments.map(({ number: _n, name: _name, initName: _init, ...segment }) => segment);
+    // Encrypted segments keep the numbers their IVs came from: the archive numbers from its first.
+    const first = this.#segments[0]?.sequence ?? 0;
+    const segments = keyedForSequence(this.#segments, first).map(({ number: _n, name: _name, initName: _init, keyName: _key, sequence: _sequence, ...segment }) => segment);
     return {
       version: playlistVersion(segments),
       targetDuration,
-      mediaSequence: 0,
+      mediaSequence: first,
       playlistType: 'EVENT',
       independentSegments,
       segments,

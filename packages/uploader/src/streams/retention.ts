@@ -24,6 +24,11 @@ export interface RetentionSnapshot {
   retiring: Retiring[];
 }
 
+/** Where a content key is stored under the stream's key prefix (stream-encryption.ts names it). */
+export function keyObjectName(name: string): string {
+  return `keys/${name}`;
+}
+
 export function graceMs(segmentSeconds: number, longestPlaylistSeconds: number): number {
   return Math.ceil((segmentSeconds + longestPlaylistSeconds) * 1000);
 }
@@ -45,10 +50,13 @@ export class RetentionPlan {
     now: number,
     keyOf: (name: string) => { bucket: string; key: string },
     releasedInits: readonly string[] = [],
+    releasedKeys: readonly string[] = [],
   ): void {
     const total = listed.reduce((sum, s) => sum + s.duration, 0);
     /** An fMP4 init stays as long as the last segment that needs it (HLS-NOTES: segment grace). */
     const initDue = new Map<string, number>(releasedInits.map((name) => [name, now + graceMs(0, total)]));
+    /** So does a content key (its object name is the key's): a player may still fetch it for a cached segment. */
+    const keyDue = new Map<string, number>(releasedKeys.map((name) => [name, now + graceMs(0, total)]));
     for (const seg of left) {
       if (seg.name === undefined) continue;
       // Never in a stored playlist (it came and went within one deferred publish): no reader saw it.
@@ -58,8 +66,10 @@ export class RetentionPlan {
       this.#s.retiring.push({ ...keyOf(seg.name), dueAt });
       const init = seg.initName;
       if (init !== undefined && initDue.has(init)) initDue.set(init, Math.max(initDue.get(init)!, dueAt));
+      const key = seg.keyName === undefined ? undefined : keyObjectName(seg.keyName);
+      if (key !== undefined && keyDue.has(key)) keyDue.set(key, Math.max(keyDue.get(key)!, dueAt));
     }
-    for (const [name, dueAt] of initDue) this.#s.retiring.push({ ...keyOf(name), dueAt });
+    for (const [name, dueAt] of [...initDue, ...keyDue]) this.#s.retiring.push({ ...keyOf(name), dueAt });
     for (const seg of listed) {
       if (seg.name !== undefined) this.#s.longest[seg.name] = Math.max(this.#s.longest[seg.name] ?? 0, total);
     }

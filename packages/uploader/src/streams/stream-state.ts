@@ -8,7 +8,7 @@
  * restore them as they are.
  */
 import type { IndexMessage } from '@hlsrelay/protocol';
-import { INDEPENDENT_SEGMENTS, longestDurationFor, playlistVersion, targetDurationFor, type MediaPlaylist, type MediaSegment } from '../playlist/media-playlist';
+import { INDEPENDENT_SEGMENTS, longestDurationFor, playlistVersion, targetDurationFor, type MediaPlaylist, type MediaSegment, type SegmentKey } from '../playlist/media-playlist';
 import { initObjectName, segmentObjectName } from './segment-name';
 import type { StreamKey } from './stream-key';
 
@@ -19,6 +19,16 @@ export interface ListedSegment extends MediaSegment {
   name?: string;
   /** fMP4: object name of the init section it needs (its URI is `initUri`). */
   initName?: string;
+  /** Encrypted: the name of its key (its EXT-X-KEY is `key`). */
+  keyName?: string;
+  /** Encrypted: its media sequence number, the IV of a key without an explicit one (an archive lists it under another). */
+  sequence?: number;
+}
+
+/** The key an encrypted segment is listed under (stream-encryption.ts). */
+export interface ListedKey {
+  name: string;
+  tag: SegmentKey;
 }
 
 /** An fMP4 init section stored for this stream. */
@@ -154,7 +164,7 @@ export class StreamState {
    * Lists the segment `m` announces (it must be stored already) and slides the window.
    * Returns warnings worth logging (they never stop the stream).
    */
-  append(m: IndexMessage, initName?: string): string[] {
+  append(m: IndexMessage, initName?: string, key?: ListedKey): string[] {
     const s = this.#s;
     const warnings: string[] = [];
     const disposition = this.classify(m);
@@ -205,6 +215,11 @@ export class StreamState {
     if (initName !== undefined) {
       entry.initName = initName;
       entry.initUri = m.httpPrefix + initName;
+    }
+    if (key !== undefined) {
+      entry.key = key.tag;
+      entry.keyName = key.name;
+      entry.sequence = s.mediaSequence + s.window.length;
     }
     if (discontinuity) {
       entry.discontinuity = true;
@@ -261,10 +276,15 @@ export class StreamState {
     return this.#s.mediaSequence;
   }
 
+  /** The media sequence number the segment `m` announces gets when appended (the first one's number starts the sequence). */
+  sequenceOf(m: IndexMessage): number {
+    return this.#s.targetDuration === undefined ? m.lastSegment : this.#s.mediaSequence + this.#s.window.length;
+  }
+
   /** The playlist model for the current window. */
   playlist(): MediaPlaylist {
     const s = this.#s;
-    const segments = s.window.map(({ number: _number, name: _name, initName: _init, ...segment }) => segment);
+    const segments = s.window.map(({ number: _number, name: _name, initName: _init, keyName: _key, sequence: _sequence, ...segment }) => segment);
     return {
       version: playlistVersion(segments),
       targetDuration: s.targetDuration ?? 1,

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { checkSegmentSource } from './segment-source';
 import { fileCheckError, PROBE_NAME, probeKey } from './target-check';
 import { objectPathSegments, temporaryPath } from './target-path';
-import type { PlaylistUpload, SegmentUpload, TransferTarget } from './transfer-target';
+import type { KeyUpload, PlaylistUpload, SegmentUpload, TransferTarget } from './transfer-target';
 
 export interface FileTargetOptions {
   /** The directory buckets live in. Must be absolute: a daemon's working directory is no anchor. */
@@ -66,6 +66,25 @@ export class FileTarget implements TransferTarget {
     await mkdir(path.dirname(final), { recursive: true });
     // No fsync: the playlist is rewritten every few seconds, atomicity is what readers need.
     await writeFile(temp, upload.text, { mode: this.#fileMode });
+    await rename(temp, final);
+  }
+
+  /**
+   * A content key: mode 0600 whatever --file-mode says, so a web server serving the root does not
+   * hand it out; serve keys from a key server or a private location (README, Encryption).
+   */
+  async putKey(upload: KeyUpload): Promise<void> {
+    const final = this.pathOf(upload.bucket, upload.key);
+    const temp = temporaryPath(final);
+    await mkdir(path.dirname(final), { recursive: true });
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(upload.bytes);
+      await handle.chmod(0o600);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, final);
   }
 

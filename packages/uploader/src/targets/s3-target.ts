@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { BufferPool } from './buffer-pool';
 import { observeAddedMiddleware, S3DirectPut } from './s3-direct-put';
 import { checkS3Bucket, checkS3Credentials } from './s3-check';
-import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
+import { PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 
 export type CannedAcl = 'public-read' | 'none';
 
@@ -29,6 +29,9 @@ export const FMP4_CONTENT_TYPE = 'video/mp4';
 export function segmentContentType(key: string): string {
   return /\.(m4s|mp4)$/i.test(key) ? FMP4_CONTENT_TYPE : SEGMENT_CONTENT_TYPE;
 }
+/** Content keys: raw bytes, private, never in a shared cache (RFC 8216 §5.2; HLS-NOTES). */
+export const KEY_CONTENT_TYPE = 'application/octet-stream';
+export const KEY_CACHE_CONTROL = 'private, no-store';
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 /** Segments and init sections never change once written (keys are never reused), so caches may keep them for a day. */
 export const SEGMENT_CACHE_CONTROL = 'public, max-age=86400, immutable';
@@ -150,6 +153,14 @@ export class S3Target implements TransferTarget {
     };
     if (await this.#direct?.put({ ...directParams(params), body: upload.text })) return;
     await this.client.send(new PutObjectCommand({ ...params, Body: upload.text }));
+  }
+
+  /** A content key: never with the public-read ACL, whatever --acl says. */
+  async putKey(upload: KeyUpload): Promise<void> {
+    const params = { Bucket: upload.bucket, Key: upload.key, ContentType: KEY_CONTENT_TYPE, CacheControl: KEY_CACHE_CONTROL };
+    const body = Buffer.from(upload.bytes);
+    if (await this.#direct?.put({ ...directParams(params), body })) return;
+    await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
   }
 
   async get(bucket: string, key: string): Promise<string | undefined> {

@@ -27,6 +27,16 @@ export interface PlaylistUpload {
   maxAgeSeconds: number;
 }
 
+/**
+ * A content key of an encrypted stream (16 bytes): stored private whatever the target's ACL
+ * setting, never cached by shared caches (`Cache-Control: private, no-store`), never logged.
+ */
+export interface KeyUpload {
+  bucket: string;
+  key: string;
+  bytes: Uint8Array;
+}
+
 export interface TransferTarget {
   /** For logs: `s3`, `file:///srv/hls`, … */
   readonly name: string;
@@ -35,6 +45,8 @@ export interface TransferTarget {
   /** Replaces a playlist atomically: a reader sees the old text or the new, never a mix. */
   putPlaylist(upload: PlaylistUpload): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
+  /** Stores a content key (KeyUpload); targets without it cannot hold keys of encrypted streams. */
+  putKey?(upload: KeyUpload): Promise<void>;
   /**
    * The stored text of an object, or undefined when there is none: how a stream the uploader does
    * not know (no journal, a lost state disk) is recovered from its stored playlist. Every target

@@ -14,7 +14,7 @@
 import { ProtocolError } from '@hlsrelay/protocol';
 import type { AllowedKeys } from '../../access/allowed-keys';
 import type { AllowedPaths } from '../../access/allowed-paths';
-import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
+import { PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 
 export class ConfinedTarget implements TransferTarget {
   readonly name: string;
@@ -43,6 +43,12 @@ export class ConfinedTarget implements TransferTarget {
   async putPlaylist(upload: PlaylistUpload): Promise<void> {
     this.#checkKey(upload.bucket, upload.key);
     return this.#inner.putPlaylist(upload);
+  }
+
+  async putKey(upload: KeyUpload): Promise<void> {
+    this.#checkKey(upload.bucket, upload.key);
+    if (!this.#inner.putKey) throw new PermanentTransferError(`${this.name} cannot store content keys`);
+    return this.#inner.putKey(upload);
   }
 
   async get(bucket: string, key: string): Promise<string | undefined> {

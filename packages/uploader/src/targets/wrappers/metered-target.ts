@@ -4,7 +4,7 @@
  * counted on its own); the target itself and the queue stay free of metrics code.
  */
 import { stat } from 'node:fs/promises';
-import { PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
+import { PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 
 export type TransferKind = 'segment' | 'playlist' | 'delete';
 
@@ -48,6 +48,14 @@ export class MeteredTarget implements TransferTarget {
   async putPlaylist(upload: PlaylistUpload): Promise<void> {
     const seconds = await this.#attempt('playlist', () => this.#inner.putPlaylist(upload));
     this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: Buffer.byteLength(upload.text), seconds });
+  }
+
+  /** A content key: one small PUT per key, counted as a playlist-sized transfer of its 16 bytes. */
+  async putKey(upload: KeyUpload): Promise<void> {
+    const inner = this.#inner;
+    if (!inner.putKey) throw new PermanentTransferError(`${this.name} cannot store content keys`);
+    const seconds = await this.#attempt('playlist', () => inner.putKey!(upload));
+    this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: upload.bytes.length, seconds });
   }
 
   /** A read-back at recovery: once per stream and start, not metered. */

@@ -21,7 +21,7 @@
 import { posix } from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import type { RetryPolicy } from '../retry-policy';
-import { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
+import { GaveUpTransferError, PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 import { describe, UploadQueue } from '../upload-queue';
 
 export const DEFAULT_MIRROR_CONCURRENCY = 16;
@@ -153,6 +153,20 @@ export class MirrorTarget implements TransferTarget {
     return found.length === 0 ? undefined : this.#choose(found);
   }
 
+  /**
+   * A content key goes to every mirror, as a segment does: it resolves once the first has it. It
+   * is queued in the lane of the playlists that name it (`<prefix>/keys/…` → `<prefix>`), so no
+   * mirror stores such a playlist before the key.
+   */
+  putKey(upload: KeyUpload): Promise<void> {
+    const lane = `${upload.bucket}/${posix.dirname(posix.dirname(upload.key))}`;
+    const job = (m: Mirror) => async () => {
+      if (!m.target.putKey) throw new PermanentTransferError(`${m.target.name} cannot store content keys`);
+      await m.target.putKey(upload);
+    };
+    return this.#fanOut('key upload', upload.bucket, upload.key, job, undefined, false, lane);
+  }
+
   delete(bucket: string, key: string): Promise<void> {
     return this.#fanOut('delete', bucket, key, (m) => () => m.target.delete(bucket, key));
   }
@@ -196,8 +210,7 @@ export class MirrorTarget implements TransferTarget {
    * Queues the operation `job(mirror)` makes on every mirror; resolves on the first success,
    * rejects (PermanentTransferError) once every mirror has refused permanently.
    */
-  #fanOut(what: string, bucket: string, key: string, job: (m: Mirror) => () => Promise<unknown>, settled?: () => void, giveUp = false): Promise<void> {
-    const lane = `${bucket}/${posix.dirname(key)}`;
+  #fanOut(what: string, bucket: string, key: string, job: (m: Mirror) => () => Promise<unknown>, settled?: () => void, giveUp = false, lane = `${bucket}/${posix.dirname(key)}`): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let pending = this.#mirrors.length;
       const refusals: string[] = [];

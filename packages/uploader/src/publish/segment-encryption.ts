@@ -1,0 +1,107 @@
+/**
+ * Whole-segment AES-128 (RFC 8216 §5.2, §4.3.2.4): AES-128-CBC with PKCS#7 padding over the
+ * whole file, done by node:crypto from the local segment (or the spooled `--ship-bytes` copy)
+ * into a ciphertext file of the uploader's own work directory, which is what the targets then
+ * store. Memory stays bounded: a segment up to WHOLE_SEGMENT_BYTES is held once, as the S3 target
+ * holds it anyway, larger ones are streamed. The clear segment is never changed.
+ */
+import { createCipheriv, randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { sequenceIvAttribute } from '../playlist/segment-keys';
+import { PermanentTransferError } from '../targets/transfer-target';
+
+export const CIPHER = 'aes-128-cbc';
+
+/** The IV of a segment without an explicit one: its media sequence number as a 128-bit big-endian integer (RFC 8216 §5.2). */
+export function sequenceIv(mediaSequence: number): Buffer {
+  if (!Number.isSafeInteger(mediaSequence) || mediaSequence < 0) throw new RangeError(`media sequence must be a whole number ≥ 0, got ${mediaSequence}`);
+  return Buffer.from(sequenceIvAttribute(mediaSequence).slice(2), 'hex');
+}
+
+/** `0x` and 32 hex digits, as EXT-X-KEY's IV attribute is written. */
+export function ivAttribute(iv: Buffer): string {
+  return `0x${iv.toString('hex')}`;
+}
+
+/** The uploader's folder for ciphertext waiting to be stored: under the state directory, one of the folders targets may read. */
+export function encryptionWorkDir(stateDir: string): string {
+  return path.join(stateDir, 'encrypting');
+}
+
+/** Creates the work directory, emptied of what a stopped or killed run left (each file is made again from its segment). */
+export function createEncryptionWorkDir(stateDir: string): string {
+  const dir = encryptionWorkDir(stateDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { force: true });
+  return dir;
+}
+
+/** An opened segment: its handle, its size, and how to let go of it (AllowedPaths.open gives one). */
+export interface OpenedSource {
+  handle: FileHandle;
+  size: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a segment to encrypt. The uploader's is its policy's read-time check (AllowedPaths.open:
+ * O_NOFOLLOW, inside an allowed root, the inode that was checked) — the same check a clear segment
+ * passes in ConfinedTarget, so a file swapped after the message was accepted is never encrypted
+ * and published either. Without a policy (tests, benchmarks) the file is opened as it is.
+ */
+export type SourceOpener = (file: string) => Promise<OpenedSource>;
+
+export const openSource: SourceOpener = async (file) => {
+  const handle = await open(file, 'r');
+  const { size } = await handle.stat().catch(async (err: unknown) => {
+    await handle.close();
+    throw err;
+  });
+  return { handle, size, close: () => handle.close() };
+};
+
+/** Up to this size a segment is encrypted in one pass from memory (as the S3 target reads it whole); above, streamed. */
+export const WHOLE_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Encrypts `source` into a new file of `workDir`; resolves with its path. A source that cannot
+ * be read, or that the policy refuses, will not become readable by retrying:
+ * PermanentTransferError, so the segment is left out.
+ */
+export async function encryptFile(source: string, workDir: string, key: Buffer, iv: Buffer, openSegment: SourceOpener = openSource): Promise<string> {
+  const out = path.join(workDir, `${randomUUID()}.enc`);
+  const opened = await openSegment(source).catch((err: NodeJS.ErrnoException) => {
+    if (err instanceof PermanentTransferError) throw err;
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new PermanentTransferError(`cannot read ${source} to encrypt it: ${err.code}`);
+    throw err;
+  });
+  try {
+    const cipher = createCipheriv(CIPHER, key, iv);
+    if (opened.size <= WHOLE_SEGMENT_BYTES) {
+      const clear = Buffer.allocUnsafe(opened.size);
+      for (let done = 0; done < clear.length; ) {
+        const { bytesRead } = await opened.handle.read(clear, done, clear.length - done, done);
+        if (bytesRead === 0) throw new Error(`${source} ended after ${done} of ${clear.length} bytes`);
+        done += bytesRead;
+      }
+      const file = await open(out, 'w', 0o600);
+      try {
+        // Two writes of the cipher's own buffers: no third copy of the segment.
+        await file.writev([cipher.update(clear), cipher.final()]);
+      } finally {
+        await file.close();
+      }
+    } else {
+      await pipeline(opened.handle.createReadStream({ start: 0, autoClose: false }), cipher, createWriteStream(out, { mode: 0o600 }));
+    }
+  } catch (err) {
+    rmSync(out, { force: true });
+    throw err;
+  } finally {
+    await opened.close();
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench:encryption` — what `--encrypt aes-128` costs the uploader: CPU per segment with
+ * and without encryption, in the same run, on the same store and segments.
+ *
+ * `--streams` streams (default 20) each send `--segments` messages (default 25) of a 600 KB
+ * segment, all written at once on one connection to an in-process uploader (journal in a state
+ * directory in both modes: encryption needs one); s3rver runs in a child process (its own core).
+ * CPU is this process's (user + system) from the first message written until every stream's last
+ * playlist is stored. Clear and encrypted runs alternate, best of `--rounds` (default 3) each: the
+ * machine is shared, and a busy moment should not decide the ratio.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION } from '@hlsrelay/embedded-store';
+import { silentLogger } from '@hlsrelay/log';
+import { formatMessage, frameMessage, segmentFileName } from '@hlsrelay/protocol';
+import { S3Target, startUploaderService, type PlaylistStored } from '@hlsrelay/uploader';
+import { startChildStore, stopChildStore } from './bench/child-store';
+
+const SEGMENT_BYTES = 600 * 1024;
+const BUCKET = 'bench';
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number ≥ 1, got ${process.argv[i + 1]}`);
+  return value;
+}
+
+/** One run: CPU ms of this process and wall ms for every message of every stream. */
+async function run(root: string, source: string, streams: number, segments: number, encrypt: boolean): Promise<{ cpuMs: number; wallMs: number }> {
+  const dir = await mkdtemp(path.join(root, encrypt ? 'encrypted-' : 'clear-'));
+  const store = await startChildStore(path.join(dir, 'store'), BUCKET);
+  const segmentsDir = path.join(dir, 'segments');
+  await mkdir(segmentsDir, { recursive: true });
+  for (let s = 0; s < streams; s++) for (let n = 1; n <= segments; n++) await link(source, path.join(segmentsDir, segmentFileName(`s${s}`, n)));
+  const service = await startUploaderService({
+    target: new S3Target({ acl: 'public-read', endpoint: store.endpoint, region: EMBEDDED_REGION, forcePathStyle: true, maxSockets: 64, clientConfig: { credentials: EMBEDDED_CREDENTIALS } }),
+    logger: silentLogger(),
+    host: '127.0.0.1',
+    port: 0,
+    concurrency: 64,
+    window: 5,
+    stateDir: path.join(dir, 'state'),
+    limits: { messagesPerSecond: 1e9, messageBurst: 1e9 },
+    ...(encrypt ? { encryption: { method: 'aes-128' as const, keyUriPrefix: 'https://keys.example/' } } : {}),
+  });
+  const lines: string[] = [];
+  for (let n = 1; n <= segments; n++) {
+    for (let s = 0; s < streams; s++) {
+      lines.push(frameMessage(formatMessage({
+        index: `s${s}.m3u8`, outputDirectory: segmentsDir, segmentDuration: 2, outputPrefix: `s${s}`, httpPrefix: '',
+        firstSegment: 1, lastSegment: n, end: n === segments, bucketName: BUCKET, keyPrefix: `live/s${s}`, ext: {},
+      })));
+    }
+  }
+  let ended = 0;
+  const done = new Promise<void>((resolve) => service.uploader.on('playlist-stored', (e: PlaylistStored) => e.ended && ++ended === streams && resolve()));
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(service.address.port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  socket.write(lines.join(''));
+  await done;
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  socket.destroy();
+  await service.close();
+  await stopChildStore(store);
+  await rm(dir, { recursive: true, force: true });
+  return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs };
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const streams = option('streams', 20);
+  const segments = option('segments', 25);
+  const rounds = option('rounds', 3);
+  const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const root = await mkdtemp(path.join(base, 'hlsrelay-bench-encryption-'));
+  const source = path.join(root, 'segment.ts');
+  await writeFile(source, randomBytes(SEGMENT_BYTES));
+  const count = streams * segments;
+  console.log(`hlsrelay encryption benchmark — ${os.cpus().length} cores, Node ${process.version}; ${streams} streams × ${segments} segments of ${SEGMENT_BYTES / 1024} KB, best of ${rounds} alternated rounds`);
+  try {
+    const best = { clear: { cpuMs: Infinity, wallMs: Infinity }, encrypted: { cpuMs: Infinity, wallMs: Infinity } };
+    for (let r = 0; r < rounds; r++) {
+      for (const mode of ['clear', 'encrypted'] as const) {
+        const got = await run(root, source, streams, segments, mode === 'encrypted');
+        if (got.cpuMs < best[mode].cpuMs) best[mode] = got;
+        console.log(`  round ${r + 1} ${mode.padEnd(9)}: CPU ${(got.cpuMs / count).toFixed(3)} ms / segment, ${(count / (got.wallMs / 1000)).toFixed(1)} segments/s`);
+      }
+    }
+    const clear = best.clear.cpuMs / count;
+    const encrypted = best.encrypted.cpuMs / count;
+    console.log(`uploader CPU per segment: clear ${clear.toFixed(3)} ms [baseline], --encrypt aes-128 ${encrypted.toFixed(3)} ms: +${((100 * (encrypted - clear)) / clear).toFixed(1)} %`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
