@@ -190,7 +190,13 @@ test('metrics, status and health of a live uploader', async () => {
       ],
     );
     assert.deepEqual(s.targets.map((t) => [t.target, t.bytes > bytes, t.retries === errors]), [[target, true, true]]);
-    assert.equal(s.estimatedSpend.putRequests, m.get(`hlsrelay_uploads_total{target="${target}",kind="segment"}`)! + m.get(`hlsrelay_uploads_total{target="${target}",kind="playlist"}`)! + errors);
+    // The spend counts every PUT attempt: stored ones and failed ones. Read both sides together
+    // once no upload is in flight (B's ended playlist may still be on its way after `ended`).
+    await until(async () => {
+      const [spend, now] = [(await status()).estimatedSpend.putRequests, await scrape()];
+      const puts = now.get(`hlsrelay_uploads_total{target="${target}",kind="segment"}`)! + now.get(`hlsrelay_uploads_total{target="${target}",kind="playlist"}`)! + errors;
+      return spend === puts && (await status()).estimatedSpend.putRequests === spend;
+    }, 10_000, 'the spend estimate counting every PUT');
     await client.close();
     assert.equal(await up.stop(), 0, up.stderr());
   } finally {
