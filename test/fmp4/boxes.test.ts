@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, UnsupportedCodecError, type InitSegment, type MediaSegment, type RemuxOutput } from '@hlsrelay/fmp4';
+import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, UnsupportedCodecError, type InitSegment } from '@hlsrelay/fmp4';
 import { findBox, hex } from './box-path';
+import { OutputCollector, type RemuxedSegment } from './remux-ts';
 import { adtsFrame, annexB, AUD, IDR, P_NONREF, PPS, SPS } from './hand-built';
 
 test('box writer: size + type + payload; a full box adds version and flags', () => {
@@ -23,17 +24,16 @@ test('box writer: size + type + payload; a full box adds version and flags', () 
 });
 
 /** Video: IDR (dts 6000, pts 9000) + non-reference P (dts 9000, pts 6000); audio: two AAC frames from pts 6000. */
-function remuxHandBuilt(): { init: InitSegment; segment: MediaSegment } {
+function remuxHandBuilt(): { init: InitSegment; segment: RemuxedSegment } {
   const r = new Fmp4Remuxer({ tracks: ['h264', 'aac'] });
-  const out: RemuxOutput[] = [];
-  out.push(...r.push(0, { pts: 9000, dts: 6000, keyframe: true, data: annexB(AUD, SPS, PPS, IDR) }));
-  out.push(...r.push(1, { pts: 6000, dts: 6000, keyframe: true, data: Buffer.concat([adtsFrame([0x21, 0x10]), adtsFrame([0x21, 0x20])]) }));
-  out.push(...r.push(0, { pts: 6000, dts: 9000, keyframe: false, data: annexB(AUD, P_NONREF) }));
-  out.push(...r.flush(new Map([[0, 12000]]))); // the next segment's first DTS
-  assert.deepEqual(out.map((o) => o.type), ['init', 'segment']);
-  const init = out[0].type === 'init' ? out[0].init : assert.fail();
-  const segment = out[1].type === 'segment' ? out[1].segment : assert.fail();
-  return { init, segment };
+  const c = new OutputCollector();
+  const add = (outputs: ReturnType<Fmp4Remuxer['flush']>) => outputs.forEach((o) => c.add(o));
+  add(r.push(0, { pts: 9000, dts: 6000, keyframe: true, data: annexB(AUD, SPS, PPS, IDR) }));
+  add(r.push(1, { pts: 6000, dts: 6000, keyframe: true, data: Buffer.concat([adtsFrame([0x21, 0x10]), adtsFrame([0x21, 0x20])]) }));
+  add(r.push(0, { pts: 6000, dts: 9000, keyframe: false, data: annexB(AUD, P_NONREF) }));
+  add(r.flush(new Map([[0, 12000]]))); // the next segment's first DTS
+  assert.deepEqual(c.types, ['init', 'fragment', 'segment']);
+  return { init: c.inits[0], segment: c.segments[0] };
 }
 
 test('init: ftyp brands for a multiplexed stream (no cmfc), avcC from the SPS/PPS', () => {
@@ -149,8 +149,8 @@ test('a video-only stream claims CMAF (one track); a new SPS makes a new init wi
   const level31 = [...SPS];
   level31[3] = 0x1f; // level_idc 31: other SPS bytes
   const out = [...r.push(0, key(level31, 6000)), ...r.flush()];
-  assert.deepEqual(out.map((o) => o.type), ['init', 'segment', 'init', 'segment']);
-  const [a, , c, d] = out;
+  assert.deepEqual(out.map((o) => o.type), ['init', 'fragment', 'segment', 'init', 'fragment', 'segment']);
+  const [a, , , c, , d] = out;
   assert.ok(a.type === 'init' && c.type === 'init' && d.type === 'segment');
   assert.match(hex(findBox(a.init.bytes, ['ftyp'])), /636d6663$/); // compatible brand 'cmfc'
   assert.notEqual(a.init.identity, c.init.identity);

@@ -58,3 +58,37 @@ test('H.264 with B-frames (made now by ffmpeg): decodes whole, presentation time
   // Each segment starts with a sync sample; its first presentation time is the keyframe's.
   for (const s of r.segments) assert.ok(video.samples.find((v) => v.dts === s.tracks[0].baseDecodeTime)?.sync);
 });
+
+/** Top-level box types of one segment's bytes, in order. */
+function topLevelBoxes(bytes: Uint8Array): string[] {
+  const types: string[] = [];
+  for (let o = 0; o + 8 <= bytes.length; ) {
+    const size = new DataView(bytes.buffer, bytes.byteOffset + o, 4).getUint32(0);
+    types.push(String.fromCharCode(...bytes.subarray(o + 4, o + 8)));
+    assert.ok(size >= 8, `box size ${size} at ${o}`);
+    o += size;
+  }
+  return types;
+}
+
+test('a segment larger than the fragment size is written as several moof/mdat pairs: the same samples, and it decodes', (t) => {
+  const ts = fixture('h264-aac.m2ts');
+  const whole = remuxTs(ts);
+  const split = remuxTs(ts, 1, 64 * 1024, 2 * 1024); // a fragment per 2 kB of samples
+  assert.equal(split.segments.length, whole.segments.length);
+  for (const s of split.segments) {
+    const boxes = topLevelBoxes(s.bytes);
+    assert.equal(boxes[0], 'styp');
+    assert.ok(s.fragments > 2, `${s.fragments} fragments`);
+    assert.deepEqual(boxes.slice(1), Array.from({ length: s.fragments }, () => ['moof', 'mdat']).flat());
+  }
+  for (const s of whole.segments) assert.deepEqual(topLevelBoxes(s.bytes), ['styp', 'moof', 'mdat']);
+  // mp4box.js sees every sample as before: decode times, offsets, durations, sizes, sync flags.
+  assert.deepEqual(parseMp4(concatenated(split)).tracks, parseMp4(concatenated(whole)).tracks);
+  assert.deepEqual(
+    split.segments.map((s) => [s.startTime, s.duration, s.tracks]),
+    whole.segments.map((s) => [s.startTime, s.duration, s.tracks]),
+  );
+  const d = decodeAll(tempDir(t), 'fragments', split);
+  assert.equal(d.frames[0], 50);
+});

@@ -42,6 +42,12 @@ export class AudioTrack {
     return this.#frames.length;
   }
 
+  get pendingBytes(): number {
+    let n = 0;
+    for (const f of this.#frames) n += f.length;
+    return n;
+  }
+
   /** The ADTS frames of a PES, with the configuration of the first when it differs from the current one. */
   split(au: TimedAccessUnit): { frames: AdtsFrame[]; skipped: number; newConfig: AacConfig | null } {
     const { frames, skipped } = splitAdtsFrames(au.data);
@@ -66,7 +72,6 @@ export class AudioTrack {
     }
   }
 
-  /** A new configuration (another sample rate): frame times start again from the next PTS. */
   /**
    * Drops queued frames that start before `time90k` (an unwrapped 90 kHz time), and any beyond
    * the newest `keep`: audio that arrived before the video's first keyframe.
@@ -80,6 +85,7 @@ export class AudioTrack {
     this.#firstTime += drop * AAC_FRAME_SAMPLES;
   }
 
+  /** A new configuration (another sample rate): frame times start again from the next PTS. */
   reset(config: AacConfig): void {
     this.config = config;
     this.#next = -1;

@@ -15,6 +15,8 @@ export interface TsRemuxerOptions {
   wantsCut: (ticksSinceStart: number, pts: number) => boolean;
   output: (o: RemuxOutput) => void;
   warn?: (message: string, context: Record<string, unknown>) => void;
+  /** See Fmp4RemuxerOptions. */
+  fragmentBytes?: number;
 }
 
 export class TsRemuxer {
@@ -69,7 +71,7 @@ export class TsRemuxer {
       this.#options.warn?.('the program has no H.264, H.265 or AAC stream: nothing to remux', {});
       return;
     }
-    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn: this.#options.warn });
+    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn: this.#options.warn, fragmentBytes: this.#options.fragmentBytes });
     this.#clockIndex = Math.max(0, media.findIndex((s) => isVideoKind(s.kind)));
   }
 

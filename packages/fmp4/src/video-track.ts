@@ -52,6 +52,7 @@ export class VideoTrack {
   /** Duration of the last sample written, for a last sample whose successor is unknown. */
   #lastDuration = 0;
   #started = false;
+  #pendingBytes = 0;
 
   constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock) {
     this.id = id;
@@ -69,6 +70,11 @@ export class VideoTrack {
 
   get pendingSamples(): number {
     return this.#pending.length;
+  }
+
+  /** Bytes of the NAL units queued (their length prefixes not counted). */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   /**
@@ -94,6 +100,7 @@ export class VideoTrack {
     if (!this.#started) this.firstDecodeTime = dts;
     this.#started = true;
     this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced }), parts: parts.nals });
+    for (const n of parts.nals) this.#pendingBytes += n.length;
     return true;
   }
 
@@ -102,6 +109,7 @@ export class VideoTrack {
     const pending = this.#pending;
     if (pending.length === 0) return null;
     this.#pending = [];
+    this.#pendingBytes = 0;
     const samples: FragmentSample[] = pending.map((s, i) => {
       const next = pending[i + 1];
       return { duration: next ? Math.max(0, next.dts - s.dts) : 0, flags: s.flags, compositionOffset: s.pts - s.dts, parts: s.parts };
