@@ -176,3 +176,40 @@ test('decode clock: 33-bit timestamps unwrap to one unbounded timeline, shared b
   );
   assert.throws(() => c.unwrap(wrap), RangeError); // not a 33-bit value
 });
+
+test('a PES of two pictures becomes two samples a frame apart; a second slice of one picture stays in its sample', () => {
+  /** trun of the video traf: [duration, size, flags, offset] per sample, and tfdt. */
+  const videoRun = (outputs: ReturnType<Fmp4Remuxer['flush']>) => {
+    const c = new OutputCollector();
+    outputs.forEach((o) => c.add(o));
+    const b = c.segments[0].bytes;
+    const trun = findBox(b, ['moof', 'traf#0', 'trun']);
+    const view = new DataView(trun.buffer, trun.byteOffset, trun.length);
+    const count = view.getUint32(12);
+    const samples = Array.from({ length: count }, (_, i) => [0, 1, 2, 3].map((f) => view.getUint32(20 + 16 * i + 4 * f)));
+    return { samples, tfdt: hex(findBox(b, ['moof', 'traf#0', 'tfdt']).subarray(12)), mdat: hex(findBox(b, ['mdat']).subarray(8)) };
+  };
+  // One PES: AUD SPS PPS IDR, then AUD and a P picture — one PTS/DTS (6000) for both.
+  const withAud = new Fmp4Remuxer({ tracks: ['h264'] });
+  const a = videoRun([...withAud.push(0, { pts: 6000, dts: 6000, keyframe: true, data: annexB(AUD, SPS, PPS, IDR, AUD, P_NONREF) }), ...withAud.flush(new Map([[0, 13200]]))]);
+  assert.equal(a.tfdt, '0000000000001770'); // 6000
+  assert.deepEqual(a.samples, [
+    [3600, 8, 0x02000000, 0], // IDR: one frame (no step seen yet, no VUI timing: 25 fps), sync
+    [13200 - 9600, 7, 0x01810000, 0], // P at 6000 + 3600, lasting to the next DTS; non-sync, not depended on
+  ]);
+  assert.equal(a.mdat, '00000004' + hex(IDR) + '00000003' + hex(P_NONREF));
+  // No delimiters: the P slice (first_mb_in_slice 0) begins the second picture; after a step of
+  // 3000 seen, the later picture is timed 3000 on.
+  const bare = new Fmp4Remuxer({ tracks: ['h264'] });
+  const b = videoRun([
+    ...bare.push(0, { pts: 0, dts: 0, keyframe: true, data: annexB(SPS, PPS, IDR) }),
+    ...bare.push(0, { pts: 3000, dts: 3000, keyframe: false, data: annexB(P_NONREF, P_NONREF) }),
+    ...bare.flush(new Map([[0, 9000]])),
+  ]);
+  assert.deepEqual(b.samples.map((s) => s[0]), [3000, 3000, 3000]);
+  // A slice with first_mb_in_slice 1 (ue(v) '010') continues the IDR picture: one sample, two NAL units.
+  const SECOND_SLICE = [0x65, 0x44, 0x80];
+  const sliced = new Fmp4Remuxer({ tracks: ['h264'] });
+  const c = videoRun([...sliced.push(0, { pts: 0, dts: 0, keyframe: true, data: annexB(SPS, PPS, IDR, SECOND_SLICE) }), ...sliced.flush(new Map([[0, 3000]]))]);
+  assert.deepEqual(c.samples, [[3000, 8 + 7, 0x02000000, 0]]);
+});

@@ -21,12 +21,12 @@
  */
 import type { MediaKind } from '@hlsrelay/mpegts';
 import { AudioTrack } from './audio-track';
-import { DecodeClock } from './decode-clock';
+import { DecodeClock, TIMESTAMP_WRAP } from './decode-clock';
 import { buildInitSegment, initIdentity, type InitSegment } from './init-segment';
 import { buildFragment, type FragmentTrack } from './media-segment';
 import { timescaleOf, type TrackConfig } from './track-config';
 import { assertFmp4Codecs } from './unsupported-codec';
-import type { TimedAccessUnit } from './access-unit';
+import { splitVideoAccessUnit, type TimedAccessUnit } from './access-unit';
 import { VideoTrack } from './video-track';
 
 export interface SegmentTrackSummary {
@@ -128,6 +128,7 @@ export class Fmp4Remuxer {
     const out: RemuxOutput[] = [];
     if (track instanceof VideoTrack) {
       const { parts, newConfig, unreadable } = track.split(au);
+      if (parts.next >= 0) return this.#pushSeveral(index, track, au, parts.next, parts.irap);
       if (unreadable) this.#warn('keyframe with unreadable parameter sets; previous configuration kept', { track: track.id, dts: au.dts });
       if (newConfig) {
         if (track.pendingSamples > 0 || this.#open) out.push(...this.flush(new Map([[index, au.dts]])));
@@ -149,6 +150,26 @@ export class Fmp4Remuxer {
       if (!this.#videoStarted()) this.#trimEarlyAudio(Number.NEGATIVE_INFINITY, EARLY_AUDIO_FRAMES);
     }
     return out;
+  }
+
+  /**
+   * A PES that carries more than one picture (ISO/IEC 13818-1 allows it; most muxers put one in
+   * each): every picture becomes a sample of its own. The PES has one PTS/DTS, the first
+   * picture's; the later ones are timed a frame apart (the track's last DTS step, else the SPS
+   * frame rate), keyframe or not by their own NAL types. The segment cut stays at PES starts, as
+   * the TS core's does.
+   */
+  #pushSeveral(index: number, track: VideoTrack, au: TimedAccessUnit, next: number, firstIsKey: boolean): RemuxOutput[] {
+    const out = this.push(index, { ...au, keyframe: firstIsKey, data: au.data.subarray(0, next) });
+    const step = track.frameTicks; // the first picture's DTS counts in it
+    const rest = au.data.subarray(next);
+    const later: TimedAccessUnit = {
+      pts: (au.pts + step) % TIMESTAMP_WRAP,
+      dts: (au.dts + step) % TIMESTAMP_WRAP,
+      keyframe: splitVideoAccessUnit(track.codec, rest).irap,
+      data: rest,
+    };
+    return [...out, ...this.push(index, later)];
   }
 
   /**

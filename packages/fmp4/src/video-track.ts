@@ -53,6 +53,9 @@ export class VideoTrack {
   #lastDuration = 0;
   #started = false;
   #pendingBytes = 0;
+  /** Decode time of the last sample queued, and the step from the one before it (0: not known). */
+  #lastDts = -1;
+  #lastStep = 0;
 
   constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock) {
     this.id = id;
@@ -70,6 +73,13 @@ export class VideoTrack {
 
   get pendingSamples(): number {
     return this.#pending.length;
+  }
+
+  /** One frame in 90 kHz ticks: the last DTS step seen, else the SPS frame rate, else FALLBACK_FRAME_TICKS. */
+  get frameTicks(): number {
+    if (this.#lastStep > 0) return this.#lastStep;
+    const fps = this.config?.codec === 'h264' ? this.config.sps.frameRate : undefined;
+    return fps ? Math.round(90_000 / fps) : FALLBACK_FRAME_TICKS;
   }
 
   /** Bytes of the NAL units queued (their length prefixes not counted). */
@@ -98,8 +108,10 @@ export class VideoTrack {
     const pts = dts + ptsDelta(au.dts, au.pts); // B-frames: PTS a few frames after DTS, maybe across a wrap
     if (dts < 0) return false;
     if (!this.#started) this.firstDecodeTime = dts;
+    if (this.#lastDts >= 0 && dts > this.#lastDts) this.#lastStep = dts - this.#lastDts;
+    this.#lastDts = dts;
     this.#started = true;
-    this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced }), parts: parts.nals });
+    this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced, leading: parts.leading }), parts: parts.nals });
     for (const n of parts.nals) this.#pendingBytes += n.length;
     return true;
   }
