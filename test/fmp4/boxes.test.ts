@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, UnsupportedCodecError, type InitSegment } from '@hlsrelay/fmp4';
+import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, TrackTimeline, UnsupportedCodecError, type InitSegment } from '@hlsrelay/fmp4';
 import { findBox, hex } from './box-path';
 import { OutputCollector, type RemuxedSegment } from './remux-ts';
 import { adtsFrame, annexB, AUD, IDR, P_NONREF, PPS, SPS } from './hand-built';
@@ -212,4 +212,27 @@ test('a PES of two pictures becomes two samples a frame apart; a second slice of
   const sliced = new Fmp4Remuxer({ tracks: ['h264'] });
   const c = videoRun([...sliced.push(0, { pts: 0, dts: 0, keyframe: true, data: annexB(SPS, PPS, IDR, SECOND_SLICE) }), ...sliced.flush(new Map([[0, 3000]]))]);
   assert.deepEqual(c.samples, [[3000, 8 + 7, 0x02000000, 0]]);
+});
+
+test('track timeline: a jump forward or back (across the 33-bit wrap too) is spliced out one step on; small steps pass', () => {
+  const line = new TrackTimeline(90_000 * 10, 90_000);
+  assert.deepEqual([1000, 4600, 8200].map((t) => line.map(t, 3600)), [1000, 4600, 8200]);
+  assert.equal(line.map(-900_000, 3600), 11_800); // back 10 s (a raw time just before the wrap unwraps below zero)
+  assert.equal(line.map(-900_000, 3600), 11_800); // the same time again: the same answer
+  assert.equal(line.map(-896_400, 3600), 15_400); // and on from there
+  assert.equal(line.map(-896_400 + 90_000 * 11, 3600), 19_000); // forward 11 s: spliced too
+  assert.equal(line.map(-896_400 + 90_000 * 11 + 90_000 * 9, 3600), 19_000 + 90_000 * 9); // 9 s: a gap, kept
+  assert.equal(line.jumps, 2);
+});
+
+test('a remuxer fed a backwards jump across the wrap keeps every sample, times running on', () => {
+  const r = new Fmp4Remuxer({ tracks: ['h264'] });
+  const c = new OutputCollector();
+  const key = (dts: number) => ({ pts: dts, dts, keyframe: true, data: annexB(SPS, PPS, IDR) });
+  const p = (dts: number) => ({ pts: dts, dts, keyframe: false, data: annexB(P_NONREF) });
+  for (const au of [key(90_000), p(93_600), key(2 ** 33 - 90_000), p(2 ** 33 - 86_400)]) r.push(0, au).forEach((o) => c.add(o));
+  r.flush().forEach((o) => c.add(o));
+  assert.equal(c.segments.length, 1);
+  const s = c.segments[0];
+  assert.deepEqual([s.tracks[0].baseDecodeTime, s.tracks[0].samples, s.tracks[0].duration], [90_000, 4, 4 * 3600]);
 });

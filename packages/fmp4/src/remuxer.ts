@@ -21,7 +21,7 @@
  */
 import type { MediaKind } from '@hlsrelay/mpegts';
 import { AudioTrack } from './audio-track';
-import { DecodeClock, TIMESTAMP_WRAP } from './decode-clock';
+import { DecodeClock, JUMP_BACK_TICKS, JUMP_FORWARD_TICKS, TIMESTAMP_WRAP, TrackTimeline } from './decode-clock';
 import { buildInitSegment, initIdentity, type InitSegment } from './init-segment';
 import { buildFragment, type FragmentTrack } from './media-segment';
 import { timescaleOf, type TrackConfig } from './track-config';
@@ -71,6 +71,12 @@ export interface Fmp4RemuxerOptions {
   warn?: (message: string, context: Record<string, unknown>) => void;
   /** Sample bytes queued before a fragment of the open segment is written; default FRAGMENT_BYTES. */
   fragmentBytes?: number;
+  /**
+   * A timestamp step forward beyond this many 90 kHz ticks is a jump that decode times splice out
+   * (TrackTimeline); default JUMP_FORWARD_TICKS, the TS segmenter's default threshold. Back: any
+   * step beyond min(this, JUMP_BACK_TICKS).
+   */
+  discontinuityTicks?: number;
 }
 
 type Track = VideoTrack | AudioTrack;
@@ -106,7 +112,12 @@ export class Fmp4Remuxer {
   constructor(options: Fmp4RemuxerOptions) {
     if (options.tracks.length === 0) throw new RangeError('the remuxer needs at least one track');
     assertFmp4Codecs(options.tracks);
-    this.#tracks = options.tracks.map((k, i) => (k === 'aac' ? new AudioTrack(i + 1, this.#clock) : new VideoTrack(i + 1, k as 'h264' | 'h265', this.#clock)));
+    const forward = options.discontinuityTicks ?? JUMP_FORWARD_TICKS;
+    if (!(forward > 0)) throw new RangeError(`discontinuityTicks must be > 0, got ${options.discontinuityTicks}`);
+    const timeline = () => new TrackTimeline(forward, Math.min(forward, JUMP_BACK_TICKS));
+    this.#tracks = options.tracks.map((k, i) =>
+      k === 'aac' ? new AudioTrack(i + 1, this.#clock, timeline()) : new VideoTrack(i + 1, k as 'h264' | 'h265', this.#clock, timeline()),
+    );
     this.#warn = options.warn ?? (() => {});
     this.#fragmentBytes = options.fragmentBytes ?? FRAGMENT_BYTES;
     if (!(this.#fragmentBytes > 0)) throw new RangeError(`fragmentBytes must be > 0, got ${options.fragmentBytes}`);

@@ -17,6 +17,7 @@ export interface TsRemuxerOptions {
   warn?: (message: string, context: Record<string, unknown>) => void;
   /** See Fmp4RemuxerOptions. */
   fragmentBytes?: number;
+  discontinuityTicks?: number;
 }
 
 export class TsRemuxer {
@@ -71,7 +72,8 @@ export class TsRemuxer {
       this.#options.warn?.('the program has no H.264, H.265 or AAC stream: nothing to remux', {});
       return;
     }
-    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn: this.#options.warn, fragmentBytes: this.#options.fragmentBytes });
+    const { warn, fragmentBytes, discontinuityTicks } = this.#options;
+    this.#remuxer = new Fmp4Remuxer({ tracks: media.map((s) => s.kind), warn, fragmentBytes, discontinuityTicks });
     this.#clockIndex = Math.max(0, media.findIndex((s) => isVideoKind(s.kind)));
   }
 

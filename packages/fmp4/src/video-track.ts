@@ -4,7 +4,7 @@
  */
 import { parseH264Sps, parseH265Sps, ptsDelta } from '@hlsrelay/mpegts';
 import { splitVideoAccessUnit, type TimedAccessUnit, type VideoSampleParts } from './access-unit';
-import type { DecodeClock } from './decode-clock';
+import { TrackTimeline, type DecodeClock } from './decode-clock';
 import type { FragmentSample, FragmentTrack } from './media-segment';
 import { sampleFlags } from './sample-flags';
 import { configFingerprint, type VideoConfig } from './track-config';
@@ -48,6 +48,7 @@ export class VideoTrack {
   readonly codec: 'h264' | 'h265';
   config: VideoConfig | null = null;
   readonly #clock: DecodeClock;
+  readonly #timeline: TrackTimeline;
   #pending: PendingVideoSample[] = [];
   /** Duration of the last sample written, for a last sample whose successor is unknown. */
   #lastDuration = 0;
@@ -57,10 +58,16 @@ export class VideoTrack {
   #lastDts = -1;
   #lastStep = 0;
 
-  constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock) {
+  constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock, timeline = new TrackTimeline()) {
     this.id = id;
     this.codec = codec;
     this.#clock = clock;
+    this.#timeline = timeline;
+  }
+
+  /** Decode time of raw (33-bit) DTS `dts`: unwrapped, jumps spliced out. */
+  #decodeTime(dts: number): number {
+    return this.#timeline.map(this.#clock.unwrap(dts), this.frameTicks);
   }
 
   /** A first sync sample has been queued. */
@@ -104,7 +111,7 @@ export class VideoTrack {
   add(au: TimedAccessUnit, parts: VideoSampleParts): boolean {
     if (!this.config || parts.vclBytes === 0) return false;
     if (!this.#started && !au.keyframe) return false; // the track starts on a sync sample
-    const dts = this.#clock.unwrap(au.dts);
+    const dts = this.#decodeTime(au.dts);
     const pts = dts + ptsDelta(au.dts, au.pts); // B-frames: PTS a few frames after DTS, maybe across a wrap
     if (dts < 0) return false;
     if (!this.#started) this.firstDecodeTime = dts;
@@ -129,7 +136,7 @@ export class VideoTrack {
     const last = samples[samples.length - 1];
     const lastDts = pending[pending.length - 1].dts;
     if (nextDts !== undefined) {
-      last.duration = Math.max(0, this.#clock.unwrap(nextDts) - lastDts);
+      last.duration = Math.max(0, this.#decodeTime(nextDts) - lastDts);
     } else {
       // Not known: the sample before it (in this fragment or the previous one), else the SPS frame rate.
       const previous = samples.length > 1 ? samples[samples.length - 2].duration : this.#lastDuration;

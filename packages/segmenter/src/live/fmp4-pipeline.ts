@@ -64,10 +64,12 @@ export class Fmp4Pipeline implements SegmentSink {
   #finalSeen = false;
   #piece = 0;
 
-  constructor(events: Fmp4PipelineEvents, logger?: Logger) {
+  /** `discontinuityTicks`: the core's threshold, so the remuxer splices out the same jumps (TrackTimeline). */
+  constructor(events: Fmp4PipelineEvents, logger?: Logger, discontinuityTicks?: number) {
     this.#events = events;
     this.#logger = logger;
     this.#remuxer = new TsRemuxer({
+      discontinuityTicks,
       wantsCut: (_ticks, pts) => this.#cuts.delete(pts),
       output: (o) => {
         if (o.type === 'init') return this.#events.init(o.init);

@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import type { InitSegment } from '@hlsrelay/fmp4';
+import { secondsToTicks } from '@hlsrelay/mpegts';
 import { formatMessage, initFileName, type IndexMessage, type SegmentFormat } from '@hlsrelay/protocol';
 import { Fmp4Pipeline, type PairedSegment } from './fmp4-pipeline';
 import { SegmentWriter, type SealedFile, type WrittenSegment } from './segment-writer';
-import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
+import { DEFAULT_DISCONTINUITY_SECONDS, TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
 
 /** The original eight positional arguments, plus the numbering of this run. */
 export interface StreamNames {
@@ -112,6 +113,7 @@ export class LiveSegmenter implements SegmentSink {
           },
         },
         logger,
+        secondsToTicks(options.discontinuityThreshold ?? DEFAULT_DISCONTINUITY_SECONDS),
       );
     }
     this.#core = new TsSegmenter(this.#fmp4 ?? this, {
