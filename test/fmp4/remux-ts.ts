@@ -38,7 +38,7 @@ export class OutputCollector {
   add(o: RemuxOutput): void {
     this.types.push(o.type);
     if (o.type === 'init') this.inits.push(o.init);
-    else if (o.type === 'fragment') this.#parts.push(...o.parts);
+    else if (o.type === 'fragment') this.#parts.push(Buffer.concat(o.parts)); // copied now: the views are valid only during the call
     else {
       const bytes = Buffer.concat(this.#parts);
       this.#parts = [];

@@ -56,8 +56,8 @@ export interface MediaSegment {
 /**
  * In order: an init (when the configuration is new), the fragments of a segment, the segment.
  * A fragment's `parts` are its bytes in order, to be written one after the other (writev): its
- * boxes, then views of the sample data as it arrived — never changed afterwards, so they may be
- * kept, but they are the input's own bytes, not copies.
+ * boxes, then views of the sample data as it arrived — not copies. Write or copy them at once:
+ * TsRemuxer reuses that memory for later input as soon as the output call returns.
  */
 export type RemuxOutput =
   | { type: 'init'; init: InitSegment }

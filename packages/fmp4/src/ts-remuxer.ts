@@ -3,6 +3,10 @@
  * segment ends at the first keyframe of the clock track (video, else the first audio stream)
  * for which the caller's cut rule says yes. A new program (PMT) closes the open segment and
  * starts a new remuxer, whose first output is a new init.
+ *
+ * A fragment's `parts` are views of the demuxer's PES buffers, valid while the `output` call
+ * lasts: once a fragment is out, every unit before the current one is written, and their buffers
+ * go back to the demuxer for the next PES (no new memory per PES, so memory stays flat).
  */
 import { isVideoKind, PesDemuxer, probeAccessUnit, ptsDelta, type ElementaryStream, type PesUnit } from '@hlsrelay/mpegts';
 import { Fmp4Remuxer, type RemuxOutput } from './remuxer';
@@ -29,6 +33,8 @@ export class TsRemuxer {
   #clockIndex = 0;
   /** PTS of the open segment's first unit on the clock track; -1 when none is open. */
   #segmentStart = -1;
+  /** Bytes of the units given to the remuxer since the last fragment went out. */
+  #held: Uint8Array[] = [];
   /** Access units handed to the remuxer, per track index of the current program. */
   units: number[] = [];
   streams: ElementaryStream[] = [];
@@ -59,6 +65,7 @@ export class TsRemuxer {
 
   #onProgram(streams: ElementaryStream[]): void {
     this.#emit(this.#remuxer?.flush() ?? []);
+    this.#releaseHeld();
     // Streams of other types (SCTE-35, ID3 timed metadata, AC-3 …) are left out, as the TS segmenter leaves them unread.
     const media = streams.filter((s) => s.kind !== 'other');
     const ignored = streams.filter((s) => s.kind === 'other').map((s) => `${s.pid}:0x${s.streamType.toString(16)}`);
@@ -80,7 +87,7 @@ export class TsRemuxer {
   #onUnit(u: PesUnit): void {
     const index = this.#pids.indexOf(u.pid);
     const remuxer = this.#remuxer;
-    if (!remuxer || index < 0 || u.pts < 0) return;
+    if (!remuxer || index < 0 || u.pts < 0) return this.#demuxer.release(u.data);
     const keyframe = u.kind === 'h264' || u.kind === 'h265' ? isKeyframe(u.kind, u.data) : true;
     if (index === this.#clockIndex && keyframe) {
       if (this.#segmentStart >= 0 && this.#options.wantsCut(ptsDelta(this.#segmentStart, u.pts), u.pts)) {
@@ -91,10 +98,22 @@ export class TsRemuxer {
     }
     this.units[index]++;
     this.#emit(remuxer.push(index, { pts: u.pts, dts: u.dts, keyframe, data: u.data }));
+    this.#held.push(u.data);
   }
 
+  /** Passes outputs on; after a fragment, the units before the current one are written: their buffers go back. */
   #emit(outputs: RemuxOutput[]): void {
-    for (const o of outputs) this.#options.output(o);
+    let wrote = false;
+    for (const o of outputs) {
+      this.#options.output(o);
+      wrote ||= o.type === 'fragment';
+    }
+    if (wrote) this.#releaseHeld();
+  }
+
+  #releaseHeld(): void {
+    for (const d of this.#held) this.#demuxer.release(d);
+    this.#held = [];
   }
 }
 

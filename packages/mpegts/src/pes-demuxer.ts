@@ -4,7 +4,9 @@
  *
  * A PES is complete when its PES_packet_length is reached, when the next PES of its PID starts,
  * or when the input ends. Each unit's payload is a view of a buffer the caller then owns: the
- * demuxer starts the next PES in a new one (sized like the last), so the bytes are copied once.
+ * demuxer starts the next PES in another one (sized like the last), so the bytes are copied once.
+ * A caller done with a unit's bytes may hand them back (`release`): the demuxer then reuses that
+ * buffer instead of asking for new memory, and memory stays flat however long the input.
  */
 import { PacketReader, payloadOffset, payloadUnitStart, pid, randomAccessIndicator, transportError, PAT_PID, NULL_PID, TS_PACKET_SIZE } from './packet';
 import { parsePat, parsePmt, SectionAssembler, type Pmt } from './psi';
@@ -76,6 +78,41 @@ class TableReader {
 }
 /** Room for the next PES of a stream: its last size and a quarter more, so most never grow. */
 const nextCapacity = (last: number): number => Math.max(4096, Math.ceil(last * 1.25));
+/** Released buffers kept for reuse; beyond this many, the smallest is let go. */
+const POOL_SIZE = 64;
+
+/**
+ * Buffers for PES bytes: released ones are reused (the largest that was released last, if large
+ * enough), new ones are allocated without zero fill (every byte read is written first) and never
+ * from Node's shared pool (a unit's buffer is its own).
+ */
+class BufferPool {
+  readonly #free: Uint8Array[] = [];
+
+  take(size: number): Uint8Array {
+    const free = this.#free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      if (free[i].length >= size) {
+        const b = free[i];
+        free[i] = free[free.length - 1];
+        free.pop();
+        return b;
+      }
+    }
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  give(b: Uint8Array): void {
+    const free = this.#free;
+    free.push(b);
+    if (free.length > POOL_SIZE) {
+      let smallest = 0;
+      for (let i = 1; i < free.length; i++) if (free[i].length < free[smallest].length) smallest = i;
+      free[smallest] = free[free.length - 1];
+      free.pop();
+    }
+  }
+}
 
 export class PesDemuxer {
   readonly #events: PesDemuxerEvents;
@@ -87,6 +124,9 @@ export class PesDemuxer {
   readonly #streams = new Map<number, Collecting>();
   /** The same collectors indexed by PID: the per-packet lookup. */
   #byPid: Array<Collecting | undefined> = [];
+  readonly #pool = new BufferPool();
+  /** Buffers handed out with units and not released yet (weakly: a caller need not release). */
+  readonly #out = new WeakSet<ArrayBufferLike>();
 
   constructor(events: PesDemuxerEvents) {
     this.#events = events;
@@ -94,6 +134,15 @@ export class PesDemuxer {
 
   push(chunk: Uint8Array): void {
     this.#reader.pushRuns(chunk, this.#onRun);
+  }
+
+  /**
+   * The caller is done with the bytes of a unit it was given (`data`, or any view of the same
+   * buffer): the buffer may be filled again with a later PES. Views of it must not be read after.
+   */
+  release(data: Uint8Array): void {
+    if (!this.#out.delete(data.buffer)) return; // not ours, or released already
+    this.#pool.give(Buffer.from(data.buffer));
   }
 
   /** Input ended: every PES still open is complete. */
@@ -199,7 +248,8 @@ export class PesDemuxer {
     c.length = 0;
     c.expected = -1;
     if (!header) return;
-    c.buffer = Buffer.allocUnsafeSlow(nextCapacity(end)); // every byte read is written first: no zero fill
+    c.buffer = this.#pool.take(nextCapacity(end));
+    this.#out.add(buffer.buffer);
     this.#events.unit({
       pid: p,
       kind: c.kind,
