@@ -155,28 +155,19 @@ export class SegmentWriter {
     } catch (e) {
       this.#number = n;
       this.#fail(e as Error, 'rename');
-      fs.rmSync(sealed.path, { force: true });
+      try {
+        fs.rmSync(sealed.path, { force: true });
+      } catch {
+        // a temp file we cannot remove is harmless: uploaders only read final names
+      }
       return null;
     }
   }
 
   /** Closes and renames the segment into place; null when it could not be written. */
   commit(): WrittenSegment | null {
-    const n = this.#number;
-    if (this.#failed || this.#fd < 0) {
-      this.abort();
-      return null;
-    }
-    try {
-      fs.closeSync(this.#fd);
-      this.#fd = -1;
-      fs.renameSync(this.tempPath(n), this.finalPath(n));
-      return { number: n, path: this.finalPath(n), size: this.#size };
-    } catch (e) {
-      this.#fail(e as Error, 'rename');
-      this.abort();
-      return null;
-    }
+    const sealed = this.seal();
+    return sealed && this.publish(sealed, this.#number);
   }
 
   /** Drops the segment being written (a failure, or shutdown without a keyframe). */
