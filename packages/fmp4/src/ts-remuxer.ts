@@ -99,6 +99,9 @@ export class TsRemuxer {
     this.units[index]++;
     this.#emit(remuxer.push(index, { pts: u.pts, dts: u.dts, keyframe, data: u.data }));
     this.#held.push(u.data);
+    // No fragment for a long while (video that never starts): the oldest are left to the garbage
+    // collector instead of the pool, so this list stays bounded.
+    if (this.#held.length > MAX_HELD_UNITS) this.#held.shift();
   }
 
   /** Passes outputs on; after a fragment, the units before the current one are written: their buffers go back. */
@@ -116,6 +119,9 @@ export class TsRemuxer {
     this.#held = [];
   }
 }
+
+/** Units remembered for release at the next fragment: a few segments' worth at 60 fps plus audio. */
+const MAX_HELD_UNITS = 4096;
 
 /**
  * The first slice sits behind a few small NAL units (AUD, parameter sets, SEI): look there before
