@@ -47,20 +47,40 @@ export class TsRemuxer {
     return this.#segmentStart;
   }
 
+  /**
+   * What the demuxer found in the chunk being pushed, in order, handled once it returns: the
+   * packet loop then stays a small function of its own (called from the demuxer's completion of
+   * each PES, the whole remuxer was compiled into it, again at each deoptimisation — about a
+   * second of compiler time on a 260 MB input).
+   */
+  readonly #found: Array<{ unit: PesUnit } | { streams: ElementaryStream[] }> = [];
+
   /** Throws UnsupportedCodecError from push() when a program has a stream fMP4 cannot carry. */
   constructor(options: TsRemuxerOptions) {
     this.#options = options;
-    this.#demuxer = new PesDemuxer({ program: (s) => this.#onProgram(s), unit: (u) => this.#onUnit(u) });
+    this.#demuxer = new PesDemuxer({ program: (streams) => this.#found.push({ streams }), unit: (unit) => this.#found.push({ unit }) });
   }
 
   push(chunk: Uint8Array): void {
     this.#demuxer.push(chunk);
+    this.#handleFound();
   }
 
   /** Input ended: the open segment is emitted (its last video sample lasts as long as the one before). */
   finish(): void {
     this.#demuxer.finish();
+    this.#handleFound();
     this.#emit(this.#remuxer?.flush() ?? []);
+  }
+
+  #handleFound(): void {
+    const found = this.#found;
+    for (let i = 0; i < found.length; i++) {
+      const f = found[i];
+      if ('unit' in f) this.#onUnit(f.unit);
+      else this.#onProgram(f.streams);
+    }
+    found.length = 0;
   }
 
   #onProgram(streams: ElementaryStream[]): void {

@@ -23,7 +23,8 @@ interface PendingVideoSample {
 /** Builds the configuration a keyframe's parameter sets describe; null when they are missing or unreadable. */
 export function videoConfigOf(codec: 'h264' | 'h265', p: VideoSampleParts): VideoConfig | null {
   if (p.sps.length === 0 || p.pps.length === 0) return null;
-  const copy = (nals: Uint8Array[]): Uint8Array[] => dedupe(nals).map((n) => n.slice());
+  // Copies (Buffer#slice would be a view): the PES buffer they come from is reused for later input.
+  const copy = (nals: Uint8Array[]): Uint8Array[] => dedupe(nals).map((n) => new Uint8Array(n));
   if (codec === 'h264') {
     const sps = parseH264Sps(p.sps[0]);
     return sps && { codec, sps, spsNals: copy(p.sps), ppsNals: copy(p.pps) };

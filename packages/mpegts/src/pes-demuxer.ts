@@ -209,7 +209,8 @@ export class PesDemuxer {
       streams.push({ pid: s.pid, streamType: s.streamType, kind });
       // Other stream types may carry sections rather than PES (SCTE-35): not followed.
       if (kind !== 'other') {
-        const c: Collecting = { kind, buffer: new Uint8Array(INITIAL_BUFFER), length: 0, randomAccess: false, expected: -1 };
+        // A Buffer like every later one: units of one kind of view keep the remuxer's code monomorphic.
+        const c: Collecting = { kind, buffer: Buffer.allocUnsafeSlow(INITIAL_BUFFER), length: 0, randomAccess: false, expected: -1 };
         this.#streams.set(s.pid, c);
         this.#byPid[s.pid] = c;
       }
