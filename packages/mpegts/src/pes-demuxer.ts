@@ -11,6 +11,7 @@
 import { PacketReader, payloadOffset, payloadUnitStart, pid, randomAccessIndicator, transportError, PAT_PID, NULL_PID, TS_PACKET_SIZE } from './packet';
 import { parsePat, parsePmt, SectionAssembler, type Pmt } from './psi';
 import { parsePesHeader, pesPacketLength } from './pes';
+import { BufferPool } from './buffer-pool';
 import { mediaKind, type MediaKind } from './stream-type';
 
 export interface ElementaryStream {
@@ -78,42 +79,6 @@ class TableReader {
 }
 /** Room for the next PES of a stream: its last size and a quarter more, so most never grow. */
 const nextCapacity = (last: number): number => Math.max(4096, Math.ceil(last * 1.25));
-/** Released buffers kept for reuse; beyond this many, the smallest is let go. */
-const POOL_SIZE = 64;
-
-/**
- * Buffers for PES bytes: released ones are reused (the largest that was released last, if large
- * enough), new ones are allocated without zero fill (every byte read is written first) and never
- * from Node's shared pool (a unit's buffer is its own).
- */
-class BufferPool {
-  readonly #free: Uint8Array[] = [];
-
-  take(size: number): Uint8Array {
-    const free = this.#free;
-    for (let i = free.length - 1; i >= 0; i--) {
-      if (free[i].length >= size) {
-        const b = free[i];
-        free[i] = free[free.length - 1];
-        free.pop();
-        return b;
-      }
-    }
-    return Buffer.allocUnsafeSlow(size);
-  }
-
-  give(b: Uint8Array): void {
-    const free = this.#free;
-    free.push(b);
-    if (free.length > POOL_SIZE) {
-      let smallest = 0;
-      for (let i = 1; i < free.length; i++) if (free[i].length < free[smallest].length) smallest = i;
-      free[smallest] = free[free.length - 1];
-      free.pop();
-    }
-  }
-}
-
 export class PesDemuxer {
   readonly #events: PesDemuxerEvents;
   readonly #reader = new PacketReader();
