@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TsRemuxer } from '@hlsrelay/fmp4';
 import { secondsToTicks } from '@hlsrelay/mpegts';
-import { TsSegmenter } from '@hlsrelay/segmenter';
+import { TsSegmenter, writePartsSync } from '@hlsrelay/segmenter';
 
 const ROOT = path.resolve(__dirname, '..');
 const INPUT = path.join(ROOT, '.bench', 'input-720p-60s.ts');
@@ -65,15 +65,23 @@ function tsSegmenterSeconds(input: Uint8Array, toDisk: boolean): { seconds: numb
 function fmp4Seconds(input: Uint8Array, toDisk: boolean): { seconds: number; segments: number; outBytes: number } {
   let segments = 0;
   let outBytes = 0;
+  let fd = -1;
   const target = secondsToTicks(SEGMENT_SECONDS);
   const started = process.hrtime.bigint();
   const r = new TsRemuxer({
     wantsCut: (ticks) => ticks >= target,
     output: (o) => {
-      const bytes = o.type === 'init' ? o.init.bytes : o.segment.bytes;
-      if (toDisk) fs.writeFileSync(path.join(OUT, o.type === 'init' ? `init-${o.init.identity}.mp4` : `fmp4-${segments}.m4s`), bytes);
-      if (o.type === 'segment') segments++;
-      outBytes += bytes.length;
+      if (o.type === 'init') {
+        if (toDisk) fs.writeFileSync(path.join(OUT, `init-${segments}.mp4`), o.init.bytes);
+        outBytes += o.init.bytes.length;
+      } else if (o.type === 'fragment') {
+        if (toDisk && o.opensSegment) fd = fs.openSync(path.join(OUT, `fmp4-${segments}.m4s`), 'w');
+        if (toDisk) writePartsSync(fd, o.parts);
+        for (const p of o.parts) outBytes += p.length;
+      } else {
+        if (toDisk) fs.closeSync(fd);
+        segments++;
+      }
     },
   });
   feed(input, (c) => r.push(c));

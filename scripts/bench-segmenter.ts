@@ -20,8 +20,9 @@
  * the first index message is printed for both: against the silent one a new segmenter waits
  * for the greeting before it speaks the original form.
  *
- * BENCH_BASELINE=path/to/segmenter-bin.js adds an earlier build as "segmenter (baseline)", so
- * before and after come from the same run.
+ * BENCH_BASELINE=path/to/segmenter-bin.js adds an earlier build as "segmenter (baseline)" (and
+ * "--format fmp4 (baseline)"), so before and after come from the same run. BENCH_ONLY=fmp4 runs
+ * only the fMP4 comparison: cp, cat, ffmpeg (TS and fMP4 HLS), the segmenter in both formats.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +38,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FFMPEG: string = require('@ffmpeg-installer/ffmpeg').path;
 const SEGMENTER = path.join(ROOT, 'node_modules', '.bin', 'segmenter');
 const BASELINE = process.env.BENCH_BASELINE;
+const FMP4_ONLY = process.env.BENCH_ONLY === 'fmp4';
 const TIME = '/usr/bin/time';
 
 interface Input {
@@ -313,9 +315,11 @@ const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 
 /** `--format fmp4` and ffmpeg's own fMP4 HLS muxer on the same input. */
 async function fmp4Rows(results: Results, input: string, seconds: number, sink: Sink): Promise<void> {
-  const dir = fresh('segmenter-fmp4');
-  results.keep('segmenter --format fmp4', await timed(process.execPath, [...segmenterArgs(SEGMENTER, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
-  fs.rmSync(dir, { recursive: true });
+  for (const [name, bin] of [['segmenter --format fmp4', SEGMENTER], ...(BASELINE ? [['--format fmp4 (baseline)', BASELINE]] : [])]) {
+    const dir = fresh('segmenter-fmp4');
+    results.keep(name, await timed(process.execPath, [...segmenterArgs(bin, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
+    fs.rmSync(dir, { recursive: true });
+  }
   const hls = fresh('ffmpeg-hls-fmp4');
   results.keep(
     `ffmpeg -c copy -f hls -hls_segment_type fmp4 -hls_time ${seconds}`,
@@ -324,13 +328,14 @@ async function fmp4Rows(results: Results, input: string, seconds: number, sink: 
   fs.rmSync(hls, { recursive: true });
 }
 
-function compareFmp4(results: Results, seconds: number): void {
+function compareFmp4(results: Results, seconds: number, name = 'segmenter --format fmp4'): void {
   const ts = results.get('segmenter').seconds;
-  const f = results.get('segmenter --format fmp4');
+  const f = results.get(name);
   const ff = results.get(`ffmpeg -c copy -f hls -hls_segment_type fmp4 -hls_time ${seconds}`).seconds;
-  console.log(`  fmp4 MB/s / TS MB/s:          ${(ts / f.seconds).toFixed(2)}  (goal ≥ 0.60: ${mark(ts / f.seconds >= 0.6)})`);
-  console.log(`  ffmpeg fmp4 time / fmp4 time: ${ratio(ff, f.seconds)} wall  (goal > 1x: ${mark(ff > f.seconds)})`);
-  console.log(`  fmp4 peak RSS:                ${((f.peakRssKb ?? 0) / 1024).toFixed(1)} MB`);
+  console.log(`  ${name}:`);
+  console.log(`    fmp4 MB/s / TS MB/s:          ${(ts / f.seconds).toFixed(2)}  (goal ≥ 0.60: ${mark(ts / f.seconds >= 0.6)})`);
+  console.log(`    ffmpeg fmp4 time / fmp4 time: ${ratio(ff, f.seconds)} wall  (goal > 1x: ${mark(ff > f.seconds)})`);
+  console.log(`    fmp4 peak RSS:                ${((f.peakRssKb ?? 0) / 1024).toFixed(1)} MB`);
 }
 
 function compare(results: Results, seconds: number, name = 'segmenter'): void {
@@ -368,6 +373,30 @@ async function main(): Promise<void> {
   const heavy = new Results();
   const costs = new Results();
   const segs = { live: 0, ten: 0, tiny: 0, ffmpegLive: 0, heavy: 0 };
+  if (FMP4_ONLY) {
+    for (let i = 0; i < RUNS; i++) {
+      process.stdout.write(`round ${i + 1}/${RUNS} ...\r`);
+      segs.ffmpegLive = await baselines(live, LIVE.file, 2);
+      segs.live = await segmenterRun(live, 'segmenter', SEGMENTER, LIVE.file, 2, ack);
+      await fmp4Rows(live, LIVE.file, 2, ack);
+      segs.heavy = await segmenterRun(heavy, 'segmenter', SEGMENTER, HEAVY.file, 6, ack);
+      await fmp4Rows(heavy, HEAVY.file, 6, ack);
+      await baselines(heavy, HEAVY.file, 6);
+    }
+    ack.close();
+    silent.close();
+    fs.rmSync(path.join(BENCH, 'out'), { recursive: true, force: true });
+    console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; Node ${process.version}`);
+    for (const [title, r, seconds, bytes] of [
+      [`live-shaped: ${path.basename(LIVE.file)}, 2 s segments (segmenter ${segs.live}, ffmpeg ${segs.ffmpegLive})`, live, 2, liveBytes],
+      [`heavy: ${path.basename(HEAVY.file)}, 6 s segments (${segs.heavy})`, heavy, 6, heavyBytes],
+    ] as const) {
+      r.print(title, bytes);
+      compareFmp4(r, seconds);
+      if (BASELINE) compareFmp4(r, seconds, '--format fmp4 (baseline)');
+    }
+    return;
+  }
   for (let i = 0; i < RUNS; i++) {
     process.stdout.write(`round ${i + 1}/${RUNS} ...\r`);
     segs.ffmpegLive = await baselines(live, LIVE.file, 2);
@@ -409,11 +438,13 @@ async function main(): Promise<void> {
   compare(live, 2);
   compareFmp4(live, 2);
   if (BASELINE) compare(live, 2, 'segmenter (baseline)');
+  if (BASELINE) compareFmp4(live, 2, '--format fmp4 (baseline)');
 
   heavy.print(`heavy: ${path.basename(HEAVY.file)}, 6 s segments (${segs.heavy})`, heavyBytes);
   compare(heavy, 6);
   compareFmp4(heavy, 6);
   if (BASELINE) compare(heavy, 6, 'segmenter (baseline)');
+  if (BASELINE) compareFmp4(heavy, 6, '--format fmp4 (baseline)');
 
   costs.keep('segmenter, 2 s segments', live.get('segmenter'));
   costs.print('where the segmenter\'s time goes (live-shaped input unless noted)', liveBytes);

@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, UnsupportedCodecError, type InitSegment, type MediaSegment, type RemuxOutput } from '@hlsrelay/fmp4';
+import { BoxWriter, DecodeClock, Fmp4Remuxer, sampleFlags, TrackTimeline, UnsupportedCodecError, type InitSegment } from '@hlsrelay/fmp4';
 import { findBox, hex } from './box-path';
+import { OutputCollector, type RemuxedSegment } from './remux-ts';
 import { adtsFrame, annexB, AUD, IDR, P_NONREF, PPS, SPS } from './hand-built';
 
 test('box writer: size + type + payload; a full box adds version and flags', () => {
@@ -23,17 +24,16 @@ test('box writer: size + type + payload; a full box adds version and flags', () 
 });
 
 /** Video: IDR (dts 6000, pts 9000) + non-reference P (dts 9000, pts 6000); audio: two AAC frames from pts 6000. */
-function remuxHandBuilt(): { init: InitSegment; segment: MediaSegment } {
+function remuxHandBuilt(): { init: InitSegment; segment: RemuxedSegment } {
   const r = new Fmp4Remuxer({ tracks: ['h264', 'aac'] });
-  const out: RemuxOutput[] = [];
-  out.push(...r.push(0, { pts: 9000, dts: 6000, keyframe: true, data: annexB(AUD, SPS, PPS, IDR) }));
-  out.push(...r.push(1, { pts: 6000, dts: 6000, keyframe: true, data: Buffer.concat([adtsFrame([0x21, 0x10]), adtsFrame([0x21, 0x20])]) }));
-  out.push(...r.push(0, { pts: 6000, dts: 9000, keyframe: false, data: annexB(AUD, P_NONREF) }));
-  out.push(...r.flush(new Map([[0, 12000]]))); // the next segment's first DTS
-  assert.deepEqual(out.map((o) => o.type), ['init', 'segment']);
-  const init = out[0].type === 'init' ? out[0].init : assert.fail();
-  const segment = out[1].type === 'segment' ? out[1].segment : assert.fail();
-  return { init, segment };
+  const c = new OutputCollector();
+  const add = (outputs: ReturnType<Fmp4Remuxer['flush']>) => outputs.forEach((o) => c.add(o));
+  add(r.push(0, { pts: 9000, dts: 6000, keyframe: true, data: annexB(AUD, SPS, PPS, IDR) }));
+  add(r.push(1, { pts: 6000, dts: 6000, keyframe: true, data: Buffer.concat([adtsFrame([0x21, 0x10]), adtsFrame([0x21, 0x20])]) }));
+  add(r.push(0, { pts: 6000, dts: 9000, keyframe: false, data: annexB(AUD, P_NONREF) }));
+  add(r.flush(new Map([[0, 12000]]))); // the next segment's first DTS
+  assert.deepEqual(c.types, ['init', 'fragment', 'segment']);
+  return { init: c.inits[0], segment: c.segments[0] };
 }
 
 test('init: ftyp brands for a multiplexed stream (no cmfc), avcC from the SPS/PPS', () => {
@@ -149,8 +149,8 @@ test('a video-only stream claims CMAF (one track); a new SPS makes a new init wi
   const level31 = [...SPS];
   level31[3] = 0x1f; // level_idc 31: other SPS bytes
   const out = [...r.push(0, key(level31, 6000)), ...r.flush()];
-  assert.deepEqual(out.map((o) => o.type), ['init', 'segment', 'init', 'segment']);
-  const [a, , c, d] = out;
+  assert.deepEqual(out.map((o) => o.type), ['init', 'fragment', 'segment', 'init', 'fragment', 'segment']);
+  const [a, , , c, , d] = out;
   assert.ok(a.type === 'init' && c.type === 'init' && d.type === 'segment');
   assert.match(hex(findBox(a.init.bytes, ['ftyp'])), /636d6663$/); // compatible brand 'cmfc'
   assert.notEqual(a.init.identity, c.init.identity);
@@ -175,4 +175,64 @@ test('decode clock: 33-bit timestamps unwrap to one unbounded timeline, shared b
     [wrap - 3600, wrap - 100, wrap + 3500, wrap + 3400, wrap + 90_000],
   );
   assert.throws(() => c.unwrap(wrap), RangeError); // not a 33-bit value
+});
+
+test('a PES of two pictures becomes two samples a frame apart; a second slice of one picture stays in its sample', () => {
+  /** trun of the video traf: [duration, size, flags, offset] per sample, and tfdt. */
+  const videoRun = (outputs: ReturnType<Fmp4Remuxer['flush']>) => {
+    const c = new OutputCollector();
+    outputs.forEach((o) => c.add(o));
+    const b = c.segments[0].bytes;
+    const trun = findBox(b, ['moof', 'traf#0', 'trun']);
+    const view = new DataView(trun.buffer, trun.byteOffset, trun.length);
+    const count = view.getUint32(12);
+    const samples = Array.from({ length: count }, (_, i) => [0, 1, 2, 3].map((f) => view.getUint32(20 + 16 * i + 4 * f)));
+    return { samples, tfdt: hex(findBox(b, ['moof', 'traf#0', 'tfdt']).subarray(12)), mdat: hex(findBox(b, ['mdat']).subarray(8)) };
+  };
+  // One PES: AUD SPS PPS IDR, then AUD and a P picture — one PTS/DTS (6000) for both.
+  const withAud = new Fmp4Remuxer({ tracks: ['h264'] });
+  const a = videoRun([...withAud.push(0, { pts: 6000, dts: 6000, keyframe: true, data: annexB(AUD, SPS, PPS, IDR, AUD, P_NONREF) }), ...withAud.flush(new Map([[0, 13200]]))]);
+  assert.equal(a.tfdt, '0000000000001770'); // 6000
+  assert.deepEqual(a.samples, [
+    [3600, 8, 0x02000000, 0], // IDR: one frame (no step seen yet, no VUI timing: 25 fps), sync
+    [13200 - 9600, 7, 0x01810000, 0], // P at 6000 + 3600, lasting to the next DTS; non-sync, not depended on
+  ]);
+  assert.equal(a.mdat, '00000004' + hex(IDR) + '00000003' + hex(P_NONREF));
+  // No delimiters: the P slice (first_mb_in_slice 0) begins the second picture; after a step of
+  // 3000 seen, the later picture is timed 3000 on.
+  const bare = new Fmp4Remuxer({ tracks: ['h264'] });
+  const b = videoRun([
+    ...bare.push(0, { pts: 0, dts: 0, keyframe: true, data: annexB(SPS, PPS, IDR) }),
+    ...bare.push(0, { pts: 3000, dts: 3000, keyframe: false, data: annexB(P_NONREF, P_NONREF) }),
+    ...bare.flush(new Map([[0, 9000]])),
+  ]);
+  assert.deepEqual(b.samples.map((s) => s[0]), [3000, 3000, 3000]);
+  // A slice with first_mb_in_slice 1 (ue(v) '010') continues the IDR picture: one sample, two NAL units.
+  const SECOND_SLICE = [0x65, 0x44, 0x80];
+  const sliced = new Fmp4Remuxer({ tracks: ['h264'] });
+  const c = videoRun([...sliced.push(0, { pts: 0, dts: 0, keyframe: true, data: annexB(SPS, PPS, IDR, SECOND_SLICE) }), ...sliced.flush(new Map([[0, 3000]]))]);
+  assert.deepEqual(c.samples, [[3000, 8 + 7, 0x02000000, 0]]);
+});
+
+test('track timeline: a jump forward or back (across the 33-bit wrap too) is spliced out one step on; small steps pass', () => {
+  const line = new TrackTimeline(90_000 * 10, 90_000);
+  assert.deepEqual([1000, 4600, 8200].map((t) => line.map(t, 3600)), [1000, 4600, 8200]);
+  assert.equal(line.map(-900_000, 3600), 11_800); // back 10 s (a raw time just before the wrap unwraps below zero)
+  assert.equal(line.map(-900_000, 3600), 11_800); // the same time again: the same answer
+  assert.equal(line.map(-896_400, 3600), 15_400); // and on from there
+  assert.equal(line.map(-896_400 + 90_000 * 11, 3600), 19_000); // forward 11 s: spliced too
+  assert.equal(line.map(-896_400 + 90_000 * 11 + 90_000 * 9, 3600), 19_000 + 90_000 * 9); // 9 s: a gap, kept
+  assert.equal(line.jumps, 2);
+});
+
+test('a remuxer fed a backwards jump across the wrap keeps every sample, times running on', () => {
+  const r = new Fmp4Remuxer({ tracks: ['h264'] });
+  const c = new OutputCollector();
+  const key = (dts: number) => ({ pts: dts, dts, keyframe: true, data: annexB(SPS, PPS, IDR) });
+  const p = (dts: number) => ({ pts: dts, dts, keyframe: false, data: annexB(P_NONREF) });
+  for (const au of [key(90_000), p(93_600), key(2 ** 33 - 90_000), p(2 ** 33 - 86_400)]) r.push(0, au).forEach((o) => c.add(o));
+  r.flush().forEach((o) => c.add(o));
+  assert.equal(c.segments.length, 1);
+  const s = c.segments[0];
+  assert.deepEqual([s.tracks[0].baseDecodeTime, s.tracks[0].samples, s.tracks[0].duration], [90_000, 4, 4 * 3600]);
 });

@@ -53,3 +53,18 @@ export function decode(file: string): { status: number | null; stderr: string; f
   }
   return { status: r.status, stderr: r.stderr, frames, durations };
 }
+
+/**
+ * 3 s of 320x240 25 fps H.265 with open GOPs: a CRA every 25 frames with RASL leading pictures
+ * after it in decode order (x265's "fast" preset with B-frames; "ultrafast" makes none).
+ */
+export function makeOpenGopHevcTs(dir: string): Uint8Array {
+  const out = path.join(dir, 'open-gop.ts');
+  const r = ffmpeg([
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '3',
+    '-c:v', 'libx265', '-preset', 'fast', '-x265-params', 'log-level=error:keyint=25:min-keyint=25:open-gop=1:bframes=4:b-adapt=0:scenecut=0',
+    '-f', 'mpegts', out,
+  ]);
+  if (r.status !== 0) throw new Error(`ffmpeg could not make the open-GOP H.265 input: ${r.stderr}`);
+  return new Uint8Array(fs.readFileSync(out));
+}

@@ -27,3 +27,27 @@ test('whole PES: every H.264 access unit and every AAC PES of the capture, whate
   const again = demux(ts, 7).units;
   assert.deepEqual(again.map((u) => [u.pid, u.pts, u.data.length]), units.map((u) => [u.pid, u.pts, u.data.length]));
 });
+
+test('released PES buffers are filled again by later PES; units not released keep their bytes', () => {
+  const ts = fixture('h264-aac.m2ts');
+  const reference = demux(ts, 188).units.map((u) => Buffer.from(u.data).toString('hex'));
+  // Each unit copied, then released at once: later units land in earlier units' memory.
+  const seen: string[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  let reused = 0;
+  const d = new PesDemuxer({
+    program: () => {},
+    unit: (u) => {
+      seen.push(Buffer.from(u.data).toString('hex'));
+      if (buffers.has(u.data.buffer)) reused++;
+      buffers.add(u.data.buffer);
+      d.release(u.data);
+      d.release(u.data); // twice: no effect
+    },
+  });
+  for (let o = 0; o < ts.length; o += 188) d.push(ts.subarray(o, o + 188));
+  d.finish();
+  assert.deepEqual(seen, reference, 'the same bytes, unit by unit');
+  assert.ok(reused > reference.length / 2, `${reused} of ${reference.length} units in a reused buffer`);
+  d.release(new Uint8Array(10)); // not the demuxer's: ignored
+});

@@ -207,3 +207,55 @@ test('--format fmp4: a restarted run in the same directory keeps an init with th
   assert.ok(other.every((m) => m.ext.init === 'cam-init-2.mp4'), other.map((m) => m.ext.init).join(' '));
   assert.deepEqual(fs.readFileSync(path.join(dir, 'cam-init.mp4')), first, 'untouched');
 });
+
+test('--format fmp4: timestamps that jump back (the same capture twice) are a discontinuity, and decode times never go back', () => {
+  const dir = tempDir('fmp4-jump');
+  const capture = fixture('h264-aac.m2ts');
+  const { messages } = run(dir, [capture, capture]);
+  assert.deepEqual(messages.map((m) => m.ext.discontinuity === true), [false, false, true, false], 'EXT-X-DISCONTINUITY before the first segment after the jump');
+  const ts = run(tempDir('fmp4-jump-ts'), [capture, capture], 'ts').messages;
+  assert.deepEqual(messages.map((m) => m.ext.discontinuity), ts.map((m) => m.ext.discontinuity), 'where the TS path marks it');
+  const files = messages.map((m) => `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`);
+  for (const f of files) assert.ok(decodes(dir, 'cam-init.mp4', f) > 0);
+  // mp4box over init + every segment: decode times run on across the jump, one frame apart, never back.
+  const parsed = parseMp4(Buffer.concat([fs.readFileSync(path.join(dir, 'cam-init.mp4')), ...files.map((f) => fs.readFileSync(path.join(dir, f)))]));
+  for (const track of parsed.tracks) {
+    assert.ok(track.samples[0].dts >= 0);
+    for (let i = 1; i < track.samples.length; i++) {
+      const prev = track.samples[i - 1];
+      assert.equal(track.samples[i].dts, prev.dts + prev.duration, `${track.codec} sample ${i} follows the one before`);
+      assert.ok(prev.duration > 0, `${track.codec} sample ${i - 1} lasts`);
+    }
+  }
+  const video = parsed.tracks.find((t) => t.codec.startsWith('avc1'))!;
+  assert.equal(video.samples.length, 100);
+});
+
+test('--format fmp4: a segment above a MiB of samples is written as several moof/mdat pairs that decode, as many frames as the input', () => {
+  const dir = tempDir('fmp4-fragments');
+  const input = path.join(dir, 'heavy.ts');
+  // 3 s of a noisy 640x360 picture at ~16 Mb/s (noise, as filler NAL units stay out of the samples), a keyframe every second.
+  const made = spawnSync(FFMPEG, [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '3',
+    '-vf', 'noise=alls=40:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-b:v', '12M',
+    '-c:a', 'aac', '-f', 'mpegts', input,
+  ]);
+  assert.equal(made.status, 0, made.stderr.toString());
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const { messages } = run(out, [fs.readFileSync(input)]);
+  assert.equal(messages.length, 3);
+  const segments: Buffer[] = [];
+  for (const m of messages) {
+    const file = `cam-${String(m.lastSegment).padStart(5, '0')}.m4s`;
+    const bytes = fs.readFileSync(path.join(out, file));
+    assert.equal(bytes.length, m.ext.size);
+    const moofs = bytes.toString('latin1').split('moof').length - 1;
+    assert.ok(moofs >= 2, `${file}: ${bytes.length} bytes in ${moofs} moof/mdat pairs`);
+    assert.ok(decodes(out, 'cam-init.mp4', file) > 0);
+    segments.push(bytes);
+  }
+  const video = parseMp4(Buffer.concat([fs.readFileSync(path.join(out, 'cam-init.mp4')), ...segments])).tracks.find((t) => t.codec.startsWith('avc1'))!;
+  assert.equal(video.samples.length, 75, 'every frame of the input, once');
+  assert.deepEqual(fs.readdirSync(out).filter((f) => f.startsWith('.')), [], 'no temporary file left behind');
+});

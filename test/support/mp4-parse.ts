@@ -10,6 +10,8 @@ export interface ParsedSample {
   duration: number;
   sync: boolean;
   size: number;
+  /** sample_flags is_leading: 0 unknown, 1 leading and not decodable from the I picture, 2 not leading, 3 leading, decodable. */
+  leading: number;
 }
 
 export interface ParsedTrack {
@@ -44,7 +46,7 @@ export function parseMp4(bytes: Uint8Array): ParsedMp4 {
       id: t.id,
       codec: t.codec,
       timescale: t.timescale,
-      samples: file.getTrackById(t.id).samples.map((s) => ({ dts: s.dts, cts: s.cts, duration: s.duration, sync: s.is_sync, size: s.size })),
+      samples: file.getTrackById(t.id).samples.map((s) => ({ dts: s.dts, cts: s.cts, duration: s.duration, sync: s.is_sync, size: s.size, leading: s.is_leading })),
     })),
   };
 }

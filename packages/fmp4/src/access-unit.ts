@@ -3,7 +3,8 @@
  * muxer adds 4-byte lengths) and its parameter sets and delimiters, which go out of band into
  * avcC/hvcC (ISO/IEC 14496-15 §5.3.2, §8.3.2); ADTS audio loses its headers (ISO/IEC 14496-14 §3.1).
  */
-import { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex, type AdtsHeader } from '@hlsrelay/mpegts';
+import { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Irap, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex, type AdtsHeader } from '@hlsrelay/mpegts';
+import { LEADING_DECODABLE, LEADING_NOT, LEADING_NOT_DECODABLE, LEADING_UNKNOWN } from './sample-flags';
 
 /** What the remuxer takes, per track: one access unit (video) or one PES of ADTS frames (audio). */
 export interface TimedAccessUnit {
@@ -48,14 +49,53 @@ export interface VideoSampleParts {
   referenced: boolean;
   /** Bytes of the VCL NAL units: 0 means the unit held no picture. */
   vclBytes: number;
+  /** The picture is IDR (H.264) or IRAP (H.265): where a decoder can start. */
+  irap: boolean;
+  /** sample_flags is_leading (sample-flags.ts): known for H.265 from the NAL type (RASL, RADL), unknown for H.264. */
+  leading: number;
+  /**
+   * Offset in the unit where a second access unit begins (a PES that carries more than one
+   * picture), -1 when it holds one: the parts describe only the first.
+   */
+  next: number;
 }
 
-/** Splits an Annex B access unit of `codec` (views, no copies). */
+/**
+ * H.265 RADL_N, RADL_R (leading, decodable from the CRA on) and RASL_N, RASL_R (leading, they
+ * reference pictures before the CRA: skipped when decoding starts there), Table 7-1.
+ */
+const H265_RADL = new Set([6, 7]);
+const H265_RASL = new Set([8, 9]);
+
+/**
+ * After a picture's slices, these NAL unit types begin the next access unit (H.264 §7.4.1.2.3:
+ * AUD, SPS, PPS, SEI, 14–18; H.265 §7.4.2.4.4: AUD, VPS, SPS, PPS, prefix SEI, 41–44, 48–55), and
+ * so does a slice that is the first of its picture (first_mb_in_slice 0: ue(v) '1', the bit after
+ * the 1-byte H.264 header; first_slice_segment_in_pic_flag, the bit after the 2-byte H.265 one).
+ */
+function startsAccessUnit(codec: 'h264' | 'h265', b: Uint8Array, o: number): boolean {
+  if (codec === 'h264') {
+    const type = h264NalType(b, o);
+    if (isH264Vcl(type)) return (b[o + 1] & 0x80) !== 0;
+    return type === H264Nal.AUD || type === H264Nal.SPS || type === H264Nal.PPS || type === H264Nal.SEI || (type >= 14 && type <= 18);
+  }
+  const type = h265NalType(b, o);
+  if (isH265Vcl(type)) return (b[o + 2] & 0x80) !== 0;
+  return (type >= H265Nal.VPS && type <= H265Nal.AUD) || type === 39 || (type >= 41 && type <= 44) || (type >= 48 && type <= 55);
+}
+
+/** Splits an Annex B access unit of `codec` (views, no copies); see `next` for a PES of several. */
 export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): VideoSampleParts {
-  const out: VideoSampleParts = { nals: [], vps: [], sps: [], pps: [], referenced: true, vclBytes: 0 };
+  const out: VideoSampleParts = { nals: [], vps: [], sps: [], pps: [], referenced: true, vclBytes: 0, irap: false, leading: LEADING_UNKNOWN, next: -1 };
   let firstVcl = true;
+  let lastEnd = 0;
   for (const u of findNalUnits(au)) {
     if (u.end <= u.start) continue;
+    if (!firstVcl && startsAccessUnit(codec, au, u.start)) {
+      out.next = lastEnd;
+      break;
+    }
+    lastEnd = u.end;
     const nal = au.subarray(u.start, u.end);
     if (codec === 'h264') {
       const type = h264NalType(au, u.start);
@@ -66,6 +106,7 @@ export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): Vi
         out.vclBytes += nal.length;
         // nal_ref_idc: 2 bits of the header byte; 0 = no other picture predicts from this one.
         if (firstVcl) out.referenced = ((au[u.start] >> 5) & 0x03) !== 0;
+        if (firstVcl) out.irap = type === H264Nal.IDR;
         firstVcl = false;
       }
     } else {
@@ -74,7 +115,14 @@ export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): Vi
       else if (type === H265Nal.SPS) out.sps.push(nal);
       else if (type === H265Nal.PPS) out.pps.push(nal);
       if (H265_OUT_OF_BAND.has(type)) continue;
-      if (isH265Vcl(type)) out.vclBytes += nal.length;
+      if (isH265Vcl(type)) {
+        out.vclBytes += nal.length;
+        if (firstVcl) {
+          out.irap = isH265Irap(type);
+          out.leading = H265_RASL.has(type) ? LEADING_NOT_DECODABLE : H265_RADL.has(type) ? LEADING_DECODABLE : LEADING_NOT;
+        }
+        firstVcl = false;
+      }
     }
     out.nals.push(nal);
   }

@@ -5,7 +5,7 @@
  * whose PTS strays from that by more than MAX_DRIFT_FRAMES (a gap in the input) re-anchors them.
  */
 import { splitAdtsFrames, type AdtsFrame, type TimedAccessUnit } from './access-unit';
-import { rescale, type DecodeClock } from './decode-clock';
+import { rescale, TrackTimeline, TS_TIMESCALE, type DecodeClock } from './decode-clock';
 import type { FragmentTrack } from './media-segment';
 import { AUDIO_SAMPLE_FLAGS } from './sample-flags';
 import { configFingerprint, type AacConfig } from './track-config';
@@ -28,18 +28,28 @@ export class AudioTrack {
   readonly id: number;
   config: AacConfig | null = null;
   readonly #clock: DecodeClock;
+  readonly #timeline: TrackTimeline;
+  /** Frames of the last PES: how far the next PES starts after its PTS, where a jump lands. */
+  #lastPesFrames = 1;
   /** Decode time of the next frame in sample-rate ticks; -1 until anchored. */
   #next = -1;
   #firstTime = -1;
   #frames: Uint8Array[] = [];
 
-  constructor(id: number, clock: DecodeClock) {
+  constructor(id: number, clock: DecodeClock, timeline = new TrackTimeline()) {
     this.id = id;
     this.#clock = clock;
+    this.#timeline = timeline;
   }
 
   get pendingSamples(): number {
     return this.#frames.length;
+  }
+
+  get pendingBytes(): number {
+    let n = 0;
+    for (const f of this.#frames) n += f.length;
+    return n;
   }
 
   /** The ADTS frames of a PES, with the configuration of the first when it differs from the current one. */
@@ -54,7 +64,9 @@ export class AudioTrack {
   add(au: TimedAccessUnit, frames: AdtsFrame[]): void {
     if (!this.config || frames.length === 0) return;
     const rate = this.config.sampleRate;
-    const ptsTime = rescale(this.#clock.unwrap(au.pts), rate);
+    const step = Math.round((this.#lastPesFrames * AAC_FRAME_SAMPLES * TS_TIMESCALE) / rate);
+    const ptsTime = rescale(this.#timeline.map(this.#clock.unwrap(au.pts), step), rate);
+    this.#lastPesFrames = frames.length;
     if (this.#next < 0 || Math.abs(ptsTime - this.#next) > MAX_DRIFT_FRAMES * AAC_FRAME_SAMPLES) this.#next = ptsTime;
     for (const f of frames) {
       // A frame before time zero (only possible at the very start of a stream) is dropped.
@@ -66,7 +78,6 @@ export class AudioTrack {
     }
   }
 
-  /** A new configuration (another sample rate): frame times start again from the next PTS. */
   /**
    * Drops queued frames that start before `time90k` (an unwrapped 90 kHz time), and any beyond
    * the newest `keep`: audio that arrived before the video's first keyframe.
@@ -80,6 +91,7 @@ export class AudioTrack {
     this.#firstTime += drop * AAC_FRAME_SAMPLES;
   }
 
+  /** A new configuration (another sample rate): frame times start again from the next PTS. */
   reset(config: AacConfig): void {
     this.config = config;
     this.#next = -1;

@@ -32,3 +32,51 @@ export class DecodeClock {
 
 /** A 90 kHz duration in another timescale, rounded to the nearest tick. */
 export const rescale = (ticks90k: number, timescale: number): number => Math.round((ticks90k * timescale) / TS_TIMESCALE);
+
+/** Defaults of TrackTimeline: the TS segmenter's discontinuity threshold (10 s), and 1 s back. */
+export const JUMP_FORWARD_TICKS = 10 * TS_TIMESCALE;
+export const JUMP_BACK_TICKS = TS_TIMESCALE;
+
+/**
+ * One track's decode times across timestamp jumps: a new encoder, a source switch, a backwards
+ * step. `tfdt` cannot go back (and a 64-bit unsigned field cannot hold a negative time), so a jump
+ * is spliced out: the track's times run on from where they were by one step, offset from then on.
+ * The playlist still says EXT-X-DISCONTINUITY before the first segment after the jump (the TS
+ * core decides that, as for TS segments); the decode times just never break. Each track splices
+ * on its own, so a jump that reaches audio and video at different packets moves both alike.
+ */
+export class TrackTimeline {
+  readonly #forward: number;
+  readonly #back: number;
+  /** Last time handed out; NaN before the first. */
+  #last = Number.NaN;
+  #offset = 0;
+  #jumps = 0;
+
+  constructor(forwardTicks = JUMP_FORWARD_TICKS, backTicks = JUMP_BACK_TICKS) {
+    this.#forward = forwardTicks;
+    this.#back = backTicks;
+  }
+
+  /** Jumps spliced out so far. */
+  get jumps(): number {
+    return this.#jumps;
+  }
+
+  /**
+   * The track's time for unwrapped (DecodeClock) time `t`. `step`: how far after the last time a
+   * unit that follows it without a jump would sit (a frame) — where a jump lands. The same `t`
+   * twice gives the same time.
+   */
+  map(t: number, step: number): number {
+    if (!Number.isNaN(this.#last)) {
+      const d = t + this.#offset - this.#last;
+      if (d > this.#forward || d < -this.#back) {
+        this.#offset = this.#last + step - t;
+        this.#jumps++;
+      }
+    }
+    this.#last = t + this.#offset;
+    return this.#last;
+  }
+}

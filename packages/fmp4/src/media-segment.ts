@@ -1,7 +1,7 @@
 /**
- * A media segment: `styp` + `moof` (ISO/IEC 14496-12 §8.8.4) + `mdat` (§8.1.1). One `traf` per
- * track, every sample's duration, size, flags and (video) signed composition offset in a
- * version-1 `trun`; sample data written once, straight into the output buffer.
+ * A media segment: `styp`, then one or more `moof` (ISO/IEC 14496-12 §8.8.4) + `mdat` (§8.1.1)
+ * pairs. One `traf` per track, every sample's duration, size, flags and (video) signed
+ * composition offset in a version-1 `trun`; sample data is passed on as views, never copied.
  */
 import { BoxWriter } from './box-writer';
 import { writeStyp } from './file-type';
@@ -43,13 +43,20 @@ export const sampleSize = (s: FragmentSample, lengthPrefixed: boolean): number =
   return n;
 };
 
-/** `sequence`: mfhd sequence_number, 1 for the first fragment, +1 for each after (§8.8.5.3). */
-export function buildMediaSegment(sequence: number, tracks: FragmentTrack[]): Uint8Array {
+/**
+ * One `moof`/`mdat` pair (preceded by `styp` when it opens a segment) as a list of byte ranges
+ * to be written in order: the boxes and the 4-byte NAL lengths in one new buffer, each sample's
+ * NAL units and audio frames as the views they arrived in — the sample data is never copied
+ * here (the caller writes the list with one writev). `sequence`: mfhd sequence_number, 1 for the
+ * first fragment, +1 for each after (§8.8.5.3).
+ */
+export function buildFragment(sequence: number, tracks: FragmentTrack[], opensSegment: boolean): Uint8Array[] {
   const sizes = tracks.map((t) => t.samples.map((s) => sampleSize(s, t.lengthPrefixed)));
   const mdatPayload = sizes.reduce((a, ts) => a + ts.reduce((b, n) => b + n, 0), 0);
   const sampleCount = tracks.reduce((a, t) => a + t.samples.length, 0);
-  const w = new BoxWriter(256 + 100 * tracks.length + 16 * sampleCount + mdatPayload);
-  writeStyp(w, tracks.length);
+  const prefixes = tracks.reduce((a, t) => a + (t.lengthPrefixed ? t.samples.reduce((b, s) => b + s.parts.length, 0) : 0), 0);
+  const w = new BoxWriter(256 + 100 * tracks.length + 16 * sampleCount + 4 * prefixes);
+  if (opensSegment) writeStyp(w, tracks.length);
   const moofStart = w.length;
   const dataOffsetFields: number[] = [];
   w.box('moof', () => {
@@ -71,18 +78,27 @@ export function buildMediaSegment(sequence: number, tracks: FragmentTrack[]): Ui
       });
     });
   });
-  const mdatStart = w.length;
+  const headEnd = w.length + 8;
   w.u32(8 + mdatPayload); // mdat size
   w.fourcc('mdat');
+  // The NAL lengths go after the boxes in the same buffer; the list interleaves them with the data.
+  let offset = headEnd - moofStart;
   tracks.forEach((t, i) => {
-    w.patchU32(dataOffsetFields[i], w.length - moofStart);
+    w.patchU32(dataOffsetFields[i], offset);
+    offset += sizes[i].reduce((a, n) => a + n, 0);
+    if (t.lengthPrefixed) for (const s of t.samples) for (const p of s.parts) w.u32(p.length); // NALUnitLength (lengthSizeMinusOne = 3)
+  });
+  const bytes = w.bytes();
+  const list: Uint8Array[] = [bytes.subarray(0, headEnd)];
+  let at = headEnd;
+  for (const t of tracks) {
     for (const s of t.samples) {
       for (const p of s.parts) {
-        if (t.lengthPrefixed) w.u32(p.length); // NALUnitLength (lengthSizeMinusOne = 3)
-        w.bytesField(p);
+        if (t.lengthPrefixed) list.push(bytes.subarray(at, (at += 4)));
+        list.push(p);
       }
     }
-  });
-  if (w.length - mdatStart !== 8 + mdatPayload) throw new Error('mdat size mismatch');
-  return w.bytes();
+  }
+  return list;
 }
+

@@ -4,7 +4,7 @@
  */
 import { parseH264Sps, parseH265Sps, ptsDelta } from '@hlsrelay/mpegts';
 import { splitVideoAccessUnit, type TimedAccessUnit, type VideoSampleParts } from './access-unit';
-import type { DecodeClock } from './decode-clock';
+import { TrackTimeline, type DecodeClock } from './decode-clock';
 import type { FragmentSample, FragmentTrack } from './media-segment';
 import { sampleFlags } from './sample-flags';
 import { configFingerprint, type VideoConfig } from './track-config';
@@ -23,7 +23,8 @@ interface PendingVideoSample {
 /** Builds the configuration a keyframe's parameter sets describe; null when they are missing or unreadable. */
 export function videoConfigOf(codec: 'h264' | 'h265', p: VideoSampleParts): VideoConfig | null {
   if (p.sps.length === 0 || p.pps.length === 0) return null;
-  const copy = (nals: Uint8Array[]): Uint8Array[] => dedupe(nals).map((n) => n.slice());
+  // Copies (Buffer#slice would be a view): the PES buffer they come from is reused for later input.
+  const copy = (nals: Uint8Array[]): Uint8Array[] => dedupe(nals).map((n) => new Uint8Array(n));
   if (codec === 'h264') {
     const sps = parseH264Sps(p.sps[0]);
     return sps && { codec, sps, spsNals: copy(p.sps), ppsNals: copy(p.pps) };
@@ -48,15 +49,26 @@ export class VideoTrack {
   readonly codec: 'h264' | 'h265';
   config: VideoConfig | null = null;
   readonly #clock: DecodeClock;
+  readonly #timeline: TrackTimeline;
   #pending: PendingVideoSample[] = [];
   /** Duration of the last sample written, for a last sample whose successor is unknown. */
   #lastDuration = 0;
   #started = false;
+  #pendingBytes = 0;
+  /** Decode time of the last sample queued, and the step from the one before it (0: not known). */
+  #lastDts = -1;
+  #lastStep = 0;
 
-  constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock) {
+  constructor(id: number, codec: 'h264' | 'h265', clock: DecodeClock, timeline = new TrackTimeline()) {
     this.id = id;
     this.codec = codec;
     this.#clock = clock;
+    this.#timeline = timeline;
+  }
+
+  /** Decode time of raw (33-bit) DTS `dts`: unwrapped, jumps spliced out. */
+  #decodeTime(dts: number): number {
+    return this.#timeline.map(this.#clock.unwrap(dts), this.frameTicks);
   }
 
   /** A first sync sample has been queued. */
@@ -69,6 +81,18 @@ export class VideoTrack {
 
   get pendingSamples(): number {
     return this.#pending.length;
+  }
+
+  /** One frame in 90 kHz ticks: the last DTS step seen, else the SPS frame rate, else FALLBACK_FRAME_TICKS. */
+  get frameTicks(): number {
+    if (this.#lastStep > 0) return this.#lastStep;
+    const fps = this.config?.codec === 'h264' ? this.config.sps.frameRate : undefined;
+    return fps ? Math.round(90_000 / fps) : FALLBACK_FRAME_TICKS;
+  }
+
+  /** Bytes of the NAL units queued (their length prefixes not counted). */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
   }
 
   /**
@@ -88,12 +112,15 @@ export class VideoTrack {
   add(au: TimedAccessUnit, parts: VideoSampleParts): boolean {
     if (!this.config || parts.vclBytes === 0) return false;
     if (!this.#started && !au.keyframe) return false; // the track starts on a sync sample
-    const dts = this.#clock.unwrap(au.dts);
+    const dts = this.#decodeTime(au.dts);
     const pts = dts + ptsDelta(au.dts, au.pts); // B-frames: PTS a few frames after DTS, maybe across a wrap
     if (dts < 0) return false;
     if (!this.#started) this.firstDecodeTime = dts;
+    if (this.#lastDts >= 0 && dts > this.#lastDts) this.#lastStep = dts - this.#lastDts;
+    this.#lastDts = dts;
     this.#started = true;
-    this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced }), parts: parts.nals });
+    this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced, leading: parts.leading }), parts: parts.nals });
+    for (const n of parts.nals) this.#pendingBytes += n.length;
     return true;
   }
 
@@ -102,6 +129,7 @@ export class VideoTrack {
     const pending = this.#pending;
     if (pending.length === 0) return null;
     this.#pending = [];
+    this.#pendingBytes = 0;
     const samples: FragmentSample[] = pending.map((s, i) => {
       const next = pending[i + 1];
       return { duration: next ? Math.max(0, next.dts - s.dts) : 0, flags: s.flags, compositionOffset: s.pts - s.dts, parts: s.parts };
@@ -109,7 +137,7 @@ export class VideoTrack {
     const last = samples[samples.length - 1];
     const lastDts = pending[pending.length - 1].dts;
     if (nextDts !== undefined) {
-      last.duration = Math.max(0, this.#clock.unwrap(nextDts) - lastDts);
+      last.duration = Math.max(0, this.#decodeTime(nextDts) - lastDts);
     } else {
       // Not known: the sample before it (in this fragment or the previous one), else the SPS frame rate.
       const previous = samples.length > 1 ? samples[samples.length - 2].duration : this.#lastDuration;

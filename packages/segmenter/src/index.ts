@@ -13,6 +13,7 @@ export * from './live/status-line';
 export * from './live/input-check';
 // delivery/: index messages to the uploader
 export * from './delivery/notifier';
+export * from './delivery/payload-sender';
 export * from './delivery/spool';
 export * from './delivery/uploader-access';
 export * from './delivery/uploader-connection';

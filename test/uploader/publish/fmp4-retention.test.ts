@@ -77,3 +77,27 @@ test('the archive playlist lists every segment with the EXT-X-MAP each init need
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('removing local files: an init goes once a stored segment needs the next one; the newest init stays', async () => {
+  for (const removeLocal of [true, false]) {
+    const { dir, root, message, stored } = setup();
+    const local = (name: string) => existsSync(path.join(dir, 'segs', name));
+    const uploader = new Uploader({ target: new FileTarget({ root }), logger: silentLogger(), window: 5, removeLocal });
+    try {
+      for (const n of [1, 2]) await uploader.accept(message(n, 's-init.mp4'));
+      await uploader.onIdle();
+      assert.equal(local('s-init.mp4'), true, 'the init segments still name stays');
+      await uploader.accept(message(3, 's-init-2.mp4'));
+      await uploader.onIdle();
+      assert.deepEqual([stored('s-init.mp4'), stored('s-init-2.mp4')], [true, true]);
+      assert.deepEqual(
+        ['s-00001.m4s', 's-00003.m4s', 's-init.mp4', 's-init-2.mp4'].map(local),
+        removeLocal ? [false, false, false, true] : [true, true, true, true],
+        `removeLocal ${removeLocal}`,
+      );
+    } finally {
+      await uploader.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

@@ -48,6 +48,9 @@ export interface SegmentSink {
   end(segment: CompletedSegment): void;
 }
 
+/** Default of TsSegmenterOptions.discontinuityThreshold (seconds). */
+export const DEFAULT_DISCONTINUITY_SECONDS = 10;
+
 export interface TsSegmenterOptions {
   /** Target segment duration in seconds (cut at the first keyframe at or after it). */
   targetDuration: number;
@@ -109,7 +112,7 @@ export class TsSegmenter {
     if (!(options.targetDuration > 0) || !Number.isFinite(options.targetDuration)) {
       throw new TypeError(`targetDuration must be seconds > 0, got ${options.targetDuration}`);
     }
-    const threshold = options.discontinuityThreshold ?? 10;
+    const threshold = options.discontinuityThreshold ?? DEFAULT_DISCONTINUITY_SECONDS;
     if (!(threshold > 0)) throw new TypeError(`discontinuityThreshold must be seconds > 0, got ${threshold}`);
     this.#sink = sink;
     this.#targetTicks = secondsToTicks(options.targetDuration);

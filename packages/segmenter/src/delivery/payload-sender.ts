@@ -35,14 +35,26 @@ export function shippedSegment(message: string): ShippedFile & { init?: ShippedF
  * What `--ship-bytes` does with a segment file once the uploader acknowledged its message (it has
  * the bytes on disk): removes it, so a long stream does not fill this machine's disk. Unless
  * `--keep-local`. A file already gone is fine; any other failure is logged, never thrown.
+ *
+ * fMP4 init sections go too, once an acknowledged message names the next one: a new codec
+ * configuration always gets a new file, so no later message of the run names the old one. The
+ * newest stays (a restarted run with the same configuration reuses it). One remover per stream.
  */
 export function removeShippedSegment(logger: Logger | undefined): (message: string) => void {
+  let lastInit: string | undefined;
   return (message) => {
     let file: string | undefined;
     try {
       const m = parseMessage(message);
       file = path.resolve(m.outputDirectory, messageSegmentFileName(m));
       rmSync(file, { force: true });
+      const named = initFilePath(m);
+      const init = named === undefined ? undefined : path.resolve(named);
+      if (init === undefined || init === lastInit) return;
+      const previous = lastInit;
+      lastInit = init;
+      file = previous;
+      if (previous !== undefined) rmSync(previous, { force: true });
     } catch (e) {
       logger?.warn('cannot remove a shipped segment file after its acknowledgement', { file, error: (e as Error).message });
     }

@@ -6,7 +6,9 @@
  *
  * The two sides finish a segment at different moments — the core when the next keyframe's PES
  * starts, the remuxer when that keyframe's access unit is complete (or at once, on a new
- * program) — so each side's segments wait in a queue and are paired by start PTS.
+ * program) — so each side's segments wait in a queue and are paired by start PTS. The remuxed
+ * bytes do not wait in memory: each piece (a remuxed segment) is written to a file of its own as
+ * its fragments come, and only named when it is paired.
  */
 import type { Logger } from '@hlsrelay/log';
 import { TsRemuxer, type InitSegment, type MediaSegment } from '@hlsrelay/fmp4';
@@ -20,6 +22,8 @@ export interface PairedSegment {
   /** PTS (90 kHz, 33-bit) where this piece starts: the core's start, or later for a piece cut at a codec change. */
   pts: number;
   media: MediaSegment;
+  /** The piece whose fragments hold its bytes. */
+  piece: number;
   /** The init section these samples need, and whether it differs from the last segment's. */
   init: InitSegment;
   initChanged: boolean;
@@ -28,12 +32,22 @@ export interface PairedSegment {
 export interface Fmp4PipelineEvents {
   /** An init section the remuxer made; written before any segment that needs it is announced. */
   init(init: InitSegment): void;
+  /**
+   * Bytes of piece `piece` (1, 2, … in order; the first fragment opens it), as views to be
+   * written now and in order: they are the input's bytes.
+   */
+  fragment(piece: number, parts: Uint8Array[], opensPiece: boolean): void;
+  /** Piece `piece` is complete (its file can be closed); it is paired and announced later, or dropped. */
+  pieceEnd(piece: number): void;
   segment(paired: PairedSegment): void;
+  /** A complete piece that will never be announced. */
+  dropped(piece: number): void;
 }
 
 interface Remuxed {
   startPts: number;
   media: MediaSegment;
+  piece: number;
 }
 
 export class Fmp4Pipeline implements SegmentSink {
@@ -50,15 +64,20 @@ export class Fmp4Pipeline implements SegmentSink {
   /** The core segment paired last, and the seconds of remuxed pieces announced for it. */
   #last: { core: CompletedSegment; elapsed: number } | null = null;
   #finalSeen = false;
+  #piece = 0;
 
-  constructor(events: Fmp4PipelineEvents, logger?: Logger) {
+  /** `discontinuityTicks`: the core's threshold, so the remuxer splices out the same jumps (TrackTimeline). */
+  constructor(events: Fmp4PipelineEvents, logger?: Logger, discontinuityTicks?: number) {
     this.#events = events;
     this.#logger = logger;
     this.#remuxer = new TsRemuxer({
+      discontinuityTicks,
       wantsCut: (_ticks, pts) => this.#cuts.delete(pts),
       output: (o) => {
         if (o.type === 'init') return this.#events.init(o.init);
-        this.#remuxed.push({ startPts: this.#remuxer.openSegmentPts, media: o.segment });
+        if (o.type === 'fragment') return this.#events.fragment(o.opensSegment ? ++this.#piece : this.#piece, o.parts, o.opensSegment);
+        this.#events.pieceEnd(this.#piece);
+        this.#remuxed.push({ startPts: this.#remuxer.openSegmentPts, media: o.segment, piece: this.#piece });
         // While finishing, every piece is out before any is paired: only the last may end the stream.
         if (!this.#finalSeen) this.#pair();
       },
@@ -92,6 +111,10 @@ export class Fmp4Pipeline implements SegmentSink {
     if (!this.#finalSeen) this.#remuxer.finish();
     this.#pair();
     for (const c of this.#core.splice(0)) this.#logger?.error('segment could not be remuxed to fMP4: lost', { startPts: c.startPts });
+    for (const m of this.#remuxed.splice(0)) {
+      this.#logger?.error('fMP4 segment with no TS segment to time it: dropped', { startPts: m.startPts, sequence: m.media.sequence });
+      this.#events.dropped(m.piece);
+    }
   }
 
   /**
@@ -123,6 +146,7 @@ export class Fmp4Pipeline implements SegmentSink {
       if (d < 0) {
         this.#remuxed.shift();
         this.#logger?.error('fMP4 segment with no TS segment to time it: dropped', { startPts: made.startPts, sequence: made.media.sequence });
+        this.#events.dropped(made.piece);
         continue;
       }
       this.#core.shift();
@@ -141,6 +165,6 @@ export class Fmp4Pipeline implements SegmentSink {
     const init = made.media.init;
     const initChanged = this.#lastInit !== '' && this.#lastInit !== init.identity;
     this.#lastInit = init.identity;
-    this.#events.segment({ core: { ...core, final }, pts, media: made.media, init, initChanged });
+    this.#events.segment({ core: { ...core, final }, pts, media: made.media, piece: made.piece, init, initChanged });
   }
 }

@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import type { InitSegment } from '@hlsrelay/fmp4';
+import { secondsToTicks } from '@hlsrelay/mpegts';
 import { formatMessage, initFileName, type IndexMessage, type SegmentEncryption, type SegmentFormat } from '@hlsrelay/protocol';
 import { Fmp4Pipeline, type PairedSegment } from './fmp4-pipeline';
-import { SegmentWriter, type WrittenSegment } from './segment-writer';
-import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
+import { SegmentWriter, type SealedFile, type WrittenSegment } from './segment-writer';
+import { DEFAULT_DISCONTINUITY_SECONDS, TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
 
 /** The original eight positional arguments, plus the numbering of this run. */
 export interface StreamNames {
@@ -69,6 +70,10 @@ export class LiveSegmenter implements SegmentSink {
   /** fMP4 only: remuxes what the core cuts; null for TS. */
   readonly #fmp4: Fmp4Pipeline | null = null;
   readonly #initWriter: SegmentWriter | null = null;
+  /** fMP4: writes each remuxed piece under a temporary name until it is paired and numbered. */
+  readonly #pieceWriter: SegmentWriter | null = null;
+  /** Pieces written and closed, not yet announced (null: the write failed). */
+  readonly #pieces = new Map<number, SealedFile | null>();
   /** fMP4: init sections written (null: the write failed) by identity, the last one's identity, how many were made. */
   readonly #inits = new Map<string, WrittenSegment | null>();
   #initIdentity = '';
@@ -92,7 +97,26 @@ export class LiveSegmenter implements SegmentSink {
     this.#writer = new SegmentWriter({ outputDirectory, outputPrefix, format: options.format, logger });
     if (options.format === 'fmp4') {
       this.#initWriter = new SegmentWriter({ outputDirectory, outputPrefix, fileName: (n) => initFileName(outputPrefix, n), logger });
-      this.#fmp4 = new Fmp4Pipeline({ init: (i) => this.#writeInit(i), segment: (p) => this.#endFmp4(p) }, logger);
+      this.#pieceWriter = new SegmentWriter({ outputDirectory, outputPrefix, fileName: (n) => `${outputPrefix}-piece-${n}.m4s`, logger });
+      const pieces = this.#pieceWriter;
+      this.#fmp4 = new Fmp4Pipeline(
+        {
+          init: (i) => this.#writeInit(i),
+          fragment: (n, parts, opens) => {
+            if (opens) pieces.open(n);
+            pieces.writeParts(parts);
+          },
+          pieceEnd: (n) => this.#pieces.set(n, pieces.seal()),
+          segment: (p) => this.#endFmp4(p),
+          dropped: (n) => {
+            const sealed = this.#pieces.get(n);
+            this.#pieces.delete(n);
+            if (sealed) fs.rmSync(sealed.path, { force: true });
+          },
+        },
+        logger,
+        secondsToTicks(options.discontinuityThreshold ?? DEFAULT_DISCONTINUITY_SECONDS),
+      );
     }
     this.#core = new TsSegmenter(this.#fmp4 ?? this, {
       targetDuration: options.segmentDuration,
@@ -174,6 +198,8 @@ export class LiveSegmenter implements SegmentSink {
   }
 
   #endFmp4(p: PairedSegment): void {
+    const sealed = this.#pieces.get(p.piece) ?? null;
+    this.#pieces.delete(p.piece);
     let init = this.#inits.get(p.init.identity);
     if (!init) {
       // Its write failed (a full disk, say): tried again under the next name, so later segments are not all lost.
@@ -186,10 +212,11 @@ export class LiveSegmenter implements SegmentSink {
     }
     if (!init) {
       this.#logger?.error('segment dropped: its init section could not be written', { segment: this.#next });
+      if (sealed) fs.rmSync(sealed.path, { force: true });
       this.#announce(p.core, null);
       return;
     }
-    const written = this.#writer.writeFile(this.#next, p.media.bytes);
+    const written = sealed && this.#writer.publish(sealed, this.#next);
     // A new init is a new decoder configuration: players must reset (RFC 8216 §4.3.2.3).
     const core = { ...p.core, startPts: p.pts, discontinuity: p.core.discontinuity || p.initChanged, duration: p.media.duration };
     this.#announce(core, written, { init, codecs: p.init.codecs.join(',') });

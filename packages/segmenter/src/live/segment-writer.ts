@@ -7,6 +7,10 @@
  * reused as soon as the segmenter returns, and a blocking write of one run is cheaper than
  * copying it for an asynchronous one. A failed write is logged and the segment dropped; the
  * stream goes on with the next one.
+ *
+ * An fMP4 segment arrives as fragments, each a list of views (its boxes and the sample data as
+ * the input carried it), written with writev; its number is known only once it has been paired
+ * with the TS core's segment, so it is sealed under its temporary name and published later.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +21,39 @@ export interface WrittenSegment {
   number: number;
   path: string;
   size: number;
+}
+
+/** A file closed under its temporary name, not yet given its final one. */
+export interface SealedFile {
+  path: string;
+  size: number;
+}
+
+/** At most this many buffers go to one writev (Linux's IOV_MAX; libuv writes no more per call). */
+const IOV_MAX = 1024;
+
+/** Writes `parts` one after the other at the file position, however many system calls that takes; returns the bytes written. */
+export function writePartsSync(fd: number, parts: readonly Uint8Array[]): number {
+  let total = 0;
+  let i = 0;
+  // The rest of a part the last call wrote only in part.
+  let rest: Uint8Array | null = null;
+  while (i < parts.length) {
+    const batch = parts.slice(i, i + IOV_MAX);
+    if (rest) batch[0] = rest;
+    let n = fs.writevSync(fd, batch);
+    total += n;
+    rest = null;
+    for (const b of batch) {
+      if (n < b.length) {
+        rest = b.subarray(n);
+        break;
+      }
+      n -= b.length;
+      i++;
+    }
+  }
+  return total;
 }
 
 export interface SegmentWriterOptions {
@@ -83,9 +120,18 @@ export class SegmentWriter {
     }
   }
 
-  /** Closes and renames the segment into place; null when it could not be written. */
-  commit(): WrittenSegment | null {
-    const n = this.#number;
+  /** Bytes in pieces, in order (an fMP4 fragment): one writev for up to IOV_MAX of them. */
+  writeParts(parts: readonly Uint8Array[]): void {
+    if (this.#fd < 0 || this.#failed) return;
+    try {
+      this.#size += writePartsSync(this.#fd, parts);
+    } catch (e) {
+      this.#fail(e as Error, 'write');
+    }
+  }
+
+  /** Closes the file under its temporary name (its number is not known yet); null when it could not be written. */
+  seal(): SealedFile | null {
     if (this.#failed || this.#fd < 0) {
       this.abort();
       return null;
@@ -93,13 +139,35 @@ export class SegmentWriter {
     try {
       fs.closeSync(this.#fd);
       this.#fd = -1;
-      fs.renameSync(this.tempPath(n), this.finalPath(n));
-      return { number: n, path: this.finalPath(n), size: this.#size };
+      return { path: this.tempPath(this.#number), size: this.#size };
     } catch (e) {
-      this.#fail(e as Error, 'rename');
+      this.#fail(e as Error, 'close');
       this.abort();
       return null;
     }
+  }
+
+  /** Renames a sealed file (of this writer or another in the same directory) into place as segment n. */
+  publish(sealed: SealedFile, n: number): WrittenSegment | null {
+    try {
+      fs.renameSync(sealed.path, this.finalPath(n));
+      return { number: n, path: this.finalPath(n), size: sealed.size };
+    } catch (e) {
+      this.#number = n;
+      this.#fail(e as Error, 'rename');
+      try {
+        fs.rmSync(sealed.path, { force: true });
+      } catch {
+        // a temp file we cannot remove is harmless: uploaders only read final names
+      }
+      return null;
+    }
+  }
+
+  /** Closes and renames the segment into place; null when it could not be written. */
+  commit(): WrittenSegment | null {
+    const sealed = this.seal();
+    return sealed && this.publish(sealed, this.#number);
   }
 
   /** Drops the segment being written (a failure, or shutdown without a keyframe). */

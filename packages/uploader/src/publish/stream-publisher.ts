@@ -80,6 +80,13 @@ export class StreamPublisher {
   #storedFiles: string[] = [];
   /** Spooled segment bytes of handled messages, removed once those are committed as done. */
   #spooledFiles: string[] = [];
+  /**
+   * fMP4: the local init file the last stored segment needed. When a later segment needs another,
+   * no message names this one again (the segmenter gives every new configuration a new file), so
+   * it goes like a stored segment file (removeLocal, or from the spool). The newest stays: a
+   * restarted segmenter with the same configuration reuses it.
+   */
+  #initFile: string | undefined;
   /** The state as of the last stored playlist: the only state the journal ever records. */
   #committed: StreamSnapshot;
   readonly #retention: RetentionPlan;
@@ -198,6 +205,7 @@ export class StreamPublisher {
         const stored = active ? { ...upload, file: await this.#encrypted(upload.file, active) } : upload;
         await this.#ctx.queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(stored), 0, true);
         this.#storedFiles.push(upload.file);
+        if (initName !== undefined) this.#initInUse(initFilePath(m)!);
         counters.segmentsStored += 1;
         this.#ctx.masters.segmentStored(m);
         this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
@@ -280,6 +288,14 @@ export class StreamPublisher {
     const out = await encryptFile(file, workDir, active.content.key, active.iv, openSource);
     this.#spooledFiles.push(out);
     return out;
+  }
+
+  #initInUse(file: string): void {
+    const previous = this.#initFile;
+    this.#initFile = file;
+    if (previous === undefined || previous === file) return;
+    if (this.#ctx.spool?.holds(previous)) this.#spooledFiles.push(previous);
+    else this.#storedFiles.push(previous);
   }
 
   /**
@@ -388,7 +404,7 @@ export class StreamPublisher {
     for (const file of new Set([...(removeLocal ? files : []), ...spooled])) {
       const remove = () =>
         unlink(file).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') this.#ctx.logger.warn('cannot remove a stored segment file', { stream: this.id, file, error: err.message });
+          if (err.code !== 'ENOENT') this.#ctx.logger.warn('cannot remove a stored segment or init file', { stream: this.id, file, error: err.message });
         });
       // A lagging mirror still reads the file: it goes once every copy is stored, without
       // holding up this stream.

@@ -1,0 +1,44 @@
+/** Segment files written from lists of views (fMP4 fragments): every byte, in order, however many views. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SegmentWriter, writePartsSync } from '@hlsrelay/segmenter';
+import { tempDir } from '../support/temp-dir';
+
+test('writePartsSync: 5,000 views (beyond one writev) of varied sizes, empty ones too, land in order', () => {
+  const dir = tempDir('write-parts');
+  try {
+    const parts = Array.from({ length: 5000 }, (_, i) => new Uint8Array(i % 7).fill(i & 0xff));
+    const file = path.join(dir, 'out');
+    const fd = fs.openSync(file, 'w');
+    const written = writePartsSync(fd, parts);
+    fs.closeSync(fd);
+    const expected = Buffer.concat(parts);
+    assert.equal(written, expected.length);
+    assert.deepEqual(fs.readFileSync(file), expected);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a sealed segment is published under the number it gets later; a failed one leaves no file', () => {
+  const dir = tempDir('sealed');
+  try {
+    const pieces = new SegmentWriter({ outputDirectory: dir, outputPrefix: 'cam', fileName: (n) => `cam-piece-${n}.m4s` });
+    const media = new SegmentWriter({ outputDirectory: dir, outputPrefix: 'cam', format: 'fmp4' });
+    pieces.open(1);
+    pieces.writeParts([Buffer.from('styp'), Buffer.from('moof'), Buffer.from('mdat')]);
+    pieces.writeParts([Buffer.from('moof2')]);
+    const sealed = pieces.seal()!;
+    assert.equal(sealed.size, 17);
+    assert.deepEqual(fs.readdirSync(dir), ['.cam-piece-1.m4s.tmp'], 'sealed under its temporary name');
+    const published = media.publish(sealed, 7)!;
+    assert.equal(published.path, path.join(dir, 'cam-00007.m4s'));
+    assert.equal(fs.readFileSync(published.path, 'latin1'), 'stypmoofmdatmoof2');
+    fs.rmSync(dir, { recursive: true });
+    assert.equal(media.publish(sealed, 8), null, 'its temporary file is gone: nothing published');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
