@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Logger } from '@hlsrelay/log';
 import type { InitSegment } from '@hlsrelay/fmp4';
 import { formatMessage, initFileName, type IndexMessage, type SegmentFormat } from '@hlsrelay/protocol';
-import { Fmp4Pipeline, type PairedSegment } from './fmp4-pipeline';
+import type { Fmp4Pipeline, PairedSegment } from './fmp4-pipeline';
 import { SegmentWriter, type WrittenSegment } from './segment-writer';
 import { TsSegmenter, type CompletedSegment, type SegmentSink, type SegmentStart } from '../core/ts-segmenter';
 
@@ -90,6 +90,9 @@ export class LiveSegmenter implements SegmentSink {
     this.#writer = new SegmentWriter({ outputDirectory, outputPrefix, format: options.format, logger });
     if (options.format === 'fmp4') {
       this.#initWriter = new SegmentWriter({ outputDirectory, outputPrefix, fileName: (n) => initFileName(outputPrefix, n), logger });
+      // Loaded only for fMP4: the remuxer is ~20 ms and ~8 MB of start-up a TS run need not pay.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Fmp4Pipeline } = require('./fmp4-pipeline') as typeof import('./fmp4-pipeline');
       this.#fmp4 = new Fmp4Pipeline({ init: (i) => this.#writeInit(i), segment: (p) => this.#endFmp4(p) }, logger);
     }
     this.#core = new TsSegmenter(this.#fmp4 ?? this, {
