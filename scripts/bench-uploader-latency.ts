@@ -144,6 +144,9 @@ export async function main(argv: string[]): Promise<void> {
       const later = r.latencies.length - r.firstLatencies.length;
       console.log(`     a stream's first message: p50 ${fmt(percentile(r.firstLatencies, 50))} ms, p99 ${fmt(percentile(r.firstLatencies, 99))} ms (${r.firstLatencies.length}); ` +
         `the ${later} others: p99 ${fmt(percentile(without(r.latencies, r.firstLatencies), 99))} ms`);
+      const slowConnects = r.connectMs.filter((ms) => ms >= 900).length;
+      console.log(`     TCP connect to the uploader: p50 ${fmt(percentile(r.connectMs, 50), 1)} ms, p99 ${fmt(percentile(r.connectMs, 99), 1)} ms, ` +
+        `${slowConnects} of ${r.connectMs.length} took ≥ 0.9 s (a dropped SYN sent again: the accept queue was full)`);
       const core = (ms: number) => `${fmt((100 * ms) / r.elapsedMs)} %`;
       const others = r.machineCpuMs - r.uploaderCpuMs - r.storeCpuMs - r.generatorCpuMs;
       console.log(`     CPU, % of one core: uploader ${core(r.uploaderCpuMs)}, store ${core(r.storeCpuMs)}, load generator ${core(r.generatorCpuMs)}, ` +

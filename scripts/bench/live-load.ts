@@ -23,6 +23,8 @@ export interface LiveResult {
   sent: number;
   /** Messages whose segment no stored playlist listed by the end of the drain time. */
   missing: number;
+  /** TCP handshake times of the messages' connections, sorted, ms. */
+  connectMs: number[];
   /** Messages the uploader answered with anything but silence (ERR lines). */
   refused: number;
   /** Refusal texts (their numbers cut out) and how often each came. */
@@ -45,10 +47,18 @@ export interface LiveResult {
   elapsedMs: number;
 }
 
-/** One message, original framing; resolves with what the uploader said after its greeting. */
-function sendOneShot(port: number, text: string): Promise<string> {
+/**
+ * One message, original framing; resolves with what the uploader said after its greeting.
+ * `connected` gets how long the TCP handshake took: a second or more is a SYN the kernel dropped
+ * and sent again (the listener's accept queue was full), not time the uploader spent.
+ */
+function sendOneShot(port: number, text: string, connected: (ms: number) => void): Promise<string> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(text));
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1', () => {
+      connected(performance.now() - started);
+      socket.end(text);
+    });
     let reply = '';
     socket.setEncoding('utf8');
     // Read everything until the uploader closes: unread bytes at close would turn it into a RST.
@@ -74,6 +84,7 @@ export async function liveStep(o: {
   const sentAt = Array.from({ length: renditions }, () => new Map<number, number>());
   const latencies: number[] = [];
   const firstLatencies: number[] = [];
+  const connectMs: number[] = [];
   store.onStored((batch) => {
     for (const [key, last, at] of batch) {
       const r = Number(/\/r(\d+)\.m3u8$/.exec(key)?.[1] ?? -1);
@@ -115,7 +126,7 @@ export async function liveStep(o: {
         });
         sentAt[r].set(n, wallMs());
         replies.push(
-          sendOneShot(daemon.port, text).then((reply) => {
+          sendOneShot(daemon.port, text, (ms) => connectMs.push(ms)).then((reply) => {
             if (reply.trim() === '') return;
             refused += 1;
             const why = reply.trim().replace(/\d+/g, 'N');
@@ -148,6 +159,7 @@ export async function liveStep(o: {
     refusals,
     latencies: latencies.sort((a, b) => a - b),
     firstLatencies: firstLatencies.sort((a, b) => a - b),
+    connectMs: connectMs.sort((a, b) => a - b),
     uploaderCpuMs: daemon.cpuMs() - cpu0,
     storeCpuMs: store.cpuMs() - storeCpu0,
     generatorCpuMs: (generator.user + generator.system) / 1000,
