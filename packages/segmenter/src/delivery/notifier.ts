@@ -180,7 +180,8 @@ export class Notifier {
     this.#sending = true;
     const head = this.#queue[0];
     void this.#spooled(head)
-      .then(() => this.#deliver(head.line))
+      // Closed while the record was being synced: nothing more goes on the wire.
+      .then(() => (this.#closed ? new Error('the notifier is closed') : this.#deliver(head.line)))
       .then((error) => {
         this.#sending = false;
         if (this.#closed) return;
