@@ -18,7 +18,7 @@ import {
 } from '@hlsrelay/protocol';
 import type { Logger } from '@hlsrelay/log';
 import { buildParser, SEGMENTER_ENV_PREFIX, settingsFrom, type SegmenterSettings } from './cli';
-import { fdChunks, fileChunks, pipeChunks } from './live/file-source';
+import { descriptorChunks, fileChunks } from './live/file-source';
 import { LiveSegmenter } from './live/live-segmenter';
 import { Notifier } from './delivery/notifier';
 import { reportDelivery } from './delivery/delivery-report';
@@ -162,7 +162,10 @@ async function main(): Promise<number> {
     uploader: `${settings.uploader.host}:${settings.uploader.port}`,
   });
   try {
-    const chunks = settings.input === '-' ? stdinChunks(settings.readSize, stop.signal) : fileChunks(settings.input, settings.readSize, stop.signal);
+    const chunks =
+      settings.input === '-'
+        ? descriptorChunks(0, settings.readSize, stop.signal, () => addAbortSignal(stop.signal, process.stdin))
+        : fileChunks(settings.input, settings.readSize, stop.signal);
     for await (const chunk of chunks) {
       segmenter.push(chunk as Uint8Array);
       if (stop.signal.aborted) break;
@@ -213,22 +216,6 @@ async function main(): Promise<number> {
 function isUnsupportedCodec(e: unknown): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return e instanceof (require('@hlsrelay/fmp4') as typeof import('@hlsrelay/fmp4')).UnsupportedCodecError;
-}
-
-/**
- * Standard input in reused buffers (file-source.ts): a pipe or socket by the event loop, a
- * redirected file like a file; anything else (a terminal) as process.stdin's stream.
- */
-function stdinChunks(readSize: number, signal: AbortSignal): AsyncIterable<Uint8Array> {
-  let kind: fs.Stats | undefined;
-  try {
-    kind = fs.fstatSync(0);
-  } catch {
-    // no usable descriptor 0: the stream says why
-  }
-  if (kind?.isFIFO() || kind?.isSocket()) return pipeChunks(0, readSize, signal);
-  if (kind?.isFile()) return fdChunks(0, readSize, signal);
-  return addAbortSignal(signal, process.stdin);
 }
 
 /** This process, for the spool directory's lock. */

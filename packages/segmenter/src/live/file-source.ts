@@ -32,6 +32,22 @@ export async function* fileChunks(path: string, readSize: number, signal?: Abort
   }
 }
 
+/**
+ * Chunks from an open descriptor (standard input) in reused buffers: a pipe or socket by the
+ * event loop, a regular file like a file; anything else (a terminal) from `otherwise`, a stream.
+ */
+export function descriptorChunks(fd: number, readSize: number, signal: AbortSignal, otherwise: () => AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  let kind: fs.Stats | undefined;
+  try {
+    kind = fs.fstatSync(fd);
+  } catch {
+    // no usable descriptor: the stream says why
+  }
+  if (kind?.isFIFO() || kind?.isSocket()) return pipeChunks(fd, readSize, signal);
+  if (kind?.isFile()) return fdChunks(fd, readSize, signal);
+  return otherwise();
+}
+
 /** Chunks from an open regular file's descriptor (standard input redirected from a file, say); the caller keeps and closes `fd`. */
 export async function* fdChunks(fd: number, readSize: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const buffers = [new Uint8Array(readSize), new Uint8Array(readSize)];
