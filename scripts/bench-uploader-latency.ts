@@ -7,6 +7,13 @@
  *
  * Options: --counts 50,200,400,600,800  --seconds 26  --delay 40  --concurrency 64
  *          --baseline-messages 3000  --serial-messages 100  --cpu-prof DIR (profiles the daemon)
+ *          --state-dir DIR|none (the daemon's journal, fsync'd before each playlist it covers; default a
+ *          fresh directory per step under the system's temporary directory, on disk as users run it)
+ *          --repeat N (each count N times, to see how much a figure moves between runs)
+ *
+ * Per step it also prints where the machine's CPU went (uploader, store, this load generator and
+ * everything else on the machine, from /proc) and how late each process's event loop ran: a late
+ * loop in a process that used little CPU was waiting for a core, not running our code.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { runBaselines, type BaselineResult } from './bench/baselines';
 import { liveStep, percentile, SEGMENT_SECONDS, type LiveResult } from './bench/live-load';
-import { LatencyStore, UploaderDaemon } from './bench/processes';
+import { LatencyStore, readLoopDelay, UploaderDaemon } from './bench/processes';
+import type { LoopDelay } from './bench/loop-delay';
 
 const SEGMENT_BYTES = 600 * 1024;
 
@@ -27,6 +35,8 @@ interface Options {
   baselineMessages: number;
   serialMessages: number;
   cpuProf?: string;
+  stateDir?: string;
+  repeat: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -49,10 +59,23 @@ function parseOptions(argv: string[]): Options {
     baselineMessages: num('baseline-messages', 3000, 10),
     serialMessages: num('serial-messages', 100, 5),
     cpuProf: get('cpu-prof'),
+    stateDir: get('state-dir'),
+    repeat: num('repeat', 1, 1),
   };
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+/** `all` without one occurrence of each of `some` (both sorted). */
+function without(all: number[], some: number[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (const x of all) {
+    if (j < some.length && x === some[j]) j++;
+    else out.push(x);
+  }
+  return out;
+}
+const loopText = (l: LoopDelay | undefined) => (l ? `${fmt(l.p99)} / ${fmt(l.max)}` : '—');
 
 function machine(): string {
   const model = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? os.cpus()[0]?.model;
@@ -70,7 +93,8 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`hlsrelay uploader benchmark, latency store — ${machine()}`);
   console.log(`store answers every request after ${o.delay} ms (own process); ${SEGMENT_BYTES / 1024} KB segment every ${SEGMENT_SECONDS} s per rendition, ` +
     `original one-shot messages (a connection each), ${o.seconds} s per step, --concurrency ${o.concurrency}, window 5\n`);
-  const store = await LatencyStore.start(o.delay);
+  const storeLoopFile = path.join(root, 'store-loop-delay.json');
+  const store = await LatencyStore.start(o.delay, storeLoopFile);
   try {
     // Baselines first, best of two (the machine may be busy with other work for a moment).
     const best = new Map<string, BaselineResult>();
@@ -90,26 +114,44 @@ export async function main(argv: string[]): Promise<void> {
     console.log('');
 
     const results: LiveResult[] = [];
-    for (const n of o.counts) {
-      const dir = path.join(root, `segments-${n}`);
+    const uploaderLoops: Array<LoopDelay | undefined> = [];
+    const counts = o.counts.flatMap((n) => Array<number>(o.repeat).fill(n));
+    for (const [step, n] of counts.entries()) {
+      const dir = path.join(root, `segments-${step}`);
       await mkdir(dir);
       const profDir = o.cpuProf && path.resolve(o.cpuProf);
+      const stateDir = o.stateDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hlsrelay-bench-state-')));
+      const loopFile = path.join(root, `uploader-loop-delay-${step}.json`);
       const daemon = await UploaderDaemon.start({
-        endpoint: store.endpoint, allowDir: dir, concurrency: o.concurrency,
-        nodeFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=uploader-${n}.cpuprofile`] : [],
+        endpoint: store.endpoint, allowDir: dir, concurrency: o.concurrency, stateDir, loopDelayFile: loopFile,
+        nodeFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=uploader-${n}-${step}.cpuprofile`] : [],
       });
       const r = await liveStep({
-        renditions: n, segmentsEach: Math.floor(o.seconds / SEGMENT_SECONDS), daemon, store, source, dir, drainMs: 15_000,
+        renditions: n, segmentsEach: Math.floor(o.seconds / SEGMENT_SECONDS), daemon, store, source, dir, drainMs: 15_000, step: `step${step}`,
         rssEvery: Math.max(1000, Math.ceil((n * o.seconds) / SEGMENT_SECONDS / 10)),
       });
       const exit = await daemon.stop();
       await rm(dir, { recursive: true, force: true });
+      if (!o.stateDir) await rm(stateDir, { recursive: true, force: true });
       results.push(r);
+      const uploaderLoop = readLoopDelay(loopFile);
+      uploaderLoops.push(uploaderLoop);
       for (const [why, count] of r.refusals) console.log(`  … refused ${count}×: ${why}`);
       const perRequest = r.uploaderCpuMs / r.requests.PUT;
       console.log(`  … ${n} renditions: ${r.sent} messages, p50 ${fmt(percentile(r.latencies, 50))} ms, p99 ${fmt(percentile(r.latencies, 99))} ms, ` +
         `missing ${r.missing}, refused ${r.refused}, ${r.requests.PUT} PUTs, uploader CPU ${fmt(perRequest, 3)} ms / request (${fmt(perRequest / floor, 2)}× floor), ` +
         `store CPU ${fmt(r.storeCpuMs / r.requests.PUT, 3)} ms / request, daemon exit ${exit}`);
+      const later = r.latencies.length - r.firstLatencies.length;
+      console.log(`     a stream's first message: p50 ${fmt(percentile(r.firstLatencies, 50))} ms, p99 ${fmt(percentile(r.firstLatencies, 99))} ms (${r.firstLatencies.length}); ` +
+        `the ${later} others: p99 ${fmt(percentile(without(r.latencies, r.firstLatencies), 99))} ms`);
+      const slowConnects = r.connectMs.filter((ms) => ms >= 900).length;
+      console.log(`     TCP connect to the uploader: p50 ${fmt(percentile(r.connectMs, 50), 1)} ms, p99 ${fmt(percentile(r.connectMs, 99), 1)} ms, ` +
+        `${slowConnects} of ${r.connectMs.length} took ≥ 0.9 s (a dropped SYN sent again: the accept queue was full)`);
+      const core = (ms: number) => `${fmt((100 * ms) / r.elapsedMs)} %`;
+      const others = r.machineCpuMs - r.uploaderCpuMs - r.storeCpuMs - r.generatorCpuMs;
+      console.log(`     CPU, % of one core: uploader ${core(r.uploaderCpuMs)}, store ${core(r.storeCpuMs)}, load generator ${core(r.generatorCpuMs)}, ` +
+        `everything else on the machine ${core(others)} (of ${os.availableParallelism() * 100} %)`);
+      console.log(`     event loop late, p99 / max ms: uploader ${loopText(uploaderLoop)}, load generator ${loopText(r.generatorLoopDelay)}`);
     }
 
     console.log('\nLive load — latency: message written → the store answered the PUT of a playlist listing its segment');
@@ -132,6 +174,8 @@ export async function main(argv: string[]): Promise<void> {
       longest.rss.map(([m, mb]) => `${m}: ${fmt(mb)}`).join(', '));
   } finally {
     await store.stop();
+    const storeLoop = readLoopDelay(storeLoopFile);
+    if (storeLoop) console.log(`the store's event loop over the whole run, late p99 / max ms: ${loopText(storeLoop)}`);
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -49,6 +49,10 @@ const server = createServer((req, res) => {
         }
         res.writeHead(200, { etag: '"0"', 'content-length': 0 });
         res.end();
+      } else if (method === 'HEAD' && /^\/[^/]+\/?$/.test(key)) {
+        // HeadBucket (the uploader checks each bucket and prefix at first sight): every bucket exists.
+        res.writeHead(200, { 'content-length': 0 });
+        res.end();
       } else if (method === 'GET' || method === 'HEAD') {
         const text = playlists.get(key);
         if (text === undefined) {

@@ -9,7 +9,8 @@ import { link } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { formatMessage, segmentFileName } from '@hlsrelay/protocol';
-import type { LatencyStore, StoreCounts, UploaderDaemon } from './processes';
+import { watchLoopDelay, type LoopDelay } from './loop-delay';
+import { machineBusyMs, type LatencyStore, type StoreCounts, type UploaderDaemon } from './processes';
 
 export const SEGMENT_SECONDS = 2;
 export const BUCKET = 'bench';
@@ -22,13 +23,23 @@ export interface LiveResult {
   sent: number;
   /** Messages whose segment no stored playlist listed by the end of the drain time. */
   missing: number;
+  /** TCP handshake times of the messages' connections, sorted, ms. */
+  connectMs: number[];
   /** Messages the uploader answered with anything but silence (ERR lines). */
   refused: number;
   /** Refusal texts (their numbers cut out) and how often each came. */
   refusals: Map<string, number>;
   latencies: number[];
+  /** The same, of each stream's first message only (the uploader then also looks for a stored playlist and checks the bucket). */
+  firstLatencies: number[];
   uploaderCpuMs: number;
   storeCpuMs: number;
+  /** This process (the load generator: connections, links, latency bookkeeping). */
+  generatorCpuMs: number;
+  /** Every process on the machine, all cores: what is left after ours is other work. */
+  machineCpuMs: number;
+  /** How late this process's event loop ran during the step: its send times are the latency's start. */
+  generatorLoopDelay: LoopDelay;
   /** Store requests answered during the step. */
   requests: StoreCounts;
   /** [messages sent so far, uploader RSS MB], sampled every `rssEvery` messages. */
@@ -36,10 +47,18 @@ export interface LiveResult {
   elapsedMs: number;
 }
 
-/** One message, original framing; resolves with what the uploader said after its greeting. */
-function sendOneShot(port: number, text: string): Promise<string> {
+/**
+ * One message, original framing; resolves with what the uploader said after its greeting.
+ * `connected` gets how long the TCP handshake took: a second or more is a SYN the kernel dropped
+ * and sent again (the listener's accept queue was full), not time the uploader spent.
+ */
+function sendOneShot(port: number, text: string, connected: (ms: number) => void): Promise<string> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(text));
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1', () => {
+      connected(performance.now() - started);
+      socket.end(text);
+    });
     let reply = '';
     socket.setEncoding('utf8');
     // Read everything until the uploader closes: unread bytes at close would turn it into a RST.
@@ -58,10 +77,14 @@ export async function liveStep(o: {
   dir: string;
   drainMs: number;
   rssEvery: number;
+  /** Keys go under live/<step>/: each step's streams are new to the store, as to the daemon's fresh state directory. */
+  step: string;
 }): Promise<LiveResult> {
   const { renditions, daemon, store } = o;
   const sentAt = Array.from({ length: renditions }, () => new Map<number, number>());
   const latencies: number[] = [];
+  const firstLatencies: number[] = [];
+  const connectMs: number[] = [];
   store.onStored((batch) => {
     for (const [key, last, at] of batch) {
       const r = Number(/\/r(\d+)\.m3u8$/.exec(key)?.[1] ?? -1);
@@ -70,6 +93,7 @@ export async function liveStep(o: {
       for (const [n, t0] of pending) {
         if (n > last) continue;
         latencies.push(at - t0);
+        if (n === 1) firstLatencies.push(at - t0);
         pending.delete(n);
       }
     }
@@ -77,6 +101,9 @@ export async function liveStep(o: {
   const counts0 = await store.counts();
   const cpu0 = daemon.cpuMs();
   const storeCpu0 = store.cpuMs();
+  const generatorCpu0 = process.cpuUsage();
+  const machine0 = machineBusyMs();
+  const loop = watchLoopDelay();
   const rss: Array<[number, number]> = [];
   let sent = 0;
   let refused = 0;
@@ -95,11 +122,11 @@ export async function liveStep(o: {
         const text = formatMessage({
           index: `r${r}.m3u8`, outputDirectory: o.dir, segmentDuration: SEGMENT_SECONDS, outputPrefix: `r${r}`,
           httpPrefix: '', firstSegment: 1, lastSegment: n, end: false,
-          bucketName: BUCKET, keyPrefix: `live/r${r}`, ext: {},
+          bucketName: BUCKET, keyPrefix: `live/${o.step}/r${r}`, ext: {},
         });
         sentAt[r].set(n, wallMs());
         replies.push(
-          sendOneShot(daemon.port, text).then((reply) => {
+          sendOneShot(daemon.port, text, (ms) => connectMs.push(ms)).then((reply) => {
             if (reply.trim() === '') return;
             refused += 1;
             const why = reply.trim().replace(/\d+/g, 'N');
@@ -118,6 +145,9 @@ export async function liveStep(o: {
   // Let the last batch of store events arrive.
   await sleep(100);
   const elapsedMs = performance.now() - started;
+  const generator = process.cpuUsage(generatorCpu0);
+  const generatorLoopDelay = loop.read();
+  loop.stop();
   const counts1 = await store.counts();
   const requests = Object.fromEntries(Object.keys(counts1).map((k) => [k, counts1[k as keyof StoreCounts] - counts0[k as keyof StoreCounts]])) as unknown as StoreCounts;
   rss.push([sent, daemon.rssMB()]);
@@ -128,8 +158,13 @@ export async function liveStep(o: {
     refused,
     refusals,
     latencies: latencies.sort((a, b) => a - b),
+    firstLatencies: firstLatencies.sort((a, b) => a - b),
+    connectMs: connectMs.sort((a, b) => a - b),
     uploaderCpuMs: daemon.cpuMs() - cpu0,
     storeCpuMs: store.cpuMs() - storeCpu0,
+    generatorCpuMs: (generator.user + generator.system) / 1000,
+    machineCpuMs: machineBusyMs() - machine0,
+    generatorLoopDelay,
     requests,
     rss,
     elapsedMs,

@@ -4,8 +4,9 @@
  * memory), so a figure includes GC, the libuv thread pool and the kernel's work for the process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { LoopDelay } from './loop-delay';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux everywhere that matters). */
@@ -19,6 +20,31 @@ export function processCpuMs(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) * 1000) / USER_HZ;
+}
+
+/** CPU time every process on the machine has used so far (all cores, user + system + steal), ms: /proc/stat's first line. */
+export function machineBusyMs(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1000) / USER_HZ;
+}
+
+/** The flags and environment that make a child process write its loop delays (loop-delay.ts) to `file`. */
+export function loopDelayWatch(file: string | undefined): { flags: string[]; env: Record<string, string> } {
+  if (!file) return { flags: [], env: {} };
+  // The compiled preload (npx tsc -b builds scripts/ too): ts-node in the daemon would add its own start-up and memory.
+  const preload = path.join(ROOT, 'build', 'scripts', 'bench', 'loop-delay.js');
+  if (!existsSync(preload)) return { flags: [], env: {} };
+  return { flags: ['-r', preload], env: { BENCH_LOOP_DELAY_FILE: file } };
+}
+
+/** A loop-delay file a child wrote at its exit, or undefined. */
+export function readLoopDelay(file: string | undefined): LoopDelay | undefined {
+  try {
+    return file ? (JSON.parse(readFileSync(file, 'utf8')) as LoopDelay) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resident set size of a process, MB. */
@@ -51,9 +77,12 @@ export class LatencyStore {
     });
   }
 
-  static async start(delayMs: number): Promise<LatencyStore> {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'latency-store.ts'), String(delayMs)], {
+  /** `loopDelayFile`: where the store writes its event loop's delays when it exits. */
+  static async start(delayMs: number, loopDelayFile?: string): Promise<LatencyStore> {
+    const watch = loopDelayWatch(loopDelayFile);
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', ...watch.flags, path.join(__dirname, 'latency-store.ts'), String(delayMs)], {
       cwd: ROOT,
+      env: { ...process.env, ...watch.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
@@ -97,6 +126,10 @@ export interface DaemonOptions {
   /** Extra flags, e.g. `--cpu-prof` goes in nodeFlags. */
   nodeFlags?: string[];
   cwd?: string;
+  /** Where the daemon writes its event loop's delays when it exits (loop-delay.ts). */
+  loopDelayFile?: string;
+  /** `--state-dir` (default: the daemon's own default, in $HOME). */
+  stateDir?: string;
 }
 
 /** The uploader daemon (packages/uploader/bin/uploader.js), on 127.0.0.1 with a port from the OS. */
@@ -110,8 +143,10 @@ export class UploaderDaemon {
   }
 
   static async start(o: DaemonOptions): Promise<UploaderDaemon> {
+    const watch = loopDelayWatch(o.loopDelayFile);
     const args = [
       ...(o.nodeFlags ?? []),
+      ...watch.flags,
       path.join(ROOT, 'packages/uploader/bin/uploader.js'),
       '--listen', '127.0.0.1:0',
       '--target', 's3:',
@@ -124,6 +159,7 @@ export class UploaderDaemon {
       '--allow-dir', o.allowDir,
       '--log-level', 'info',
       '--log-json',
+      ...(o.stateDir ? ['--state-dir', o.stateDir] : []),
     ];
     const child = spawn(process.execPath, args, {
       cwd: o.cwd ?? ROOT,
@@ -134,6 +170,7 @@ export class UploaderDaemon {
         AWS_SECRET_ACCESS_KEY: 'BENCHSECRET',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         AWS_EC2_METADATA_DISABLED: 'true',
+        ...watch.env,
       },
     });
     const port = await new Promise<number>((resolve, reject) => {

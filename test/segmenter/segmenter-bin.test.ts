@@ -13,6 +13,7 @@ import { ffmpeg, FFMPEG } from '../support/ffmpeg';
 import { SEGMENTER_BIN } from '../support/paths';
 import { firstPids, firstVideoUnit, MessageListener, startsPes } from './recorders';
 import { HeldPort } from '../support/ports';
+import { until } from '../support/until';
 
 const SOURCE = ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
 const ENCODE = ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', '-'];
@@ -120,6 +121,31 @@ test('SIGTERM on a live pipe: the current segment is finished and announced with
   assert.ok(parsed.length >= 3 && parsed.length < 10, `${parsed.length} messages`);
   assert.deepEqual(parsed.map((m) => m.end), parsed.map((_, i) => i === parsed.length - 1));
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no temp file left behind');
+  await listener.close();
+});
+
+test('SIGTERM while the input pipe is quiet (its writer alive, sending nothing): the segmenter still finishes and exits', async () => {
+  const dir = tempDir('quiet-pipe');
+  const listener = new MessageListener();
+  const port = await listener.listen();
+  const clip = path.join(dir, 'clip.ts');
+  await ffmpeg(['-v', 'error', ...SOURCE, '-t', '3', ...ENCODE.slice(0, -1), clip]);
+  const out = path.join(dir, 'out');
+  const seg = spawn(process.execPath, [SEGMENTER_BIN, ...segArgs(out, port)], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  seg.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((resolve) => seg.on('close', resolve));
+  // Written whole and never ended: the pipe stays open, as when ffmpeg stalls.
+  seg.stdin.write(fs.readFileSync(clip));
+  seg.stdin.on('error', () => {});
+  await until(() => fs.existsSync(out) && fs.readdirSync(out).some((f) => f.endsWith('.ts')), 20_000, 'a first segment');
+  seg.kill('SIGTERM');
+  assert.equal(await closed, 0, stderr);
+  seg.stdin.destroy();
+  await listener.waitFor(fs.readdirSync(out).length);
+  const parsed = listener.messages.map(parseMessage);
+  assert.ok(parsed.length >= 2, `${parsed.length} messages`);
+  assert.equal(parsed.at(-1)!.end, true, 'the last message says end=1');
   await listener.close();
 });
 

@@ -2,9 +2,17 @@
  * One logger set-up for both daemons. Library code takes a `Logger` as an argument; only a
  * daemon's `main.ts` calls `createLogger`.
  */
-import winston from 'winston';
+import type winston from 'winston';
 
 export type Logger = winston.Logger;
+
+/**
+ * winston is loaded by the first logger made, not by importing this package: it is ~35 ms and
+ * ~10 MB of a daemon's start-up, and modules that only need RepeatFilter or the types (the
+ * segmenter's delivery code, under its lazy logger) should not pay for it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = (): typeof winston => require('winston') as typeof winston;
 
 export interface LoggerOptions {
   /** Daemon name, on every line. */
@@ -18,6 +26,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
+  const winston = load();
   const stream = options.stream ?? process.stderr;
   const json = options.json ?? !stream.isTTY;
   const format = json
@@ -41,6 +50,7 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** A logger that drops everything: for tests and library callers that do not care. */
 export function silentLogger(): Logger {
+  const winston = load();
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
 export { RepeatFilter, repeatKind } from './repeat-filter';

@@ -68,6 +68,22 @@ export class RecordLog {
     return bytes.length;
   }
 
+  /**
+   * Appends `payloads` without waiting for the disk: in the kernel when it returns (a killed
+   * process loses nothing), on disk after a later sync, appendSync or datasync (a power cut may
+   * lose them until then). Returns the bytes written.
+   */
+  appendUnsynced(payloads: readonly string[]): number {
+    const bytes = Buffer.concat(payloads.map(encodeRecord));
+    writeSync(this.#open(), bytes);
+    return bytes.length;
+  }
+
+  /** Everything written so far reaches the disk, with one fdatasync on the thread pool (nothing to do once closed). */
+  async datasync(): Promise<void> {
+    if (this.#fd !== -1) await datasyncAsync(this.#fd);
+  }
+
   /** Appends already encoded records with one fdatasync for them all; resolves once on disk. */
   async appendEncoded(bytes: Buffer): Promise<void> {
     const fd = this.#open();
@@ -75,19 +91,23 @@ export class RecordLog {
     await datasyncAsync(fd);
   }
 
-  /** Cuts the file to nothing; on disk when it returns. */
-  truncateSync(): void {
+  /** Cuts the file to nothing; on disk when it returns, unless `sync` is false (then with the next sync). */
+  truncateSync({ sync = true }: { sync?: boolean } = {}): void {
     const fd = this.#open();
     ftruncateSync(fd, 0);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
   }
 
-  /** Closes the append descriptor; a later append opens the file again. */
-  close(): void {
+  /** Closes the append descriptor (`sync`: after an fsync of what was written); a later append opens the file again. */
+  close({ sync = false }: { sync?: boolean } = {}): void {
     if (this.#fd === -1) return;
     const fd = this.#fd;
     this.#fd = -1;
-    closeSync(fd);
+    try {
+      if (sync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   #open(): number {

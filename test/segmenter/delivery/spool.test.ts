@@ -57,3 +57,25 @@ test('a torn record at the end is ignored', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a record is in the file when add returns, and its durable promise resolves once it is synced; close syncs what is left', async () => {
+  const dir = tmp();
+  try {
+    const spool = new Spool(dir);
+    const added = ['one', 'two', 'three'].map((m) => spool.add(m));
+    // Written before any sync: a killed segmenter would find them.
+    assert.deepEqual(readSpool(dir).pending.map((m) => m.line), ['one', 'two', 'three']);
+    await Promise.all(added.map((a) => a.durable));
+    spool.remove(added[0].id);
+    const four = spool.add('four');
+    spool.close();
+    await four.durable.catch(() => undefined);
+    assert.deepEqual(readSpool(dir).pending.map((m) => m.line), ['two', 'three', 'four']);
+    const again = new Spool(dir);
+    for (const m of again.messages()) again.remove(m.id);
+    again.close();
+    assert.equal(statSync(path.join(dir, SPOOL_FILE)).size, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

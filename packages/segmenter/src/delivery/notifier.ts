@@ -54,6 +54,8 @@ export interface NotifierOptions {
 interface Queued {
   line: string;
   spoolId?: number;
+  /** Until its spool record is on disk: resolves with the error if the disk failed it (never rejects). */
+  durable?: Promise<Error | undefined>;
 }
 
 export class Notifier {
@@ -144,7 +146,11 @@ export class Notifier {
       // A full spool dropped its oldest message: unless it is on the wire now, it is not sent.
       const dropped = spooled?.dropped;
       if (dropped) this.#queue = this.#queue.filter((q, i) => q.spoolId !== dropped.id || (i === 0 && this.#sending));
-      this.#queue.push({ line: message, spoolId: spooled?.id });
+      const durable = spooled?.durable.then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      this.#queue.push({ line: message, spoolId: spooled?.id, durable });
     } else {
       this.#queue.push({ line: message });
     }
@@ -173,30 +179,33 @@ export class Notifier {
     }
     this.#sending = true;
     const head = this.#queue[0];
-    void this.#deliver(head.line).then((error) => {
-      this.#sending = false;
-      if (this.#closed) return;
-      if (!error) {
-        this.#queue.shift();
-        if (head.spoolId !== undefined) this.#unspool(head);
-        this.delivered++;
-        if (this.#failures > 0) {
-          this.#trouble.recovered(this.#queue.length + 1);
-          this.#failures = 0;
+    void this.#spooled(head)
+      // Closed while the record was being synced: nothing more goes on the wire.
+      .then(() => (this.#closed ? new Error('the notifier is closed') : this.#deliver(head.line)))
+      .then((error) => {
+        this.#sending = false;
+        if (this.#closed) return;
+        if (!error) {
+          this.#queue.shift();
+          if (head.spoolId !== undefined) this.#unspool(head);
+          this.delivered++;
+          if (this.#failures > 0) {
+            this.#trouble.recovered(this.#queue.length + 1);
+            this.#failures = 0;
+          }
+          // Against an original uploader, the next message's connection is learned meanwhile.
+          if (this.#queue.length === 0) this.#link.connectAhead();
+          this.#pump();
+          return;
         }
-        // Against an original uploader, the next message's connection is learned meanwhile.
-        if (this.#queue.length === 0) this.#link.connectAhead();
-        this.#pump();
-        return;
-      }
-      this.#failures++;
-      const delay = Math.min(this.#maxRetryMs, this.#initialRetryMs * 2 ** Math.min(this.#failures - 1, 20));
-      this.#trouble.failed(error, { queued: this.#queue.length, retryMs: delay, attempts: this.#failures });
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#pump();
-      }, delay);
-    });
+        this.#failures++;
+        const delay = Math.min(this.#maxRetryMs, this.#initialRetryMs * 2 ** Math.min(this.#failures - 1, 20));
+        this.#trouble.failed(error, { queued: this.#queue.length, retryMs: delay, attempts: this.#failures });
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#pump();
+        }, delay);
+      });
   }
 
   /**
@@ -271,6 +280,22 @@ export class Notifier {
       });
     }
     return error;
+  }
+
+  /**
+   * A message goes on the wire only once its spool record is on disk, so that a power cut never
+   * loses one the uploader has not acknowledged. A failed sync is said, and the message still goes.
+   */
+  async #spooled(q: Queued): Promise<void> {
+    if (!q.durable) return;
+    const error = await q.durable;
+    q.durable = undefined;
+    if (error && !this.#closed) {
+      this.#logger?.error('spool write failed; the index message is kept in memory only and still delivered', {
+        ...streamOf(q.line),
+        error: error.message,
+      });
+    }
   }
 
   /** A delivered message leaves the spool; a failing spool disk is logged, not thrown (this runs in a promise callback). */

@@ -4,9 +4,19 @@
  *
  * One append-only file, `spool.log`, of checksummed one-line JSON records (protocol
  * record-framing): `{"a":<id>,"l":"<message>"}` when a message is handed over,
- * `{"d":<id>}` once it is delivered (or dropped). Each append is fsync'd — one per segment,
- * cheap at segment rates. The file is cut to nothing whenever nothing is pending, and rewritten
- * to the pending messages when it is opened (a torn tail from a crash is dropped then).
+ * `{"d":<id>}` once it is delivered (or dropped). The file is cut to nothing whenever nothing is
+ * pending, and rewritten to the pending messages when it is opened (a torn tail from a crash is
+ * dropped then).
+ *
+ * Durability, and what it costs the thread that cuts segments:
+ * - every record is written before add() or remove() returns, so a killed or crashed segmenter
+ *   loses nothing (the bytes are in the kernel);
+ * - against a power cut, a message is sent only once its record is on disk: add() gives a
+ *   `durable` promise, and the notifier waits for it. The fdatasync runs on the thread pool, and
+ *   every record written while one is in flight shares the next (one sync per batch, not per
+ *   record), so cutting never waits for the disk;
+ * - a removal is not synced by itself: a power cut may bring a delivered message back, and it
+ *   is sent again after the restart — a repeat the uploader recognises and answers OK.
  *
  * Bounded: past `maxMessages` pending, the oldest is dropped with an error log — a live
  * stream is better served by its newest segments than by a spool that fills the disk.
@@ -66,6 +76,11 @@ export class Spool {
   readonly #pending = new Map<number, string>();
   #nextId = 1;
   readonly #lock: AcquiredLock | undefined;
+  /** The fdatasync in flight, and the one that follows it for records written meanwhile. */
+  #syncing: Promise<void> | undefined;
+  #nextSync: Promise<void> | undefined;
+  /** Written since the last sync started: close() syncs before it closes. */
+  #unsynced = false;
   /** Messages dropped because the spool was full. */
   dropped = 0;
 
@@ -97,8 +112,12 @@ export class Spool {
     return this.#pending.size;
   }
 
-  /** Records a message (on disk when this returns) and gives its id; may drop the oldest pending one. */
-  add(line: string): { id: number; dropped?: SpooledMessage } {
+  /**
+   * Records a message (written when this returns, a failed write throws) and gives its id and
+   * `durable`, which resolves once the record is on disk (rejects if the disk fails it); may drop
+   * the oldest pending message.
+   */
+  add(line: string): { id: number; durable: Promise<void>; dropped?: SpooledMessage } {
     const id = this.#nextId++;
     this.#pending.set(id, line);
     try {
@@ -108,7 +127,8 @@ export class Spool {
       this.#pending.delete(id);
       throw err;
     }
-    if (this.#pending.size <= this.#maxMessages) return { id };
+    const durable = this.#sync();
+    if (this.#pending.size <= this.#maxMessages) return { id, durable };
     const [oldId, oldLine] = this.#pending.entries().next().value as [number, string];
     this.remove(oldId);
     this.dropped += 1;
@@ -117,7 +137,7 @@ export class Spool {
       maxMessages: this.#maxMessages,
       message: oldLine,
     });
-    return { id, dropped: { id: oldId, line: oldLine } };
+    return { id, durable, dropped: { id: oldId, line: oldLine } };
   }
 
   /** The message is delivered (or refused for good): it leaves the spool. */
@@ -125,7 +145,8 @@ export class Spool {
     if (!this.#pending.delete(id)) return;
     if (this.#pending.size === 0) {
       // Nothing pending: an empty file says the same, and stays small.
-      this.#log.truncateSync();
+      this.#log.truncateSync({ sync: false });
+      this.#unsynced = true;
       return;
     }
     this.#append({ d: id });
@@ -136,12 +157,36 @@ export class Spool {
   }
 
   close(): void {
-    this.#log.close();
+    // Synced here first, so an fdatasync still queued on the thread pool that then meets the closed
+    // descriptor (EBADF, or whatever file took its number) loses nothing.
+    this.#log.close({ sync: this.#unsynced || this.#syncing !== undefined });
+    this.#unsynced = false;
     this.#lock?.release();
   }
 
   #append(record: object): void {
-    this.#log.appendSync([JSON.stringify(record)]);
+    this.#log.appendUnsynced([JSON.stringify(record)]);
+    this.#unsynced = true;
+  }
+
+  /** Resolves once everything written before this call is on disk: the sync in flight may have started before it, so the next one. */
+  #sync(): Promise<void> {
+    if (!this.#syncing) return this.#startSync();
+    this.#nextSync ??= this.#syncing.then(
+      () => this.#startSync(),
+      () => this.#startSync(),
+    );
+    return this.#nextSync;
+  }
+
+  #startSync(): Promise<void> {
+    this.#nextSync = undefined;
+    this.#unsynced = false;
+    const sync = this.#log.datasync().finally(() => {
+      if (this.#syncing === sync) this.#syncing = undefined;
+    });
+    this.#syncing = sync;
+    return sync;
   }
 
 }

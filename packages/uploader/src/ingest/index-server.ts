@@ -14,6 +14,9 @@ import type { PayloadSpool } from './payload-spool';
 import { SegmenterConnection, type ConnectionContext } from './segmenter-connection';
 import { TlsDoor } from './tls-door';
 
+/** Connections the kernel may hold for us before they are accepted (see listen()). */
+const ACCEPT_BACKLOG = 4096;
+
 export interface IndexServerOptions {
   logger: Logger;
   /**
@@ -101,7 +104,11 @@ export class IndexServer {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#server.once('error', onError);
-      this.#server.listen(port, host, () => {
+      // A 2009 segmenter opens a connection per message: hundreds of renditions are hundreds of
+      // connections a second, and when the queue of connections not yet accepted overflows (Node's
+      // default 511) the kernel drops SYNs, each costing its sender a 1 s, then 3 s, retransmit.
+      // The kernel caps this at net.core.somaxconn.
+      this.#server.listen({ port, host, backlog: ACCEPT_BACKLOG }, () => {
         this.#server.off('error', onError);
         const a = this.#server.address() as net.AddressInfo;
         resolve({ host: a.address, port: a.port });
