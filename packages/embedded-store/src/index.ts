@@ -50,12 +50,27 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
     directory: options.directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: cors ? [ALLOW_ALL_CORS] : [] })),
   });
+  // Requests whose handler still runs: one whose client hung up (a killed uploader) goes on
+  // touching files after its connection closed, so close() waits for them too — a caller may
+  // remove the directory next.
+  let handling = 0;
+  server.middleware.unshift(async (_ctx, next) => {
+    handling += 1;
+    try {
+      await next();
+    } finally {
+      handling -= 1;
+    }
+  });
   const address = (await server.run()) as { address: string; port: number };
   const endpoint = `http://127.0.0.1:${address.port}`;
   return {
     endpoint,
     port: address.port,
     url: (bucket, key) => `${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      for (let waited = 0; handling > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    },
   };
 }

@@ -12,6 +12,8 @@ declare module 's3rver' {
     constructor(options: S3rverOptions);
     run(): Promise<unknown>;
     close(): Promise<void>;
+    /** Koa's middleware list (S3rver is a Koa application), composed when run() starts. */
+    middleware: Array<(ctx: unknown, next: () => Promise<void>) => Promise<void>>;
   }
   export = S3rver;
 }
