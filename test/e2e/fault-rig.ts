@@ -90,7 +90,9 @@ export class Rig {
 
   /** s3rver in a child process on the rig's directory, behind the rig's store port; resolves once it answers. */
   async startStore(): Promise<void> {
-    const code = `require('@hlsrelay/embedded-store').startEmbeddedStore({ directory: ${JSON.stringify(this.storeDir)}, buckets: [${JSON.stringify(BUCKET)}], port: 0 }).then((s) => process.stderr.write('store ready on ' + s.port + '\\n'))`;
+    // s3rver can throw from a request racing another on the same object; S3 itself never goes
+    // down on that, so the stand-in says it on stderr and keeps serving.
+    const code = `process.on('uncaughtException', (e) => process.stderr.write('store error: ' + (e && e.stack) + '\\n')); require('@hlsrelay/embedded-store').startEmbeddedStore({ directory: ${JSON.stringify(this.storeDir)}, buckets: [${JSON.stringify(BUCKET)}], port: 0 }).then((s) => process.stderr.write('store ready on ' + s.port + '\\n'))`;
     const d = new Daemon(spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] }));
     this.#children.push(d);
     this.store = d;

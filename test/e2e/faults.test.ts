@@ -82,7 +82,7 @@ for (const defaultDirs of [false, true]) {
     const { segmenter } = r.startStream(14, out);
     await until(async () => (await listedCount(r)) >= 3, 60_000, 'three segments listed').catch((e: Error) => {
       // What each daemon said, so a stream that never got going can be told from a slow machine.
-      throw new Error(`${e.message}\nuploader: ${r.uploader!.text.slice(-1500)}\nsegmenter: ${segmenter.text.slice(-1500)}`);
+      throw new Error(`${e.message}\nuploader: ${r.uploader!.text.slice(-1500)}\nsegmenter: ${segmenter.text.slice(-1500)}\nstore: ${r.store!.text.slice(-1500)}`);
     });
     await r.uploader!.stop('SIGKILL');
     await sleep(3000);
