@@ -5,6 +5,7 @@
  * must send `requestChecksumCalculation: 'WHEN_REQUIRED'` or streamed bodies are stored with
  * their aws-chunked framing inside.
  */
+import { unlink } from 'node:fs/promises';
 import S3rver from 's3rver';
 
 /** Credentials s3rver accepts. Only for the embedded store: real S3 takes the standard AWS chain. */
@@ -50,6 +51,20 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
     directory: options.directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: cors ? [ALLOW_ALL_CORS] : [] })),
   });
+  // s3rver's delete also removes directories left empty, racing a PUT under the same prefix: its
+  // write stream then fails to open, an exception nothing catches, and the store is gone (the
+  // uploader's first-sight probe PUT+DELETE beside a stream's first segment does exactly that).
+  // S3 has no directories: delete the object's files and leave the folders.
+  const files = server.store;
+  files.deleteObject = async (bucket, key) => {
+    await Promise.all(
+      ['object', 'object.md5', 'metadata.json'].map((resource) =>
+        unlink(files.getResourcePath(bucket, key, resource)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        }),
+      ),
+    );
+  };
   // Requests whose handler still runs: one whose client hung up (a killed uploader) goes on
   // touching files after its connection closed, so close() waits for them too — a caller may
   // remove the directory next.

@@ -12,6 +12,11 @@ declare module 's3rver' {
     constructor(options: S3rverOptions);
     run(): Promise<unknown>;
     close(): Promise<void>;
+    /** The filesystem store behind the API. */
+    store: {
+      getResourcePath(bucket: string, key: string, resource: string): string;
+      deleteObject(bucket: string, key: string): Promise<void>;
+    };
     /** Koa's middleware list (S3rver is a Koa application), composed when run() starts. */
     middleware: Array<(ctx: unknown, next: () => Promise<void>) => Promise<void>>;
   }
