@@ -27,7 +27,7 @@ export { type MessageAccepted, type PlaylistStored, type SegmentGivenUp, type Se
 export { StreamPublisher, type PersistedStream } from './publish/stream-publisher';
 export { shouldPublishNow } from './publish/publish-decision';
 export { KeyStore, type ContentKey } from './state/key-store';
-export { createEncryptionWorkDir, encryptionWorkDir } from './publish/segment-encryption';
+export { createEncryptionWorkDir, encryptionWorkDir, encryptToMemory, paddedSize, WHOLE_SEGMENT_BYTES } from './publish/segment-encryption';
 export { Journal, JOURNAL_FILE, readJournal, type JournalContents, type PendingMessage } from './state/journal';
 export { GaveUpTransferError, PermanentTransferError, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './targets/transfer-target';
 export { describe, UploadQueue } from './targets/upload-queue';

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { FileTarget, PermanentTransferError } from '@hlsrelay/uploader';
 import { tempDir } from '../../support/temp-dir';
-import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey } from './stream-scenario';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, storesBytes } from './stream-scenario';
 
 describe('file target', () => {
   it('stores a live stream at <root>/<bucket>/<key>; readers only ever see whole playlists', async () => {
@@ -17,6 +17,14 @@ describe('file target', () => {
     assert.deepEqual(names.filter((n) => n.startsWith('.')), []);
     const mode = (await stat(path.join(root, BUCKET, PLAYLIST_KEY))).mode & 0o777;
     assert.equal(mode, 0o644, 'readable by a web server user whatever the umask');
+    await rm(root, { recursive: true });
+  });
+
+  it('stores bytes held in memory (an encrypted segment) as they are, with the file mode of every segment', async () => {
+    const root = await tempDir('file-bytes');
+    const stored = await storesBytes(new FileTarget({ root, fileMode: 0o640 }), (key) => path.join(root, BUCKET, key));
+    assert.equal((await stat(stored)).mode & 0o777, 0o640);
+    assert.deepEqual((await readdir(path.dirname(stored))).filter((n) => n.startsWith('.')), [], 'no temporary file left');
     await rm(root, { recursive: true });
   });
 

@@ -8,19 +8,20 @@ import { FtpTarget, PermanentTransferError, UploadQueue } from '@hlsrelay/upload
 import { startFtpServer } from './ftp-server';
 import { tempDir } from '../../support/temp-dir';
 import { captureLog } from '../../support/log-capture';
-import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart } from './stream-scenario';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart, storesBytes } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'ftp-Pa55-word-0f-the-test';
 
 describe('ftp target', () => {
-  it('stores a live stream over one set of reused logins; playlists replaced atomically by rename', async () => {
+  it('stores a live stream over one set of reused logins; playlists replaced atomically by rename; bytes in memory stored as they are', async () => {
     const root = await tempDir('ftp-root');
     const server = await startFtpServer({ root, user: USER, password: PASSWORD });
     const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: 'hls', connections: 2, logger: silentLogger() });
     try {
       const { report } = await runLiveStream(target, (key) => path.join(root, 'hls', BUCKET, key));
       assert.equal(report.missing, 0, 'the playlist never disappeared');
+      await storesBytes(target, (key) => path.join(root, 'hls', BUCKET, key));
       assert.equal(server.logins, 1, 'one login for the whole stream (sequential use needs one connection)');
       assert.equal(target.logins, 1);
     } finally {

@@ -115,6 +115,27 @@ test('segment and playlist PUTs carry ACL, caching, type, length and a SigV4 sig
   }
 });
 
+test('a segment held in memory (an encrypted one) goes up by the same direct PUT, its file never read', async (t) => {
+  const store = await fakeStore([{ status: 200 }]);
+  const s3 = target(store.endpoint);
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+  });
+  const body = Buffer.alloc(188 * 1000 + 16, 0xa5);
+  await s3.putSegment({ bucket: 'live-bucket', key: 'events/cam-00001.ts', file: '/nonexistent/cam-00001.ts', body });
+  assert.equal(store.received.length, 1);
+  const [segment] = store.received;
+  assert.equal(segment.headers['user-agent'], 'hlsrelay-uploader', 'not through the SDK stack');
+  assert.equal(segment.url, '/live-bucket/events/cam-00001.ts?x-id=PutObject');
+  assert.equal(segment.headers['x-amz-acl'], 'public-read');
+  assert.equal(segment.headers['cache-control'], 'public, max-age=86400, immutable');
+  assert.equal(segment.headers['content-type'], 'video/MP2T');
+  assert.equal(segment.headers['content-length'], String(body.length));
+  assert.deepEqual(segment.body, body);
+  assert.equal(segment.headers.authorization, await expectedAuthorization(segment, s3));
+});
+
 test('--acl none: no ACL header, and it is not signed', async (t) => {
   const store = await fakeStore([{ status: 200 }]);
   const s3 = target(store.endpoint, 'none');

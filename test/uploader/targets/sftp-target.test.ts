@@ -7,13 +7,13 @@ import { PermanentTransferError, SftpTarget, sshFingerprint, UploadQueue } from 
 import { generateSshKey, startSftpServer } from './sftp-server';
 import { tempDir } from '../../support/temp-dir';
 import { captureLog } from '../../support/log-capture';
-import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart } from './stream-scenario';
+import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart, storesBytes } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'sftp-Pa55-word-0f-the-test';
 
 describe('sftp target', () => {
-  it('stores a live stream with a key login reused throughout; playlists replaced by rename', async () => {
+  it('stores a live stream with a key login reused throughout; playlists replaced by rename; bytes in memory stored as they are', async () => {
     const root = await tempDir('sftp-root');
     const clientKey = generateSshKey();
     const server = await startSftpServer({ root, user: USER, authorizedKey: clientKey.publicLine, renameReplaces: true });
@@ -24,6 +24,7 @@ describe('sftp target', () => {
     try {
       const { report } = await runLiveStream(target, (key) => path.join(root, 'srv/hls', BUCKET, key));
       assert.equal(report.missing, 0, 'the playlist never disappeared');
+      await storesBytes(target, (key) => path.join(root, 'srv/hls', BUCKET, key));
       assert.equal(server.logins, 1, 'one login for the whole stream');
     } finally {
       await target.close();

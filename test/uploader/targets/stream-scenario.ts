@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +20,18 @@ import { tempDir } from '../../support/temp-dir';
 export const BUCKET = 'live-bucket';
 export const PREFIX = 'event/stream0001';
 export const WINDOW = 5;
+
+/**
+ * Bytes held in memory (SegmentUpload.body: an encrypted segment) are stored as they are; the
+ * segment file they name is not read (here it does not exist). Returns where they landed.
+ */
+export async function storesBytes(target: TransferTarget, pathOnServer: (key: string) => string): Promise<string> {
+  const body = randomBytes(100_003);
+  const key = `${PREFIX}/bytes-00001.ts`;
+  await target.putSegment({ bucket: BUCKET, key, file: '/nonexistent/bytes-00001.ts', body });
+  assert.deepEqual(await readFile(pathOnServer(key)), body);
+  return pathOnServer(key);
+}
 
 let segmentsOnce: Promise<string[]> | undefined;
 

@@ -26,6 +26,7 @@ import { keyObjectName } from '../streams/retention';
 import { objectKey, type StreamKey } from '../streams/stream-key';
 import type { TransferTarget } from '../targets/transfer-target';
 import type { UploadQueue } from '../targets/upload-queue';
+import type { BufferPool } from '../targets/buffer-pool';
 import { ivAttribute, sequenceIv, type SourceOpener } from './segment-encryption';
 
 export const ENCRYPTION_METHODS = ['aes-128'] as const;
@@ -52,8 +53,10 @@ export function encrypts(settings: EncryptionSettings | undefined, m: IndexMessa
 export interface EncryptionContext {
   settings: EncryptionSettings;
   store: KeyStore;
-  /** Ciphertext files wait here until stored (segment-encryption.ts). */
+  /** Ciphertext files (streamed segments, mirrors) wait here until stored (segment-encryption.ts). */
   workDir: string;
+  /** Buffers for segments encrypted in memory: clear bytes and ciphertext, reused. */
+  buffers: BufferPool;
   /** How segments and inits are opened to be encrypted: the policy's read-time check. */
   openSource: SourceOpener;
 }

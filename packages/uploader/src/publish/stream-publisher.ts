@@ -18,13 +18,13 @@ import type { Journal } from '../state/journal';
 import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
 import { objectKey, streamId, type StreamKey } from '../streams/stream-key';
 import { StreamState, type ListedSegment, type StreamSnapshot } from '../streams/stream-state';
-import { GaveUpTransferError, PermanentTransferError, type TransferTarget } from '../targets/transfer-target';
+import { GaveUpTransferError, PermanentTransferError, type SegmentUpload, type TransferTarget } from '../targets/transfer-target';
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
 import type { MasterTimelines } from './master-timelines';
 import { keepEndedRun } from './ended-run';
 import { shouldPublishNow } from './publish-decision';
-import { encryptFile } from './segment-encryption';
+import { encryptFile, encryptToMemory } from './segment-encryption';
 import { encrypts, StreamEncryption, type ActiveKey, type EncryptionContext, type EncryptionSnapshot } from './stream-encryption';
 import { readStoredStream } from './stored-stream';
 import type { MessageAccepted, PlaylistStored, PublishCounters, SegmentGivenUp, SegmentStored, StreamSummary } from './uploader-events';
@@ -202,8 +202,7 @@ export class StreamPublisher {
         const active = encrypts(this.#ctx.encryption?.settings, m) ? await this.#encryption!.next(state.sequenceOf(m), m.ext.format === 'fmp4', log) : undefined;
         // fMP4: the init section first — stored before any playlist can map it.
         const initName = await this.#storeInit(m, log, active);
-        const stored = active ? { ...upload, file: await this.#encrypted(upload.file, active) } : upload;
-        await this.#ctx.queue.transfer('segment upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(stored), 0, true);
+        await this.#store('segment upload', upload, log, active);
         this.#storedFiles.push(upload.file);
         if (initName !== undefined) this.#initInUse(initFilePath(m)!);
         counters.segmentsStored += 1;
@@ -274,20 +273,40 @@ export class StreamPublisher {
     if (active) digest.update(`\0${active.name}`);
     const placement = this.#state.initPlacement(m, digest.digest('hex'));
     if (!placement.stored) {
-      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, placement.name), file: active ? await this.#encrypted(file, active) : file };
-      await this.#ctx.queue.transfer('init upload', { ...log, key: upload.key }, () => this.#ctx.target.putSegment(upload), 0, true);
+      const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, placement.name), file };
+      await this.#store('init upload', upload, log, active);
       this.#state.initStored(placement);
       this.#ctx.logger.info('init section stored', { ...log, key: upload.key, bytes: bytes.length });
     }
     return placement.name;
   }
 
-  /** The ciphertext of `file` under `active`, removed (as spooled bytes are) once its message is committed. */
-  async #encrypted(file: string, active: ActiveKey): Promise<string> {
-    const { workDir, openSource } = this.#ctx.encryption!;
-    const out = await encryptFile(file, workDir, active.content.key, active.iv, openSource);
-    this.#spooledFiles.push(out);
-    return out;
+  /**
+   * Stores a segment or init section, encrypted under `active` if given. Encrypted, it is made in
+   * the upload's concurrency slot, for each attempt (the same bytes each time: CBC with the same
+   * key and IV): in memory up to WHOLE_SEGMENT_BYTES, its buffer reused once the upload succeeded.
+   * Mirrors read a segment after the first copy is stored, and larger segments are streamed:
+   * those are encrypted once into a ciphertext file, removed (as spooled bytes are) once its
+   * message is committed.
+   */
+  async #store(what: string, upload: SegmentUpload, log: Record<string, unknown>, active: ActiveKey | undefined): Promise<void> {
+    const { queue, target } = this.#ctx;
+    const context = { ...log, key: upload.key };
+    const encryption = active && this.#ctx.encryption;
+    if (!active || !encryption) return queue.transfer(what, context, () => target.putSegment(upload), 0, true);
+    const { key } = active.content;
+    const inMemory = !target.allStored && await queue.transfer(what, context, async () => {
+      const bytes = await encryptToMemory(upload.file, key, active.iv, encryption.buffers, encryption.openSource);
+      if (!bytes) return false;
+      await target.putSegment({ ...upload, body: bytes.body });
+      // Only after success: after a failure a socket could, in principle, still read it.
+      bytes.release();
+      return true;
+    }, 0, true);
+    if (inMemory) return;
+    const file = await encryptFile(upload.file, encryption.workDir, key, active.iv, encryption.openSource);
+    this.#spooledFiles.push(file);
+    await queue.transfer(what, context, () => target.putSegment({ ...upload, file }), 0, true);
   }
 
   #initInUse(file: string): void {

@@ -11,6 +11,7 @@ import { parseMessage, ProtocolError, type IndexMessage } from '@hlsrelay/protoc
 import type { Journal, JournalContents } from '../state/journal';
 import { streamId, streamKeyOf, type StreamKey } from '../streams/stream-key';
 import type { RetryPolicy } from '../targets/retry-policy';
+import { BufferPool } from '../targets/buffer-pool';
 import type { TransferTarget } from '../targets/transfer-target';
 import { describe, UploadQueue, type QueueBacklog } from '../targets/upload-queue';
 import { MasterPublisher } from './master-publisher';
@@ -105,7 +106,7 @@ export class Uploader extends EventEmitter {
       spool: options.spool,
       counters,
       emit: (event, payload) => this.emit(event, payload),
-      encryption: encryptionContext(options.encryption, options.stateDir, options.openSource ?? openSource),
+      encryption: encryptionContext(options.encryption, options.stateDir, options.openSource ?? openSource, concurrency),
     };
     const interval = options.retentionIntervalMs ?? 1000;
     if (deleteAfter && interval > 0) {
@@ -227,11 +228,13 @@ export class Uploader extends EventEmitter {
 }
 
 /** What encrypted streams share: their key store and ciphertext folder, both under the state directory. */
-function encryptionContext(settings: EncryptionSettings | undefined, stateDir: string | undefined, open: SourceOpener): EncryptionContext | undefined {
+function encryptionContext(settings: EncryptionSettings | undefined, stateDir: string | undefined, open: SourceOpener, concurrency: number): EncryptionContext | undefined {
   if (settings === undefined) return undefined;
   if (stateDir === undefined) throw new TypeError('encryption needs a state directory: keys are kept there');
   if (settings.rotation !== undefined && !(Number.isInteger(settings.rotation) && settings.rotation >= 1)) {
     throw new TypeError(`key rotation must be a whole number of segments ≥ 1, got ${settings.rotation}`);
   }
-  return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir), openSource: open };
+  // Two buffers per upload in flight (clear bytes, ciphertext): memory is bounded by the concurrency.
+  const buffers = new BufferPool(2 * concurrency);
+  return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir), openSource: open, buffers };
 }

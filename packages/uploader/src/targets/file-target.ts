@@ -44,12 +44,13 @@ export class FileTarget implements TransferTarget {
   async putSegment(upload: SegmentUpload): Promise<void> {
     const final = this.pathOf(upload.bucket, upload.key);
     const temp = temporaryPath(final);
-    await checkSegmentSource(upload.file);
+    if (!upload.body) await checkSegmentSource(upload.file);
     await mkdir(path.dirname(final), { recursive: true });
     // COPYFILE_FICLONE: a reflink where the file system offers one, a plain copy otherwise.
-    await copyFile(upload.file, temp, constants.COPYFILE_FICLONE);
-    const handle = await open(temp, 'r+');
+    if (!upload.body) await copyFile(upload.file, temp, constants.COPYFILE_FICLONE);
+    const handle = await open(temp, upload.body ? 'w' : 'r+', this.#fileMode);
     try {
+      if (upload.body) await handle.writeFile(upload.body);
       await handle.chmod(this.#fileMode);
       // Durable before it becomes visible: a player must not fetch a segment whose blocks an NFS
       // server or a crash could still lose.

@@ -6,12 +6,13 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BufferPool } from './buffer-pool';
 import { observeAddedMiddleware, S3DirectPut } from './s3-direct-put';
 import { checkS3Bucket, checkS3Credentials } from './s3-check';
+import { readFully } from './segment-source';
 import { PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 
 export type CannedAcl = 'public-read' | 'none';
@@ -101,6 +102,7 @@ export class S3Target implements TransferTarget {
   }
 
   async putSegment(upload: SegmentUpload): Promise<void> {
+    if (upload.body) return this.#putBody(upload, upload.body);
     // A file the caller opened and checked (ConfinedTarget) is read as it is: no second open and fstat.
     const opened = upload.opened && upload.opened.size <= MULTIPART_THRESHOLD ? upload.opened : undefined;
     const handle = opened?.handle ?? await open(upload.file, 'r').catch((err: NodeJS.ErrnoException) => {
@@ -111,13 +113,7 @@ export class S3Target implements TransferTarget {
     });
     try {
       const size = opened?.size ?? (await handle.stat()).size;
-      const common = {
-        Bucket: upload.bucket,
-        Key: upload.key,
-        ContentType: segmentContentType(upload.key),
-        CacheControl: SEGMENT_CACHE_CONTROL,
-        ...this.#aclParam(),
-      };
+      const common = this.#segmentParams(upload);
       if (size <= MULTIPART_THRESHOLD) {
         // One PUT with a known length from memory: the cheapest request for typical segments.
         const buffer = this.#buffers.acquire(size);
@@ -141,6 +137,20 @@ export class S3Target implements TransferTarget {
     } finally {
       if (!opened) await handle.close();
     }
+  }
+
+  /** Bytes already in memory (an encrypted segment): one PUT, the direct one where there is one. */
+  async #putBody(upload: SegmentUpload, body: Buffer): Promise<void> {
+    const common = this.#segmentParams(upload);
+    if (body.length > MULTIPART_THRESHOLD) {
+      await new Upload({ client: this.client, params: { ...common, Body: body, ContentLength: body.length }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
+    } else if (!(await this.#direct?.put({ ...directParams(common), body }))) {
+      await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
+    }
+  }
+
+  #segmentParams(upload: SegmentUpload) {
+    return { Bucket: upload.bucket, Key: upload.key, ContentType: segmentContentType(upload.key), CacheControl: SEGMENT_CACHE_CONTROL, ...this.#aclParam() };
   }
 
   async putPlaylist(upload: PlaylistUpload): Promise<void> {
@@ -202,17 +212,6 @@ export class S3Target implements TransferTarget {
 
 function directParams(p: { Bucket: string; Key: string; ContentType: string; CacheControl: string; ACL?: 'public-read' }) {
   return { bucket: p.Bucket, key: p.Key, contentType: p.ContentType, cacheControl: p.CacheControl, acl: p.ACL };
-}
-
-/** Reads `size` bytes from the start of the file; a file that shrank meanwhile is an error worth retrying. */
-async function readFully(handle: FileHandle, buffer: Buffer, size: number, file: string): Promise<number> {
-  let done = 0;
-  while (done < size) {
-    const { bytesRead } = await handle.read(buffer, done, size - done, done);
-    if (bytesRead === 0) throw new Error(`segment file ${file} ended after ${done} of ${size} bytes`);
-    done += bytesRead;
-  }
-  return done;
 }
 
 /** `max-age=N`, or `no-cache` when N would be 0 (targets of 1 s). */

@@ -4,7 +4,7 @@
  * (PermanentTransferError, the uploader leaves it out of the playlist), whereas a full disk, an
  * FTP server away or a dropped SSH session on the target side may be fixed while we retry.
  */
-import { stat } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { PermanentTransferError } from './transfer-target';
 
 export async function checkSegmentSource(file: string): Promise<void> {
@@ -18,4 +18,15 @@ export async function checkSegmentSource(file: string): Promise<void> {
     }
     throw err;
   }
+}
+
+/** Reads `size` bytes from the start of the file; a file that shrank meanwhile is an error worth retrying. */
+export async function readFully(handle: FileHandle, buffer: Buffer, size: number, file: string): Promise<number> {
+  let done = 0;
+  while (done < size) {
+    const { bytesRead } = await handle.read(buffer, done, size - done, done);
+    if (bytesRead === 0) throw new Error(`segment file ${file} ended after ${done} of ${size} bytes`);
+    done += bytesRead;
+  }
+  return done;
 }

@@ -14,6 +14,12 @@ export interface SegmentUpload {
    * it instead of opening `file` again. It stays open until putSegment settles.
    */
   opened?: { handle: FileHandle; size: number };
+  /**
+   * The bytes to store, when the uploader holds them in memory (an encrypted segment: the
+   * ciphertext of `file`, read past the policy's check). A target stores these and does not read
+   * `file`, which still names the segment (logs, allStored). Unchanged until putSegment settles.
+   */
+  body?: Buffer;
 }
 
 export interface PlaylistUpload {

@@ -113,7 +113,11 @@ class FtpAdapter implements RemoteAdapter<Client> {
   }
 
   async writeText(client: Client, text: string, remote: string): Promise<void> {
-    await client.uploadFrom(Readable.from([text]), remote);
+    await this.writeBytes(client, Buffer.from(text), remote);
+  }
+
+  async writeBytes(client: Client, bytes: Buffer, remote: string): Promise<void> {
+    await client.uploadFrom(Readable.from([bytes]), remote);
     await this.#setMode(client, remote);
   }
 

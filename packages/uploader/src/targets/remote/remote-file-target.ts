@@ -40,6 +40,8 @@ export interface RemoteAdapter<C> {
   ensureDir(c: C, dir: string): Promise<void>;
   writeFile(c: C, localFile: string, remote: string): Promise<void>;
   writeText(c: C, text: string, remote: string): Promise<void>;
+  /** Bytes held in memory (SegmentUpload.body). */
+  writeBytes(c: C, bytes: Buffer, remote: string): Promise<void>;
   /** The text of `remote`, or undefined when there is no such file. */
   readText(c: C, remote: string): Promise<string | undefined>;
   /** Removes `remote`; a missing file is no error (a retried delete must end). */
@@ -100,10 +102,11 @@ export class RemoteFileTarget<C> implements TransferTarget {
   }
 
   async putSegment(upload: SegmentUpload): Promise<void> {
-    await checkSegmentSource(upload.file);
+    const body = upload.body;
+    if (!body) await checkSegmentSource(upload.file);
     await this.#pool.use(async (c) => {
       const final = remoteObjectPath(this.#root!, upload.bucket, upload.key);
-      await this.#withDir(c, posix.dirname(final), () => this.#adapter.writeFile(c, upload.file, final));
+      await this.#withDir(c, posix.dirname(final), () => (body ? this.#adapter.writeBytes(c, body, final) : this.#adapter.writeFile(c, upload.file, final)));
     });
   }
 

@@ -141,7 +141,11 @@ class SftpAdapter implements RemoteAdapter<Session> {
   }
 
   async writeText(session: Session, text: string, remote: string): Promise<void> {
-    await session.put(Buffer.from(text), remote, this.#writeOptions());
+    await this.writeBytes(session, Buffer.from(text), remote);
+  }
+
+  async writeBytes(session: Session, bytes: Buffer, remote: string): Promise<void> {
+    await session.put(bytes, remote, this.#writeOptions());
   }
 
   facts(): Record<string, string> {

@@ -31,6 +31,8 @@ export class ConfinedTarget implements TransferTarget {
 
   async putSegment(upload: SegmentUpload): Promise<void> {
     this.#checkKey(upload.bucket, upload.key);
+    // Bytes in memory were read past this same check where they were made (segment-encryption.ts).
+    if (upload.body) return this.#inner.putSegment(upload);
     const segment = await this.#paths.open(upload.file);
     try {
       await this.#inner.putSegment({ ...upload, file: segment.readPath, opened: { handle: segment.handle, size: segment.size } });

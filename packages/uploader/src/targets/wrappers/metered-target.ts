@@ -39,7 +39,7 @@ export class MeteredTarget implements TransferTarget {
 
   async putSegment(upload: SegmentUpload): Promise<void> {
     // Sized alongside the upload, while the file surely exists (local clean-up may follow it).
-    const size = stat(upload.file).then((s) => s.size, () => 0);
+    const size = upload.body ? Promise.resolve(upload.body.length) : stat(upload.file).then((s) => s.size, () => 0);
     const seconds = await this.#attempt('segment', () => this.#inner.putSegment(upload));
     const bytes = await size;
     this.#observer.transferAttempted({ target: this.name, kind: 'segment', outcome: 'stored', bytes, seconds });
