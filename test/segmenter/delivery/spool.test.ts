@@ -2,8 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pbkdf2 } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readSpool, Spool, SPOOL_FILE } from '@hlsrelay/segmenter';
 import { tempDir } from '../../support/temp-dir';
+
+const pbkdf2Async = promisify(pbkdf2);
 
 const tmp = () => tempDir('spool');
 
@@ -75,6 +79,24 @@ test('a record is in the file when add returns, and its durable promise resolves
     for (const m of again.messages()) again.remove(m.id);
     again.close();
     assert.equal(statSync(path.join(dir, SPOOL_FILE)).size, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('closed at once after add: the sync still queued for the record never fails (close synced it)', async () => {
+  const dir = tmp();
+  try {
+    for (let n = 0; n < 5; n++) {
+      // The thread pool kept busy, so the record's fdatasync is still queued when close() runs.
+      const busy = Array.from({ length: 4 }, () => pbkdf2Async('x', 'y', 40_000, 32, 'sha256'));
+      const spool = new Spool(dir);
+      const added = spool.add(`message ${n}`);
+      spool.close();
+      await added.durable;
+      await Promise.all(busy);
+    }
+    assert.equal(readSpool(dir).pending.length, 5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -76,6 +76,8 @@ export class Spool {
   readonly #pending = new Map<number, string>();
   #nextId = 1;
   readonly #lock: AcquiredLock | undefined;
+  /** close() calls so far: a sync started before one fails harmlessly after it (close fsync'd everything). */
+  #closes = 0;
   /** The fdatasync in flight, and the one that follows it for records written meanwhile. */
   #syncing: Promise<void> | undefined;
   #nextSync: Promise<void> | undefined;
@@ -158,7 +160,8 @@ export class Spool {
 
   close(): void {
     // Synced here first, so an fdatasync still queued on the thread pool that then meets the closed
-    // descriptor (EBADF, or whatever file took its number) loses nothing.
+    // descriptor (EBADF, or whatever file took its number) loses nothing: its failure is no failure.
+    this.#closes += 1;
     this.#log.close({ sync: this.#unsynced || this.#syncing !== undefined });
     this.#unsynced = false;
     this.#lock?.release();
@@ -182,11 +185,16 @@ export class Spool {
   #startSync(): Promise<void> {
     this.#nextSync = undefined;
     this.#unsynced = false;
-    const sync = this.#log.datasync().finally(() => {
-      if (this.#syncing === sync) this.#syncing = undefined;
-    });
+    const closes = this.#closes;
+    const sync = this.#log
+      .datasync()
+      .catch((err: unknown) => {
+        if (this.#closes === closes) throw err;
+      })
+      .finally(() => {
+        if (this.#syncing === sync) this.#syncing = undefined;
+      });
     this.#syncing = sync;
     return sync;
   }
-
 }
