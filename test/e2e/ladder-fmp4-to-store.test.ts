@@ -14,7 +14,7 @@ import { getObject, listedUris, startHarness, type Harness } from '../support/up
 import { parseM3u8 } from '../support/m3u8';
 import { parseMp4 } from '../support/mp4-parse';
 import { tempDir } from '../support/temp-dir';
-import { ffmpeg, FFMPEG } from '../support/ffmpeg';
+import { testSourceFile, FFMPEG } from '../support/ffmpeg';
 import { SEGMENTER_BIN } from '../support/paths';
 import { DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY, requireProgram } from '../support/system-programs';
 
@@ -37,10 +37,7 @@ describe('ladder --format fmp4 → uploader → store', { timeout: 180_000 }, ()
   before(async () => {
     dir = tempDir('ladder-fmp4');
     const source = path.join(dir, 'source.ts');
-    await ffmpeg([
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(SOURCE_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-c:a', 'aac', '-f', 'mpegts', source,
-    ]);
+    await testSourceFile(source, SOURCE_SECONDS);
     fs.writeFileSync(path.join(dir, 'ladder.json'), JSON.stringify(LADDER));
     h = await startHarness({ window: 100 });
     const child = spawn(process.execPath, [

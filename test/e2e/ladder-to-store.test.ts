@@ -12,7 +12,7 @@ import path from 'node:path';
 import { getObject, startHarness, type Harness } from '../support/uploader-rig';
 import { parseM3u8 } from '../support/m3u8';
 import { tempDir } from '../support/temp-dir';
-import { ffmpeg, FFMPEG } from '../support/ffmpeg';
+import { testSourceFile, FFMPEG } from '../support/ffmpeg';
 import { SEGMENTER_BIN } from '../support/paths';
 
 const LADDER = {
@@ -74,10 +74,7 @@ describe('ladder → uploader → store, across two transcode machines', { timeo
   before(async () => {
     dir = tempDir('ladder');
     const source = path.join(dir, 'source.ts');
-    await ffmpeg([
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:beep_factor=4:sample_rate=48000',
-      '-t', String(SOURCE_SECONDS), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-c:a', 'aac', '-f', 'mpegts', source,
-    ]);
+    await testSourceFile(source, SOURCE_SECONDS, { beep: true });
     fs.writeFileSync(path.join(dir, 'ladder.json'), JSON.stringify(LADDER));
     // Window larger than the stream: every segment stays listed, so the test sees all durations.
     h = await startHarness({ window: 100 });

@@ -23,7 +23,7 @@ import { getObject, listedUris } from '../support/uploader-rig';
 import { startUploader, type UploaderProcess } from '../support/uploader-process';
 import { parseM3u8 } from '../support/m3u8';
 import { tempDir } from '../support/temp-dir';
-import { ffmpeg, FFMPEG } from '../support/ffmpeg';
+import { testSourceFile, FFMPEG } from '../support/ffmpeg';
 import { SEGMENTER_BIN } from '../support/paths';
 import { FIXTURES } from '../support/paths';
 
@@ -97,10 +97,7 @@ describe('segmenters on machines without a shared disk ship their segment bytes'
     store = await startEmbeddedStore({ directory: path.join(dir, 'store'), buckets: ['mybucket'] });
     up = await startUploader(['--state-dir', stateDir, '--allow-dir', allowed, '--window', '100', ...storeArgs(store)]);
     const source = path.join(dir, 'source.ts');
-    await ffmpeg([
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '9', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-c:a', 'aac', '-f', 'mpegts', source,
-    ]);
+    await testSourceFile(source, 9);
     runs = await Promise.all(
       machines.map((m) => {
         const cwd = path.join(dir, m);
