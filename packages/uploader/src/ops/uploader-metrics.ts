@@ -110,7 +110,7 @@ export class UploaderMetrics implements TransferObserver {
       registers,
     });
     const byTarget = ['target', 'kind'] as const;
-    this.#transfers = new Counter({ name: 'hlsrelay_uploads_total', help: 'Objects stored, per target and kind (segment, playlist, delete).', labelNames: byTarget, registers });
+    this.#transfers = new Counter({ name: 'hlsrelay_uploads_total', help: 'Objects stored, per target and kind (segment, playlist, key, delete).', labelNames: byTarget, registers });
     this.#bytes = new Counter({ name: 'hlsrelay_upload_bytes_total', help: 'Bytes stored, per target and kind.', labelNames: byTarget, registers });
     this.#errors = new Counter({ name: 'hlsrelay_upload_errors_total', help: 'Failed transfer attempts, per target and kind (retried or refused).', labelNames: byTarget, registers });
     this.#retries = new Counter({ name: 'hlsrelay_upload_retries_total', help: 'Failed attempts that are retried, per target and kind.', labelNames: byTarget, registers });

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from '../transfer-target';
 
-export type TransferKind = 'segment' | 'playlist' | 'delete';
+export type TransferKind = 'segment' | 'playlist' | 'key' | 'delete';
 
 export interface TransferAttempt {
   target: string;
@@ -54,8 +54,8 @@ export class MeteredTarget implements TransferTarget {
   async putKey(upload: KeyUpload): Promise<void> {
     const inner = this.#inner;
     if (!inner.putKey) throw new PermanentTransferError(`${this.name} cannot store content keys`);
-    const seconds = await this.#attempt('playlist', () => inner.putKey!(upload));
-    this.#observer.transferAttempted({ target: this.name, kind: 'playlist', outcome: 'stored', bytes: upload.bytes.length, seconds });
+    const seconds = await this.#attempt('key', () => inner.putKey!(upload));
+    this.#observer.transferAttempted({ target: this.name, kind: 'key', outcome: 'stored', bytes: upload.bytes.length, seconds });
   }
 
   /** A read-back at recovery: once per stream and start, not metered. */
