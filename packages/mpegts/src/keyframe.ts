@@ -5,7 +5,7 @@
  */
 import { h264NalType, H264Nal, isH264Vcl } from './h264';
 import { h265NalType, isH265Irap, isH265Vcl, H265Nal } from './h265';
-import { findNalUnits, type NalUnit } from './nal';
+import { nextNalUnit } from './nal';
 
 export type AccessUnitKind = 'key' | 'delta' | 'unknown';
 
@@ -21,12 +21,12 @@ export interface AccessUnitProbe {
  * more bytes of the unit may still come (a truncated last NAL unit is not trusted for the SPS).
  */
 export function probeAccessUnit(codec: 'h264' | 'h265', es: Uint8Array, complete: boolean): AccessUnitProbe {
-  const units = findNalUnits(es);
   const probe: AccessUnitProbe = { kind: 'unknown' };
-  for (let i = 0; i < units.length; i++) {
-    const u: NalUnit = units[i];
+  // One unit at a time: the answer is at the first slice, and the slice data after it is never scanned.
+  for (let u = nextNalUnit(es, 0); u; u = nextNalUnit(es, u.end)) {
     if (u.start >= u.end) continue;
-    const isLast = i === units.length - 1;
+    // The last unit: no start code after it (a truncated one is not trusted for the SPS).
+    const isLast = u.end === es.length;
     if (codec === 'h264') {
       const type = h264NalType(es, u.start);
       if (type === H264Nal.SPS && (!isLast || complete)) probe.sps = es.subarray(u.start, u.end);

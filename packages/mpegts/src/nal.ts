@@ -43,6 +43,19 @@ export function findNalUnits(b: Uint8Array, from = 0, to = b.length): NalUnit[] 
   return units;
 }
 
+/**
+ * The NAL unit after the first start code at or past `from`, or null when there is none: for a
+ * scan that stops early (a keyframe probe needs only the units up to the first slice).
+ */
+export function nextNalUnit(b: Uint8Array, from: number): NalUnit | null {
+  const view = Buffer.from(b.buffer, b.byteOffset, b.length); // a view: no copy
+  const i = view.indexOf(START_CODE, from);
+  if (i < 0) return null;
+  const start = i + 3;
+  const next = view.indexOf(START_CODE, start);
+  return { start, end: next < 0 ? b.length : trimTrailingZero(b, start, next) };
+}
+
 // A 4-byte start code (00 00 00 01) leaves its first zero at the end of the previous unit.
 function trimTrailingZero(b: Uint8Array, start: number, end: number): number {
   while (end > start && b[end - 1] === 0) end--;
