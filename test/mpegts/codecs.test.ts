@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   aacCodecString,
   findNalUnits,
+  nextNalUnit,
   h264CodecString,
   h264NalType,
   h265CodecString,
@@ -49,6 +50,16 @@ test('NAL scan: 3- and 4-byte start codes; emulation prevention removed', () => 
     { start: 15, end: 17 },
   ]);
   assert.deepEqual([...toRbsp(Uint8Array.from([0x67, 0, 0, 3, 1, 0, 0, 3]))], [0x67, 0, 0, 1, 0, 0]);
+});
+
+test('NAL scan one unit at a time finds the same units as the whole scan, empty ones included', () => {
+  // AUD (4-byte start code), an empty unit (two start codes back to back), SPS, a slice to the end.
+  const es = Uint8Array.from([0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x65, 0xaa]);
+  const units = [];
+  for (let u = nextNalUnit(es, 0); u; u = nextNalUnit(es, u.end)) units.push(u);
+  assert.deepEqual(units, findNalUnits(es));
+  assert.deepEqual(units.map((u) => u.end - u.start), [2, 0, 3, 2]);
+  assert.equal(nextNalUnit(Uint8Array.from([1, 2, 3]), 0), null);
 });
 
 test('Exp-Golomb: ue and se', () => {
