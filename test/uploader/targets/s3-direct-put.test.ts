@@ -2,7 +2,8 @@
  * The S3 target's own PUTs (s3-direct-put.ts), seen from the store's side: a small HTTP server on
  * 127.0.0.1:0 records what arrives and answers as S3 would — 200, or S3 error XML. s3rver ignores
  * ACLs and signatures, so those are asserted here, on the wire; uploader-s3.test.ts runs the same
- * path against s3rver.
+ * path against s3rver. The stored-playlist read-back (`get`) takes the same path: asserted here
+ * against s3rver behind a recording proxy, and its errors against the fake store.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -11,10 +12,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { silentLogger } from '@hlsrelay/log';
 import { describe, S3Target, UploadQueue, type CannedAcl } from '@hlsrelay/uploader';
+import { RecordingProxy } from '../../support/recording-proxy';
+import { tempDir } from '../../support/temp-dir';
 
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const REGION = 'eu-west-1';
@@ -183,6 +187,74 @@ test('S3 errors arrive as the SDK would raise them: the store code as the name, 
     assert.ok(ours instanceof Error, `${code}: rejected`);
     assert.equal(ours.name, code);
     assert.match(describe(ours), new RegExp(`^${code}: `));
+    const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
+      ({ name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, Code: e.Code });
+    assert.deepEqual(pick(ours), pick(sdk), `${code}: same as the SDK's`);
+  }
+});
+
+test('get against s3rver: a missing key is undefined, a stored playlist comes back byte for byte, both by the direct GET', async (t) => {
+  const dir = tempDir('direct-get');
+  const store = await startEmbeddedStore({ directory: dir, buckets: ['live-bucket'] });
+  const proxy = await RecordingProxy.start(store.port);
+  const s3 = new S3Target({ acl: 'public-read', endpoint: proxy.endpoint, region: EMBEDDED_REGION, forcePathStyle: true, maxSockets: 4, clientConfig: { credentials: EMBEDDED_CREDENTIALS } });
+  t.after(async () => {
+    await s3.close();
+    await proxy.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  assert.equal(await s3.get('live-bucket', 'events/cam 1/cam.m3u8'), undefined);
+  const text = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n# caméra 1 — 東京\n#EXTINF:2.000,\ncam-00001.ts\n';
+  await s3.putPlaylist({ bucket: 'live-bucket', key: 'events/cam 1/cam.m3u8', text, maxAgeSeconds: 1 });
+  assert.equal(await s3.get('live-bucket', 'events/cam 1/cam.m3u8'), text);
+  assert.equal(await s3.get('no-such-bucket', 'cam.m3u8'), undefined, 'NoSuchBucket is a 404 too, as the SDK path read it');
+
+  const gets = proxy.requests.filter((r) => r.method === 'GET');
+  assert.deepEqual(gets.map((r) => [r.path, r.status]), [
+    ['/live-bucket/events/cam 1/cam.m3u8', 404],
+    ['/live-bucket/events/cam 1/cam.m3u8', 200],
+    ['/no-such-bucket/cam.m3u8', 404],
+  ]);
+  for (const r of gets) {
+    assert.equal(r.headers['user-agent'], 'hlsrelay-uploader', 'not through the SDK stack');
+    assert.match(r.headers.authorization!, new RegExp(`^AWS4-HMAC-SHA256 Credential=${EMBEDDED_CREDENTIALS.accessKeyId}/\\d{8}/${EMBEDDED_REGION}/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, `));
+  }
+});
+
+test('get: the signature is the SDK signer\'s, and store errors surface with their S3 code, as the SDK path raised them', async (t) => {
+  const ok = await fakeStore([{ status: 200, body: '#EXTM3U\n' }]);
+  const okTarget = target(ok.endpoint);
+  t.after(async () => {
+    await okTarget.close();
+    await ok.close();
+  });
+  assert.equal(await okTarget.get('live-bucket', 'events/cam.m3u8'), '#EXTM3U\n');
+  const [got] = ok.received;
+  assert.equal(got.method, 'GET');
+  assert.equal(got.url, '/live-bucket/events/cam.m3u8?x-id=GetObject');
+  assert.equal(got.headers['x-amz-content-sha256'], createHash('sha256').update('').digest('hex'));
+  assert.equal(got.headers.authorization, await expectedAuthorization(got, okTarget));
+
+  const answers: Array<[Answer, string]> = [
+    [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
+    [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
+    [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
+    [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
+  ];
+  for (const [answer, code] of answers) {
+    const store = await fakeStore([answer]);
+    const s3 = target(store.endpoint);
+    t.after(async () => {
+      await s3.close();
+      await store.close();
+    });
+    const ours = await s3.get('b', 'x.m3u8').then(() => undefined, (e: unknown) => e);
+    const sdk = await s3.client.send(new GetObjectCommand({ Bucket: 'b', Key: 'x.m3u8' })).then(() => undefined, (e: unknown) => e);
+    assert.ok(ours instanceof Error, `${code}: rejected`);
+    assert.equal(ours.name, code);
+    assert.match(describe(ours), new RegExp(`^${code}: `));
+    assert.equal(store.received.length, 2, `${code}: sent once, not followed or retried`);
     const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
       ({ name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, Code: e.Code });
     assert.deepEqual(pick(ours), pick(sdk), `${code}: same as the SDK's`);
