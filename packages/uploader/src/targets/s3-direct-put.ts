@@ -62,8 +62,8 @@ interface Route {
   signer: SignatureV4;
 }
 
-/** What a sent request answered: the body of a GET's 2xx, '' for a PUT; undefined for a GET's 404. */
-type Handler = (args: { input: object; request: SignableRequest }) => Promise<string | undefined>;
+/** What a sent request answered: the body of a GET's 2xx, '' for a PUT. */
+type Handler = (args: { input: object; request: SignableRequest }) => Promise<string>;
 
 interface SignableRequest {
   protocol: string;
@@ -173,7 +173,13 @@ export class S3DirectPut {
       body: '',
     };
     this.#getHandler ??= this.#observed((args) => this.#send(r, args.request), 'GetObjectCommand');
-    return { text: await this.#getHandler({ input: { Bucket: bucket, Key: key }, request }) };
+    try {
+      return { text: await this.#getHandler({ input: { Bucket: bucket, Key: key }, request }) };
+    } catch (err) {
+      // A 404 is an answer (no such object), as the target's SDK path reads NoSuchKey; observers saw it fail, as there.
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return { text: undefined };
+      throw err;
+    }
   }
 
   #routeFor(bucket: string, key: string): Promise<Route | null> {
@@ -223,15 +229,15 @@ export class S3DirectPut {
       },
       { logger: this.#client.config.logger, clientName: 'S3Client', commandName },
     );
-    return async (args) => ((await resolved(args as never)).response as Record<symbol, string | undefined>)[ANSWER];
+    return async (args) => ((await resolved(args as never)).response as Record<symbol, string>)[ANSWER];
   }
 
-  async #send(r: Route, request: SignableRequest): Promise<string | undefined> {
+  async #send(r: Route, request: SignableRequest): Promise<string> {
     const offset = this.#client.config.systemClockOffset ?? 0;
     const signed = (await r.signer.sign(request as never, { signingDate: new Date(Date.now() + offset) })) as unknown as SignableRequest;
     const query = new URLSearchParams(request.query).toString();
     const reading = request.method === 'GET';
-    return new Promise<string | undefined>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       const transport = r.protocol === 'https:' ? https : http;
       const req = transport.request(
         {
@@ -263,8 +269,6 @@ export class S3DirectPut {
             const body = Buffer.concat(chunks).toString('utf8');
             if (ok) return resolve(body);
             const err = s3ErrorFromResponse(status, res.headers, body);
-            // A GET's 404 is an answer (no such object), as the target's SDK path reads NoSuchKey.
-            if (reading && (status === 404 || err.name === 'NoSuchKey')) return resolve(undefined);
             this.#correctClock(err, res.headers.date);
             reject(err);
           });
