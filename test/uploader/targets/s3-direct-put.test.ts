@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore } from '@hlsrelay/embedded-store';
@@ -167,30 +167,42 @@ test('SlowDown is retried by the upload queue and the PUT then succeeds', async 
   assert.equal(queue.retries, 1);
 });
 
-test('S3 errors arrive as the SDK would raise them: the store code as the name, its message, status and request id', async (t) => {
-  const answers: Array<[Answer, string]> = [
-    [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
-    [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
-    [{ status: 400, body: s3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period.') }, 'RequestTimeout'],
-    [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
-    [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
-  ];
-  for (const [answer, code] of answers) {
+/** The store errors a request may meet; each must surface with its S3 code. */
+const ERROR_ANSWERS: Array<[Answer, string]> = [
+  [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
+  [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
+  [{ status: 400, body: s3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period.') }, 'RequestTimeout'],
+  [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
+  [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
+];
+
+/** For each error answer: our request and the SDK's command fail alike, each sent once (nothing followed or retried). */
+async function assertErrorsAsTheSdk(t: TestContext, ours: (s3: S3Target) => Promise<unknown>, sdk: (s3: S3Target) => Promise<unknown>): Promise<void> {
+  for (const [answer, code] of ERROR_ANSWERS) {
     const store = await fakeStore([answer]);
     const s3 = target(store.endpoint);
     t.after(async () => {
       await s3.close();
       await store.close();
     });
-    const ours = await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 }).then(() => undefined, (e: unknown) => e);
-    const sdk = await s3.client.send(new PutObjectCommand({ Bucket: 'b', Key: 'x.m3u8', Body: '#EXTM3U\n' })).then(() => undefined, (e: unknown) => e);
-    assert.ok(ours instanceof Error, `${code}: rejected`);
-    assert.equal(ours.name, code);
-    assert.match(describe(ours), new RegExp(`^${code}: `));
+    const ourError = await ours(s3).then(() => undefined, (e: unknown) => e);
+    const sdkError = await sdk(s3).then(() => undefined, (e: unknown) => e);
+    assert.ok(ourError instanceof Error, `${code}: rejected`);
+    assert.equal(ourError.name, code);
+    assert.match(describe(ourError), new RegExp(`^${code}: `));
+    assert.equal(store.received.length, 2, `${code}: one request each`);
     const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
       ({ name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, Code: e.Code });
-    assert.deepEqual(pick(ours), pick(sdk), `${code}: same as the SDK's`);
+    assert.deepEqual(pick(ourError), pick(sdkError), `${code}: same as the SDK's`);
   }
+}
+
+test('S3 errors arrive as the SDK would raise them: the store code as the name, its message, status and request id', async (t) => {
+  await assertErrorsAsTheSdk(
+    t,
+    (s3) => s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 }),
+    (s3) => s3.client.send(new PutObjectCommand({ Bucket: 'b', Key: 'x.m3u8', Body: '#EXTM3U\n' })),
+  );
 });
 
 test('get against s3rver: a missing key is undefined, a stored playlist comes back byte for byte, both by the direct GET', async (t) => {
@@ -236,27 +248,5 @@ test('get: the signature is the SDK signer\'s, and store errors surface with the
   assert.equal(got.headers['x-amz-content-sha256'], createHash('sha256').update('').digest('hex'));
   assert.equal(got.headers.authorization, await expectedAuthorization(got, okTarget));
 
-  const answers: Array<[Answer, string]> = [
-    [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
-    [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
-    [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
-    [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
-  ];
-  for (const [answer, code] of answers) {
-    const store = await fakeStore([answer]);
-    const s3 = target(store.endpoint);
-    t.after(async () => {
-      await s3.close();
-      await store.close();
-    });
-    const ours = await s3.get('b', 'x.m3u8').then(() => undefined, (e: unknown) => e);
-    const sdk = await s3.client.send(new GetObjectCommand({ Bucket: 'b', Key: 'x.m3u8' })).then(() => undefined, (e: unknown) => e);
-    assert.ok(ours instanceof Error, `${code}: rejected`);
-    assert.equal(ours.name, code);
-    assert.match(describe(ours), new RegExp(`^${code}: `));
-    assert.equal(store.received.length, 2, `${code}: sent once, not followed or retried`);
-    const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
-      ({ name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, Code: e.Code });
-    assert.deepEqual(pick(ours), pick(sdk), `${code}: same as the SDK's`);
-  }
+  await assertErrorsAsTheSdk(t, (s3) => s3.get('b', 'x.m3u8'), (s3) => s3.client.send(new GetObjectCommand({ Bucket: 'b', Key: 'x.m3u8' })));
 });
