@@ -60,6 +60,9 @@ interface Route {
   /** Path of the bucket on the endpoint ('' or '/bucket'), without a trailing slash. */
   basePath: string;
   signer: SignatureV4;
+  /** The sends to this route, observed (made at first use: each sends to its own route). */
+  put?: Handler;
+  get?: Handler;
 }
 
 /** What a sent request answered: the body of a GET's 2xx, '' for a PUT. */
@@ -116,8 +119,6 @@ export class S3DirectPut {
   readonly #options: DirectPutOptions;
   /** Per bucket: how to reach it, or null when only the SDK may send to it. */
   readonly #routes = new Map<string, Promise<Route | null>>();
-  #handler: Handler | undefined;
-  #getHandler: Handler | undefined;
 
   constructor(client: S3Client, options: DirectPutOptions) {
     this.#client = client;
@@ -150,8 +151,8 @@ export class S3DirectPut {
       headers,
       body: p.body,
     };
-    this.#handler ??= this.#observed((args) => this.#send(r, args.request), 'PutObjectCommand');
-    await this.#handler({ input: { Bucket: p.bucket, Key: p.key }, request });
+    r.put ??= this.#observed((args) => this.#send(r, args.request), 'PutObjectCommand');
+    await r.put({ input: { Bucket: p.bucket, Key: p.key }, request });
     return true;
   }
 
@@ -172,9 +173,9 @@ export class S3DirectPut {
       headers: { host: r.host, 'x-amz-content-sha256': EMPTY_SHA256, 'user-agent': 'hlsrelay-uploader' },
       body: '',
     };
-    this.#getHandler ??= this.#observed((args) => this.#send(r, args.request), 'GetObjectCommand');
+    r.get ??= this.#observed((args) => this.#send(r, args.request), 'GetObjectCommand');
     try {
-      return { text: await this.#getHandler({ input: { Bucket: bucket, Key: key }, request }) };
+      return { text: await r.get({ input: { Bucket: bucket, Key: key }, request }) };
     } catch (err) {
       // A 404 is an answer (no such object), as the target's SDK path reads NoSuchKey; observers saw it fail, as there.
       if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return { text: undefined };
