@@ -2,7 +2,8 @@
  * The S3 target's own PUTs (s3-direct-put.ts), seen from the store's side: a small HTTP server on
  * 127.0.0.1:0 records what arrives and answers as S3 would — 200, or S3 error XML. s3rver ignores
  * ACLs and signatures, so those are asserted here, on the wire; uploader-s3.test.ts runs the same
- * path against s3rver.
+ * path against s3rver. The stored-playlist read-back (`get`) takes the same path: asserted here
+ * against s3rver behind a recording proxy, and its errors against the fake store.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,11 +11,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { test, type TestContext } from 'node:test';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { silentLogger } from '@hlsrelay/log';
 import { describe, S3Target, UploadQueue, type CannedAcl } from '@hlsrelay/uploader';
+import { RecordingProxy } from '../../support/recording-proxy';
+import { tempDir } from '../../support/temp-dir';
 
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const REGION = 'eu-west-1';
@@ -163,28 +167,86 @@ test('SlowDown is retried by the upload queue and the PUT then succeeds', async 
   assert.equal(queue.retries, 1);
 });
 
-test('S3 errors arrive as the SDK would raise them: the store code as the name, its message, status and request id', async (t) => {
-  const answers: Array<[Answer, string]> = [
-    [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
-    [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
-    [{ status: 400, body: s3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period.') }, 'RequestTimeout'],
-    [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
-    [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
-  ];
-  for (const [answer, code] of answers) {
+/** The store errors a request may meet; each must surface with its S3 code. */
+const ERROR_ANSWERS: Array<[Answer, string]> = [
+  [{ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, 'AccessDenied'],
+  [{ status: 503, body: s3Error('SlowDown', 'Please reduce your request rate.') }, 'SlowDown'],
+  [{ status: 400, body: s3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period.') }, 'RequestTimeout'],
+  [{ status: 301, body: s3Error('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.') }, 'PermanentRedirect'],
+  [{ status: 307, headers: { location: 'http://elsewhere.example/' } }, 'Unknown'],
+];
+
+/** For each error answer: our request and the SDK's command fail alike, each sent once (nothing followed or retried). */
+async function assertErrorsAsTheSdk(t: TestContext, ours: (s3: S3Target) => Promise<unknown>, sdk: (s3: S3Target) => Promise<unknown>): Promise<void> {
+  for (const [answer, code] of ERROR_ANSWERS) {
     const store = await fakeStore([answer]);
     const s3 = target(store.endpoint);
     t.after(async () => {
       await s3.close();
       await store.close();
     });
-    const ours = await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 }).then(() => undefined, (e: unknown) => e);
-    const sdk = await s3.client.send(new PutObjectCommand({ Bucket: 'b', Key: 'x.m3u8', Body: '#EXTM3U\n' })).then(() => undefined, (e: unknown) => e);
-    assert.ok(ours instanceof Error, `${code}: rejected`);
-    assert.equal(ours.name, code);
-    assert.match(describe(ours), new RegExp(`^${code}: `));
+    const ourError = await ours(s3).then(() => undefined, (e: unknown) => e);
+    const sdkError = await sdk(s3).then(() => undefined, (e: unknown) => e);
+    assert.ok(ourError instanceof Error, `${code}: rejected`);
+    assert.equal(ourError.name, code);
+    assert.match(describe(ourError), new RegExp(`^${code}: `));
+    assert.equal(store.received.length, 2, `${code}: one request each`);
     const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
       ({ name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, Code: e.Code });
-    assert.deepEqual(pick(ours), pick(sdk), `${code}: same as the SDK's`);
+    assert.deepEqual(pick(ourError), pick(sdkError), `${code}: same as the SDK's`);
   }
+}
+
+test('S3 errors arrive as the SDK would raise them: the store code as the name, its message, status and request id', async (t) => {
+  await assertErrorsAsTheSdk(
+    t,
+    (s3) => s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 }),
+    (s3) => s3.client.send(new PutObjectCommand({ Bucket: 'b', Key: 'x.m3u8', Body: '#EXTM3U\n' })),
+  );
+});
+
+test('get against s3rver: a missing key is undefined, a stored playlist comes back byte for byte, both by the direct GET', async (t) => {
+  const dir = tempDir('direct-get');
+  const store = await startEmbeddedStore({ directory: dir, buckets: ['live-bucket'] });
+  const proxy = await RecordingProxy.start(store.port);
+  const s3 = new S3Target({ acl: 'public-read', endpoint: proxy.endpoint, region: EMBEDDED_REGION, forcePathStyle: true, maxSockets: 4, clientConfig: { credentials: EMBEDDED_CREDENTIALS } });
+  t.after(async () => {
+    await s3.close();
+    await proxy.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  assert.equal(await s3.get('live-bucket', 'events/cam 1/cam.m3u8'), undefined);
+  const text = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n# caméra 1 — 東京\n#EXTINF:2.000,\ncam-00001.ts\n';
+  await s3.putPlaylist({ bucket: 'live-bucket', key: 'events/cam 1/cam.m3u8', text, maxAgeSeconds: 1 });
+  assert.equal(await s3.get('live-bucket', 'events/cam 1/cam.m3u8'), text);
+  assert.equal(await s3.get('no-such-bucket', 'cam.m3u8'), undefined, 'NoSuchBucket is a 404 too, as the SDK path read it');
+
+  const gets = proxy.requests.filter((r) => r.method === 'GET');
+  assert.deepEqual(gets.map((r) => [r.path, r.status]), [
+    ['/live-bucket/events/cam 1/cam.m3u8', 404],
+    ['/live-bucket/events/cam 1/cam.m3u8', 200],
+    ['/no-such-bucket/cam.m3u8', 404],
+  ]);
+  for (const r of gets) {
+    assert.equal(r.headers['user-agent'], 'hlsrelay-uploader', 'not through the SDK stack');
+    assert.match(r.headers.authorization!, new RegExp(`^AWS4-HMAC-SHA256 Credential=${EMBEDDED_CREDENTIALS.accessKeyId}/\\d{8}/${EMBEDDED_REGION}/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, `));
+  }
+});
+
+test('get: the signature is the SDK signer\'s, and store errors surface with their S3 code, as the SDK path raised them', async (t) => {
+  const ok = await fakeStore([{ status: 200, body: '#EXTM3U\n' }]);
+  const okTarget = target(ok.endpoint);
+  t.after(async () => {
+    await okTarget.close();
+    await ok.close();
+  });
+  assert.equal(await okTarget.get('live-bucket', 'events/cam.m3u8'), '#EXTM3U\n');
+  const [got] = ok.received;
+  assert.equal(got.method, 'GET');
+  assert.equal(got.url, '/live-bucket/events/cam.m3u8?x-id=GetObject');
+  assert.equal(got.headers['x-amz-content-sha256'], createHash('sha256').update('').digest('hex'));
+  assert.equal(got.headers.authorization, await expectedAuthorization(got, okTarget));
+
+  await assertErrorsAsTheSdk(t, (s3) => s3.get('b', 'x.m3u8'), (s3) => s3.client.send(new GetObjectCommand({ Bucket: 'b', Key: 'x.m3u8' })));
 });

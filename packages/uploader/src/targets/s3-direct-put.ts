@@ -1,7 +1,8 @@
 /**
  * The hot path of the S3 target: one PUT of a segment or a playlist, signed with the SDK's own
  * SigV4 signer and sent on the target's keep-alive agents, without the SDK's per-request
- * middleware stack (about a third of the uploader's CPU at a few hundred renditions).
+ * middleware stack (about a third of the uploader's CPU at a few hundred renditions). The same
+ * path reads a stored playlist back (`get`: each new stream's first message, usually a 404).
  *
  * Everything that decides what the request is comes from the S3Client's resolved configuration,
  * so it is the request PutObjectCommand would send: the endpoint from the client's own rule set
@@ -9,6 +10,8 @@
  * its provider chain (memoized, refreshed before they expire), its clock-skew correction. A
  * failed request becomes the same S3ServiceException the SDK throws (name = the store's error
  * code: SlowDown, AccessDenied, PermanentRedirect…), which the upload queue retries as before.
+ * Like the SDK as the target configures it (maxAttempts 1, no region redirects), a request is
+ * sent once and a 3xx is that error: nothing is followed or retried here.
  *
  * What only the SDK does is left to it — `put` answers false and the caller sends the command:
  * endpoints signed with anything but plain SigV4 (S3 Express, multi-region access points) and
@@ -57,9 +60,13 @@ interface Route {
   /** Path of the bucket on the endpoint ('' or '/bucket'), without a trailing slash. */
   basePath: string;
   signer: SignatureV4;
+  /** The sends to this route, observed (made at first use: each sends to its own route). */
+  put?: Handler;
+  get?: Handler;
 }
 
-type Handler = (args: { input: object; request: SignableRequest }) => Promise<unknown>;
+/** What a sent request answered: the body of a GET's 2xx, '' for a PUT. */
+type Handler = (args: { input: object; request: SignableRequest }) => Promise<string>;
 
 interface SignableRequest {
   protocol: string;
@@ -73,6 +80,10 @@ interface SignableRequest {
 }
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** SHA-256 of an empty body: what a GET signs as its payload hash. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** Where an observed request's answer travels through the middleware added to the client. */
+const ANSWER = Symbol('answer');
 
 /** RFC 3986 unreserved characters stay, everything else is %-encoded (the SDK's extendedEncodeURIComponent), per key segment. */
 export function encodeKeyPath(key: string): string {
@@ -108,7 +119,6 @@ export class S3DirectPut {
   readonly #options: DirectPutOptions;
   /** Per bucket: how to reach it, or null when only the SDK may send to it. */
   readonly #routes = new Map<string, Promise<Route | null>>();
-  #handler: Handler | undefined;
 
   constructor(client: S3Client, options: DirectPutOptions) {
     this.#client = client;
@@ -120,12 +130,7 @@ export class S3DirectPut {
     const expect = this.#client.config.expectContinueHeader;
     const length = Buffer.byteLength(p.body);
     if (expect === true || (typeof expect === 'number' && length >= expect)) return false;
-    let route = this.#routes.get(p.bucket);
-    if (!route) {
-      route = this.#route(p.bucket, p.key);
-      this.#routes.set(p.bucket, route);
-    }
-    const r = await route;
+    const r = await this.#routeFor(p.bucket, p.key);
     if (!r) return false;
     const headers: Record<string, string> = {
       host: r.host,
@@ -146,9 +151,45 @@ export class S3DirectPut {
       headers,
       body: p.body,
     };
-    this.#handler ??= this.#observed((args) => this.#send(r, args.request));
-    await this.#handler({ input: { Bucket: p.bucket, Key: p.key }, request });
+    r.put ??= this.#observed((args) => this.#send(r, args.request), 'PutObjectCommand');
+    await r.put({ input: { Bucket: p.bucket, Key: p.key }, request });
     return true;
+  }
+
+  /**
+   * A stored object's text (UTF-8, as GetObject's transformToString): `{ text }`, with text
+   * undefined when there is no such object (404); false when only the SDK may send to this bucket.
+   */
+  async get(bucket: string, key: string): Promise<{ text: string | undefined } | false> {
+    const r = await this.#routeFor(bucket, key);
+    if (!r) return false;
+    const request: SignableRequest = {
+      protocol: r.protocol,
+      hostname: r.hostname,
+      port: r.port === '' ? undefined : Number(r.port),
+      method: 'GET',
+      path: `${r.basePath}/${encodeKeyPath(key)}`,
+      query: { 'x-id': 'GetObject' },
+      headers: { host: r.host, 'x-amz-content-sha256': EMPTY_SHA256, 'user-agent': 'hlsrelay-uploader' },
+      body: '',
+    };
+    r.get ??= this.#observed((args) => this.#send(r, args.request), 'GetObjectCommand');
+    try {
+      return { text: await r.get({ input: { Bucket: bucket, Key: key }, request }) };
+    } catch (err) {
+      // A 404 is an answer (no such object), as the target's SDK path reads NoSuchKey; observers saw it fail, as there.
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return { text: undefined };
+      throw err;
+    }
+  }
+
+  #routeFor(bucket: string, key: string): Promise<Route | null> {
+    let route = this.#routes.get(bucket);
+    if (!route) {
+      route = this.#route(bucket, key);
+      this.#routes.set(bucket, route);
+    }
+    return route;
   }
 
   async #route(bucket: string, key: string): Promise<Route | null> {
@@ -179,24 +220,25 @@ export class S3DirectPut {
   }
 
   /** Middleware added to the client since it was built, wrapped around `send`; `send` alone when none was. */
-  #observed(send: Handler): Handler {
+  #observed(send: Handler, commandName: string): Handler {
     const stack = this.#options.observers;
     if (stack.identify().length === 0) return send;
     const resolved = stack.resolve(
       async (args) => {
-        await send(args as unknown as Parameters<Handler>[0]);
-        return { output: { $metadata: {} }, response: {} } as never;
+        const answer = await send(args as unknown as Parameters<Handler>[0]);
+        return { output: { $metadata: {} }, response: { [ANSWER]: answer } } as never;
       },
-      { logger: this.#client.config.logger, clientName: 'S3Client', commandName: 'PutObjectCommand' },
+      { logger: this.#client.config.logger, clientName: 'S3Client', commandName },
     );
-    return (args) => resolved(args as never);
+    return async (args) => ((await resolved(args as never)).response as Record<symbol, string>)[ANSWER];
   }
 
-  async #send(r: Route, request: SignableRequest): Promise<void> {
+  async #send(r: Route, request: SignableRequest): Promise<string> {
     const offset = this.#client.config.systemClockOffset ?? 0;
     const signed = (await r.signer.sign(request as never, { signingDate: new Date(Date.now() + offset) })) as unknown as SignableRequest;
     const query = new URLSearchParams(request.query).toString();
-    await new Promise<void>((resolve, reject) => {
+    const reading = request.method === 'GET';
+    return new Promise<string>((resolve, reject) => {
       const transport = r.protocol === 'https:' ? https : http;
       const req = transport.request(
         {
@@ -204,27 +246,30 @@ export class S3DirectPut {
           protocol: r.protocol,
           hostname: r.hostname,
           port: r.port || undefined,
-          method: 'PUT',
+          method: request.method,
           path: query ? `${request.path}?${query}` : request.path,
           headers: signed.headers,
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
+          if (status >= 200 && status < 300 && !reading) {
             res.resume();
-            res.once('end', resolve);
+            res.once('end', () => resolve(''));
             res.once('error', reject);
             return;
           }
+          const ok = status >= 200 && status < 300;
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (d: Buffer) => {
-            if (size < MAX_ERROR_BODY_BYTES) chunks.push(d);
+            if (ok || size < MAX_ERROR_BODY_BYTES) chunks.push(d);
             size += d.length;
           });
           res.once('error', reject);
           res.once('end', () => {
-            const err = s3ErrorFromResponse(status, res.headers, Buffer.concat(chunks).toString('utf8'));
+            const body = Buffer.concat(chunks).toString('utf8');
+            if (ok) return resolve(body);
+            const err = s3ErrorFromResponse(status, res.headers, body);
             this.#correctClock(err, res.headers.date);
             reject(err);
           });

@@ -174,6 +174,8 @@ export class S3Target implements TransferTarget {
   }
 
   async get(bucket: string, key: string): Promise<string | undefined> {
+    const direct = await this.#direct?.get(bucket, key);
+    if (direct) return direct.text;
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await r.Body?.transformToString('utf8')) ?? '';
