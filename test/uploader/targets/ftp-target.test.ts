@@ -4,38 +4,32 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { silentLogger } from '@hlsrelay/log';
-import { FtpTarget, PermanentTransferError, UploadQueue } from '@hlsrelay/uploader';
-import { startFtpServer } from './ftp-server';
+import { FtpTarget, UploadQueue } from '@hlsrelay/uploader';
+import { startFtpServer, type FtpServerOptions } from './ftp-server';
 import { tempDir } from '../../support/temp-dir';
 import { captureLog } from '../../support/log-capture';
-import { BUCKET, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart, storesBytes } from './stream-scenario';
+import { BUCKET, onServer, PLAYLIST_KEY, realSegments, runLiveStream, runThroughOutage, segmentKey, refusedLoginThenRestart, storesBytes } from './stream-scenario';
 
 const USER = 'streamer';
 const PASSWORD = 'ftp-Pa55-word-0f-the-test';
 
+/** An FTP server of the test's own over `root`, logging in USER with PASSWORD. */
+const ftpServer = (more: Partial<FtpServerOptions> = {}) => (root: string) => startFtpServer({ root, user: USER, password: PASSWORD, ...more });
+
 describe('ftp target', () => {
-  it('stores a live stream over one set of reused logins; playlists replaced atomically by rename; bytes in memory stored as they are', async () => {
-    const root = await tempDir('ftp-root');
-    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
-    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: 'hls', connections: 2, logger: silentLogger() });
-    try {
+  it('stores a live stream over one set of reused logins; playlists replaced atomically by rename; bytes in memory stored as they are', () =>
+    onServer('ftp-root', ftpServer(), async (root, server, use) => {
+      const target = use(new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: 'hls', connections: 2, logger: silentLogger() }));
       const { report } = await runLiveStream(target, (key) => path.join(root, 'hls', BUCKET, key));
       assert.equal(report.missing, 0, 'the playlist never disappeared');
       await storesBytes(target, (key) => path.join(root, 'hls', BUCKET, key));
       assert.equal(server.logins, 1, 'one login for the whole stream (sequential use needs one connection)');
       assert.equal(target.logins, 1);
-    } finally {
-      await target.close();
-      await server.stop();
-      await rm(root, { recursive: true });
-    }
-  });
+    }));
 
-  it('parallel streams share at most `connections` logins', async () => {
-    const root = await tempDir('ftp-pool');
-    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
-    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', connections: 3, logger: silentLogger() });
-    try {
+  it('parallel streams share at most `connections` logins', () =>
+    onServer('ftp-pool', ftpServer(), async (root, server, use) => {
+      const target = use(new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', connections: 3, logger: silentLogger() }));
       const files = await realSegments();
       await Promise.all(
         [0, 1, 2, 3, 4, 5].map(async (s) => {
@@ -46,68 +40,41 @@ describe('ftp target', () => {
         assert.deepEqual(await readFile(path.join(root, BUCKET, `s${s}`, path.basename(files[3]))), await readFile(files[3]));
       }
       assert.ok(server.logins >= 1 && server.logins <= 3, `logins: ${server.logins}`);
-    } finally {
-      await target.close();
-      await server.stop();
-      await rm(root, { recursive: true });
-    }
-  });
+    }));
 
-  it('reconnects after the server restarts mid-stream; everything arrives, in order', async () => {
-    const root = await tempDir('ftp-restart');
-    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
-    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', connections: 2, timeoutMs: 5_000, logger: silentLogger() });
-    try {
+  it('reconnects after the server restarts mid-stream; everything arrives, in order', () =>
+    onServer('ftp-restart', ftpServer(), async (root, server, use) => {
+      const target = use(new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', connections: 2, timeoutMs: 5_000, logger: silentLogger() }));
       await runThroughOutage(target, (key) => path.join(root, BUCKET, key), {
         interrupt: () => server.stop(),
         resume: () => server.start(),
       });
       assert.ok(server.logins >= 2, 'logged in again after the restart');
-    } finally {
-      await target.close();
-      await server.stop();
-      await rm(root, { recursive: true });
-    }
-  });
+    }));
 
-  it('servers that refuse renaming onto a file get delete-then-rename, with one warning', async () => {
-    const root = await tempDir('ftp-strict');
-    const server = await startFtpServer({ root, user: USER, password: PASSWORD, renameRefusesExisting: true });
-    const log = captureLog('uploader');
-    const target = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger });
-    try {
+  it('servers that refuse renaming onto a file get delete-then-rename, with one warning', () =>
+    onServer('ftp-strict', ftpServer({ renameRefusesExisting: true }), async (root, server, use) => {
+      const log = captureLog('uploader');
+      const target = use(new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger }));
       await runLiveStream(target, (key) => path.join(root, BUCKET, key), { allowMissing: true });
       const warnings = log.text().split('\n').filter((l) => l.includes('refuses to rename onto an existing file'));
       assert.equal(warnings.length, 1);
-    } finally {
-      await target.close();
-      await server.stop();
-      await rm(root, { recursive: true });
-    }
-  });
+    }));
 
-  it('never writes the password to the log, through refused logins, outages and retries', async () => {
-    const root = await tempDir('ftp-secret');
-    const server = await startFtpServer({ root, user: USER, password: PASSWORD });
-    const log = captureLog('uploader');
-    const wrong = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: `${PASSWORD}-wrong`, secure: false, root: '/', logger: log.logger });
-    const right = new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger });
-    const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });
-    const [file] = await realSegments();
-    try {
+  it('never writes the password to the log, through refused logins, outages and retries', () =>
+    onServer('ftp-secret', ftpServer(), async (_root, server, use) => {
+      const log = captureLog('uploader');
+      const wrong = use(new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: `${PASSWORD}-wrong`, secure: false, root: '/', logger: log.logger }));
+      const right = use(new FtpTarget({ host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: false, root: '/', logger: log.logger }));
+      const queue = new UploadQueue({ concurrency: 2, retry: { initialDelayMs: 5, maxDelayMs: 10 }, logger: log.logger });
+      const [file] = await realSegments();
       await refusedLoginThenRestart(queue, wrong, right, server, file);
       const text = log.text();
       assert.match(text, /login refused \(530\)/, 'the refused login was logged');
       assert.match(text, new RegExp(`ftp://${USER}@127\\.0\\.0\\.1:${server.port}/`), 'targets are named user@host:port');
       assert.ok(!text.includes(PASSWORD), 'no password in the log');
       assert.ok(!wrong.name.includes(PASSWORD) && !right.name.includes(PASSWORD));
-    } finally {
-      await wrong.close();
-      await right.close();
-      await server.stop();
-      await rm(root, { recursive: true });
-    }
-  });
+    }));
 
   it('explicit FTPS: stores over TLS with a pinned certificate authority, refuses an unknown certificate', async (t) => {
     const dir = await tempDir('ftps');
@@ -115,17 +82,16 @@ describe('ftp target', () => {
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
         '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
     } catch {
+      await rm(dir, { recursive: true });
       t.skip('openssl is not installed: cannot make a test certificate');
       return;
     }
     const tls = { key: await readFile(path.join(dir, 'key.pem'), 'utf8'), cert: await readFile(path.join(dir, 'cert.pem'), 'utf8') };
-    const root = path.join(dir, 'root');
-    await import('node:fs/promises').then((fs) => fs.mkdir(root));
-    const server = await startFtpServer({ root, user: USER, password: PASSWORD, tls });
-    const common = { host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: true, root: '/', logger: silentLogger() };
-    const pinned = new FtpTarget({ ...common, tls: { ca: tls.cert } });
-    const unpinned = new FtpTarget({ ...common, timeoutMs: 5_000 });
-    try {
+    await rm(dir, { recursive: true });
+    await onServer('ftps-root', ftpServer({ tls }), async (root, server, use) => {
+      const common = { host: '127.0.0.1', port: server.port, user: USER, password: PASSWORD, secure: true, root: '/', logger: silentLogger() };
+      const pinned = use(new FtpTarget({ ...common, tls: { ca: tls.cert } }));
+      const unpinned = use(new FtpTarget({ ...common, timeoutMs: 5_000 }));
       assert.match(pinned.name, /^ftps:\/\//);
       const [file] = await realSegments();
       await pinned.putSegment({ bucket: BUCKET, key: segmentKey(file), file });
@@ -133,11 +99,6 @@ describe('ftp target', () => {
       assert.deepEqual(await readFile(path.join(root, BUCKET, segmentKey(file))), await readFile(file));
       assert.equal(await readFile(path.join(root, BUCKET, PLAYLIST_KEY), 'utf8'), '#EXTM3U\n');
       await assert.rejects(unpinned.putPlaylist({ bucket: BUCKET, key: PLAYLIST_KEY, text: 'x', maxAgeSeconds: 0 }), /self[- ]signed|certificate/i);
-    } finally {
-      await pinned.close();
-      await unpinned.close();
-      await server.stop();
-      await rm(dir, { recursive: true });
-    }
+    });
   });
 });

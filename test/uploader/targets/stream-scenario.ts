@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { silentLogger, type Logger } from '@hlsrelay/log';
@@ -16,6 +16,31 @@ import { PermanentTransferError, UploadQueue, type TransferTarget } from '@hlsre
 import { FFMPEG as ffmpegPath } from '../../support/ffmpeg';
 import { tempDir } from '../../support/temp-dir';
 
+
+/**
+ * One test against a server of its own: a fresh root, the server on it, the targets the body
+ * opens (through `use`), all closed and removed afterwards whatever the body did.
+ */
+export async function onServer<S extends { stop(): Promise<unknown> }>(
+  name: string,
+  start: (root: string) => Promise<S>,
+  body: (root: string, server: S, use: <T extends { close(): Promise<unknown> }>(target: T) => T) => Promise<void>,
+): Promise<void> {
+  const root = await tempDir(name);
+  const opened: Array<{ close(): Promise<unknown> }> = [];
+  let server: S | undefined;
+  try {
+    server = await start(root);
+    await body(root, server, (target) => {
+      opened.push(target);
+      return target;
+    });
+  } finally {
+    for (const target of opened) await target.close();
+    await server?.stop();
+    await rm(root, { recursive: true });
+  }
+}
 
 export const BUCKET = 'live-bucket';
 export const PREFIX = 'event/stream0001';
