@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { FileSystem, FtpSrv } from 'ftp-srv';
+import { restartableServer, type RestartableServer } from './restartable-server';
 
 export interface FtpServerOptions {
   root: string;
@@ -18,14 +19,7 @@ export interface FtpServerOptions {
   port?: number;
 }
 
-export interface TestFtpServer {
-  port: number;
-  /** Logins accepted since start (all restarts). */
-  logins: number;
-  stop(): Promise<void>;
-  /** Starts again on the same port after stop(). */
-  start(): Promise<void>;
-}
+export type TestFtpServer = RestartableServer;
 
 /** ftp-srv logs through bunyan by default; the tests want silence. */
 const quietLog = {
@@ -66,19 +60,10 @@ export async function startFtpServer(options: FtpServerOptions): Promise<TestFtp
     state.port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
   };
   await start();
-  return {
-    get port() {
-      return state.port;
-    },
-    get logins() {
-      return state.logins;
-    },
-    async stop() {
-      await server?.close();
-      server = undefined;
-    },
-    start,
-  };
+  return restartableServer(state, start, async () => {
+    await server?.close();
+    server = undefined;
+  });
 }
 
 /** Like Windows IIS and some embedded servers: RNTO onto an existing file fails with 550. */

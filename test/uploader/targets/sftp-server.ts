@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
+import { restartableServer, type RestartableServer } from './restartable-server';
 
 const { STATUS_CODE } = utils.sftp;
 
@@ -27,13 +28,9 @@ export interface SftpServerOptions {
   hostKey?: ReturnType<typeof generateSshKey>;
 }
 
-export interface TestSftpServer {
-  port: number;
-  logins: number;
+export interface TestSftpServer extends RestartableServer {
   /** The host key's public blob (for fingerprints). */
   hostPublicKey: Buffer;
-  stop(): Promise<void>;
-  start(): Promise<void>;
 }
 
 /** An RSA key pair as PEM (PKCS#1, which ssh2 parses on every version) plus the public blob. */
@@ -95,24 +92,15 @@ export async function startSftpServer(options: SftpServerOptions): Promise<TestS
     state.port = (server.address() as AddressInfo).port;
   };
   await start();
-  return {
-    get port() {
-      return state.port;
-    },
-    get logins() {
-      return state.logins;
-    },
-    hostPublicKey: hostKey.publicBlob,
-    async stop() {
-      const s = server;
-      server = undefined;
-      if (!s) return;
-      const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
-    start,
+  const stop = async () => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
   };
+  return Object.assign(restartableServer(state, start, stop), { hostPublicKey: hostKey.publicBlob });
 }
 
 /** Serves SFTP requests from one session over `options.root` (the client's `/`). */
