@@ -241,7 +241,7 @@ async function livePacedFirstMessage(sink: Sink, seconds: number): Promise<numbe
   const [, ...args] = segmenterArgs(SEGMENTER, '-', 2, dir, sink);
   sink.reset();
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [SEGMENTER, ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [...shebangFlags(SEGMENTER), SEGMENTER, ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
   const chunk = 64 * 1024;
   const perChunkMs = (seconds * 1000 * chunk) / bytes.length;
   for (let off = 0; off < bytes.length; off += chunk) {
@@ -307,6 +307,16 @@ function fresh(name: string): string {
 
 const countSegments = (dir: string): number => fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).length;
 
+/**
+ * The Node options a bin's `#!/usr/bin/env -S node …` line gives it (the segmenter's young-generation
+ * size): the bin is run by this Node, as installed, with the flags its command would start with.
+ */
+function shebangFlags(bin: string): string[] {
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const m = /^#!\S*env -S node(?: (.*))?$/.exec(first);
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+}
+
 /** The eight positional arguments, then options. */
 function segmenterArgs(bin: string, input: string, seconds: number, dir: string, sink: Sink): string[] {
   return [bin, input, String(seconds), dir, 'bench', 'bench.m3u8', 'http://cdn.invalid/', 'bench', 'bench', '--uploader', `127.0.0.1:${sink.port}`, '--log-level', 'warn'];
@@ -315,7 +325,7 @@ function segmenterArgs(bin: string, input: string, seconds: number, dir: string,
 /** Runs the segmenter and checks that every segment it wrote was announced. */
 async function segmenterRun(results: Results, name: string, bin: string, input: string, seconds: number, sink: Sink, env?: NodeJS.ProcessEnv): Promise<number> {
   const dir = fresh('segmenter');
-  const t = await timed(process.execPath, segmenterArgs(bin, input, seconds, dir, sink), { env, sink });
+  const t = await timed(process.execPath, [...shebangFlags(bin), ...segmenterArgs(bin, input, seconds, dir, sink)], { env, sink });
   const segments = countSegments(dir);
   if (sink.messages !== segments) throw new Error(`${name}: ${segments} segments written but ${sink.messages} index messages received`);
   results.keep(name, t);
@@ -344,7 +354,7 @@ const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 async function fmp4Rows(results: Results, input: string, seconds: number, sink: Sink): Promise<void> {
   for (const [name, bin] of [['segmenter --format fmp4', SEGMENTER], ...(BASELINE ? [['--format fmp4 (baseline)', BASELINE]] : [])]) {
     const dir = fresh('segmenter-fmp4');
-    results.keep(name, await timed(process.execPath, [...segmenterArgs(bin, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
+    results.keep(name, await timed(process.execPath, [...shebangFlags(bin), ...segmenterArgs(bin, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
     fs.rmSync(dir, { recursive: true });
   }
   const hls = fresh('ffmpeg-hls-fmp4');
