@@ -347,6 +347,9 @@ async function baselines(results: Results, input: string, seconds: number): Prom
   return segments;
 }
 
+const EMPTY_NODE = 'node -e 0 (with the bin\'s flags)';
+const NODE_YARGS = 'node, yargs loaded (nothing else)';
+
 const ratio = (x: number, y: number): string => `${(x / y).toFixed(2)}x`;
 const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 
@@ -387,6 +390,9 @@ function compare(results: Results, seconds: number, name = 'segmenter'): void {
   console.log(`  ${name} time / cat time:      ${ratio(seg.seconds, cat.seconds)} wall, ${ratio(seg.cpu ?? NaN, cat.cpu ?? NaN)} cpu`);
   const rss = (seg.peakRssKb ?? 0) / 1024;
   console.log(`  ${name} peak RSS:             ${rss.toFixed(1)} MB  (goal < 48 MB: ${mark(rss > 0 && rss < 48)})`);
+  const empty = results.best.get(EMPTY_NODE)?.peakRssKb;
+  const yargs = results.best.get(NODE_YARGS)?.peakRssKb;
+  if (empty && yargs) console.log(`    above an empty node (${(empty / 1024).toFixed(1)} MB): ${(rss - empty / 1024).toFixed(1)} MB; node with yargs alone: ${(yargs / 1024).toFixed(1)} MB`);
 }
 
 async function main(): Promise<void> {
@@ -444,6 +450,9 @@ async function main(): Promise<void> {
       fs.rmSync(dir, { recursive: true });
     }
     if (BASELINE) await segmenterRun(live, 'segmenter (baseline)', BASELINE, LIVE.file, 2, ack);
+    // What peak RSS starts from before a byte is read: Node itself, and Node with the argument parser loaded.
+    live.keep(EMPTY_NODE, await timed(process.execPath, [...shebangFlags(SEGMENTER), '-e', '0']));
+    live.keep(NODE_YARGS, await timed(process.execPath, [...shebangFlags(SEGMENTER), '-e', "require('yargs')"], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } }));
     if (extraCa) await segmenterRun(live, 'segmenter, NODE_EXTRA_CA_CERTS unset', SEGMENTER, LIVE.file, 2, ack, noExtraCa);
     {
       // Live input arrives on a pipe (ffmpeg | segmenter -).
