@@ -241,7 +241,7 @@ async function livePacedFirstMessage(sink: Sink, seconds: number): Promise<numbe
   const [, ...args] = segmenterArgs(SEGMENTER, '-', 2, dir, sink);
   sink.reset();
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [SEGMENTER, ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [...shebangFlags(SEGMENTER), SEGMENTER, ...args], { stdio: ['pipe', 'ignore', 'ignore'] });
   const chunk = 64 * 1024;
   const perChunkMs = (seconds * 1000 * chunk) / bytes.length;
   for (let off = 0; off < bytes.length; off += chunk) {
@@ -307,6 +307,16 @@ function fresh(name: string): string {
 
 const countSegments = (dir: string): number => fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).length;
 
+/**
+ * The Node options a bin's `#!/usr/bin/env -S node …` line gives it (the segmenter's young-generation
+ * size): the bin is run by this Node, as installed, with the flags its command would start with.
+ */
+function shebangFlags(bin: string): string[] {
+  const first = fs.readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const m = /^#!\S*env -S node(?: (.*))?$/.exec(first);
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+}
+
 /** The eight positional arguments, then options. */
 function segmenterArgs(bin: string, input: string, seconds: number, dir: string, sink: Sink): string[] {
   return [bin, input, String(seconds), dir, 'bench', 'bench.m3u8', 'http://cdn.invalid/', 'bench', 'bench', '--uploader', `127.0.0.1:${sink.port}`, '--log-level', 'warn'];
@@ -315,7 +325,7 @@ function segmenterArgs(bin: string, input: string, seconds: number, dir: string,
 /** Runs the segmenter and checks that every segment it wrote was announced. */
 async function segmenterRun(results: Results, name: string, bin: string, input: string, seconds: number, sink: Sink, env?: NodeJS.ProcessEnv): Promise<number> {
   const dir = fresh('segmenter');
-  const t = await timed(process.execPath, segmenterArgs(bin, input, seconds, dir, sink), { env, sink });
+  const t = await timed(process.execPath, [...shebangFlags(bin), ...segmenterArgs(bin, input, seconds, dir, sink)], { env, sink });
   const segments = countSegments(dir);
   if (sink.messages !== segments) throw new Error(`${name}: ${segments} segments written but ${sink.messages} index messages received`);
   results.keep(name, t);
@@ -337,6 +347,9 @@ async function baselines(results: Results, input: string, seconds: number): Prom
   return segments;
 }
 
+const EMPTY_NODE = 'node -e 0 (with the bin\'s flags)';
+const NODE_YARGS = 'node, yargs loaded (nothing else)';
+
 const ratio = (x: number, y: number): string => `${(x / y).toFixed(2)}x`;
 const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 
@@ -344,7 +357,7 @@ const mark = (ok: boolean): string => (ok ? 'met' : 'NOT met');
 async function fmp4Rows(results: Results, input: string, seconds: number, sink: Sink): Promise<void> {
   for (const [name, bin] of [['segmenter --format fmp4', SEGMENTER], ...(BASELINE ? [['--format fmp4 (baseline)', BASELINE]] : [])]) {
     const dir = fresh('segmenter-fmp4');
-    results.keep(name, await timed(process.execPath, [...segmenterArgs(bin, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
+    results.keep(name, await timed(process.execPath, [...shebangFlags(bin), ...segmenterArgs(bin, input, seconds, dir, sink), '--format', 'fmp4'], { sink }));
     fs.rmSync(dir, { recursive: true });
   }
   const hls = fresh('ffmpeg-hls-fmp4');
@@ -377,6 +390,9 @@ function compare(results: Results, seconds: number, name = 'segmenter'): void {
   console.log(`  ${name} time / cat time:      ${ratio(seg.seconds, cat.seconds)} wall, ${ratio(seg.cpu ?? NaN, cat.cpu ?? NaN)} cpu`);
   const rss = (seg.peakRssKb ?? 0) / 1024;
   console.log(`  ${name} peak RSS:             ${rss.toFixed(1)} MB  (goal < 48 MB: ${mark(rss > 0 && rss < 48)})`);
+  const empty = results.best.get(EMPTY_NODE)?.peakRssKb;
+  const yargs = results.best.get(NODE_YARGS)?.peakRssKb;
+  if (empty && yargs) console.log(`    above an empty node (${(empty / 1024).toFixed(1)} MB): ${(rss - empty / 1024).toFixed(1)} MB; node with yargs alone: ${(yargs / 1024).toFixed(1)} MB`);
 }
 
 async function main(): Promise<void> {
@@ -434,6 +450,9 @@ async function main(): Promise<void> {
       fs.rmSync(dir, { recursive: true });
     }
     if (BASELINE) await segmenterRun(live, 'segmenter (baseline)', BASELINE, LIVE.file, 2, ack);
+    // What peak RSS starts from before a byte is read: Node itself, and Node with the argument parser loaded.
+    live.keep(EMPTY_NODE, await timed(process.execPath, [...shebangFlags(SEGMENTER), '-e', '0']));
+    live.keep(NODE_YARGS, await timed(process.execPath, [...shebangFlags(SEGMENTER), '-e', "require('yargs')"], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } }));
     if (extraCa) await segmenterRun(live, 'segmenter, NODE_EXTRA_CA_CERTS unset', SEGMENTER, LIVE.file, 2, ack, noExtraCa);
     {
       // Live input arrives on a pipe (ffmpeg | segmenter -).

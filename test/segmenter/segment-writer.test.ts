@@ -42,3 +42,48 @@ test('a sealed segment is published under the number it gets later; a failed one
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('small writes gathered for the next large one: every byte in order, though the caller reuses its views at once', () => {
+  const dir = tempDir('gathered');
+  try {
+    const writer = new SegmentWriter({ outputDirectory: dir, outputPrefix: 'cam' });
+    const expected: Buffer[] = [];
+    // One scratch buffer for every small write, overwritten after each call as the core's views may be.
+    const scratch = new Uint8Array(188);
+    const small = (fill: number, length = 188) => {
+      scratch.fill(fill);
+      writer.write(scratch.subarray(0, length));
+      expected.push(Buffer.alloc(length, fill));
+      scratch.fill(0xee);
+    };
+    const large = (fill: number, length: number) => {
+      const bytes = new Uint8Array(length).fill(fill);
+      writer.write(bytes);
+      expected.push(Buffer.from(bytes));
+      bytes.fill(0xee);
+    };
+    writer.open(1);
+    small(1);
+    small(2);
+    large(3, 1 << 20);
+    small(4, 100);
+    large(5, 5000);
+    // More small writes than the gathering holds, then only small ones up to the end.
+    for (let i = 0; i < 200; i++) small(6 + (i % 50), 1 + (i % 188));
+    const written = writer.commit()!;
+    const all = Buffer.concat(expected);
+    assert.equal(written.size, all.length);
+    assert.deepEqual(fs.readFileSync(written.path), all);
+
+    writer.open(2);
+    small(7);
+    writer.abort();
+    writer.open(3);
+    small(8, 10);
+    const next = writer.commit()!;
+    assert.deepEqual(fs.readFileSync(next.path), Buffer.alloc(10, 8), 'nothing of an aborted segment carries over');
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['cam-00001.ts', 'cam-00003.ts']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -33,12 +33,7 @@ export function createLogger(options: LoggerOptions): Logger {
     ? winston.format.combine(winston.format.timestamp(), winston.format.json())
     : winston.format.combine(
         winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
-        winston.format.printf(({ timestamp, level, message, service: _service, ...meta }) => {
-          const extra = Object.entries(meta)
-            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-            .join(' ');
-          return `${timestamp} ${level.padEnd(5)} ${message}${extra ? ' ' + extra : ''}`;
-        }),
+        winston.format.printf(({ timestamp, level, message, service: _service, ...meta }) => textLine(timestamp as string, level, message as string, meta)),
       );
   return winston.createLogger({
     level: options.level ?? 'info',
@@ -46,6 +41,14 @@ export function createLogger(options: LoggerOptions): Logger {
     format,
     transports: [new winston.transports.Stream({ stream })],
   });
+}
+
+/** The readable form of a line (`json: false`): time, level, message, then `key=value` for each field in order. */
+export function textLine(timestamp: string, level: string, message: string, meta: Record<string, unknown>): string {
+  const extra = Object.entries(meta)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${timestamp} ${level.padEnd(5)} ${message}${extra ? ' ' + extra : ''}`;
 }
 
 /** A logger that drops everything: for tests and library callers that do not care. */

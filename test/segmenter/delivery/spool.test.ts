@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -97,6 +97,29 @@ test('closed at once after add: the sync still queued for the record never fails
       await Promise.all(busy);
     }
     assert.equal(readSpool(dir).pending.length, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an empty or missing spool file is opened as it is (nothing to rewrite); one with records is rewritten to what is pending', () => {
+  const dir = tmp();
+  try {
+    const file = path.join(dir, SPOOL_FILE);
+    new Spool(dir).close();
+    assert.equal(existsSync(file), false, 'no file until a record is written');
+    writeFileSync(file, '');
+    const inode = statSync(file).ino;
+    const empty = new Spool(dir);
+    assert.equal(statSync(file).ino, inode, 'the empty file is the same file');
+    empty.remove(empty.add('one').id);
+    empty.add('two');
+    empty.close();
+    const reopened = new Spool(dir);
+    assert.notEqual(statSync(file).ino, inode, 'a file with records is replaced');
+    assert.deepEqual(reopened.messages().map((m) => m.line), ['two']);
+    assert.equal(readSpool(dir).size, statSync(file).size);
+    reopened.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

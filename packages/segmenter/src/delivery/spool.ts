@@ -36,15 +36,15 @@ export interface SpooledMessage {
 }
 
 /** Pending messages in a spool directory, oldest first, without changing it (for start-up and tests). */
-export function readSpool(dir: string): { pending: SpooledMessage[]; ignoredBytes: number } {
-  const { payloads, ignoredBytes } = new RecordLog(path.join(dir, SPOOL_FILE)).read();
+export function readSpool(dir: string): { pending: SpooledMessage[]; ignoredBytes: number; size: number } {
+  const { payloads, ignoredBytes, size } = new RecordLog(path.join(dir, SPOOL_FILE)).read();
   const pending = new Map<number, string>();
   for (const p of payloads) {
     const r = JSON.parse(p) as { a?: number; l?: string; d?: number };
     if (typeof r.a === 'number' && typeof r.l === 'string') pending.set(r.a, r.l);
     if (typeof r.d === 'number') pending.delete(r.d);
   }
-  return { pending: [...pending].sort((x, y) => x[0] - y[0]).map(([id, line]) => ({ id, line })), ignoredBytes };
+  return { pending: [...pending].sort((x, y) => x[0] - y[0]).map(([id, line]) => ({ id, line })), ignoredBytes, size };
 }
 
 /**
@@ -97,12 +97,14 @@ export class Spool {
     this.#lock = options.owner && acquireDirLock(dir, { ...options.owner, what: 'spool directory' });
     const gone = this.#lock?.tookOverFrom;
     if (gone) this.#logger?.warn('took over the spool lock of a segmenter that is gone (a crash or kill); its undelivered messages go first', { dir, pid: gone.pid, host: gone.host });
-    const { pending, ignoredBytes } = readSpool(dir);
+    const { pending, ignoredBytes, size } = readSpool(dir);
     if (ignoredBytes > 0) this.#logger?.warn('spool ended in a torn record (a crash while writing); ignored', { dir, ignoredBytes });
     for (const p of pending) this.#pending.set(p.id, p.line);
     this.#nextId = pending.reduce((m, p) => Math.max(m, p.id), 0) + 1;
-    // Rewritten to the pending messages: a torn tail is dropped before anything is appended.
-    this.#log.replace(this.messages().map((m) => JSON.stringify({ a: m.id, l: m.line })));
+    // Rewritten to the pending messages: a torn tail is dropped before anything is appended. An
+    // empty or missing file (the usual start: the last run delivered everything) has nothing to
+    // rewrite, and the rewrite's two fsyncs were the start-up's longest wait on a busy disk.
+    if (size > 0) this.#log.replace(this.messages().map((m) => JSON.stringify({ a: m.id, l: m.line })));
   }
 
   /** Pending messages, oldest first. */

@@ -32,6 +32,15 @@ export interface SealedFile {
 /** At most this many buffers go to one writev (Linux's IOV_MAX; libuv writes no more per call). */
 const IOV_MAX = 1024;
 
+/**
+ * Writes of at most this many bytes are copied aside and go to the file with the next larger
+ * write (or at commit): the PAT and PMT a segment opens with, and the packet that straddled two
+ * reads of the input, were three system calls of 188 bytes each per segment, beside one or two
+ * of a megabyte.
+ */
+const SMALL_WRITE = 4096;
+const GATHER_BYTES = 16 * 1024;
+
 /** Writes `parts` one after the other at the file position, however many system calls that takes; returns the bytes written. */
 export function writePartsSync(fd: number, parts: readonly Uint8Array[]): number {
   let total = 0;
@@ -74,6 +83,9 @@ export class SegmentWriter {
   #number = 0;
   #size = 0;
   #failed: Error | null = null;
+  /** Small writes not yet in the file (SMALL_WRITE). */
+  readonly #gather = new Uint8Array(GATHER_BYTES);
+  #gathered = 0;
 
   constructor(options: SegmentWriterOptions) {
     const { outputPrefix, format } = options;
@@ -102,6 +114,7 @@ export class SegmentWriter {
     this.#number = n;
     this.#size = 0;
     this.#failed = null;
+    this.#gathered = 0;
     try {
       this.#fd = fs.openSync(this.tempPath(n), 'w');
     } catch (e) {
@@ -111,7 +124,16 @@ export class SegmentWriter {
 
   write(bytes: Uint8Array): void {
     if (this.#fd < 0 || this.#failed) return;
+    if (bytes.length <= SMALL_WRITE && this.#gathered + bytes.length <= GATHER_BYTES) {
+      this.#gather.set(bytes, this.#gathered);
+      this.#gathered += bytes.length;
+      return;
+    }
     try {
+      if (this.#gathered > 0) {
+        this.#size += writePartsSync(this.#fd, [this.#takeGathered(), bytes]);
+        return;
+      }
       let done = 0;
       while (done < bytes.length) done += fs.writeSync(this.#fd, bytes, done, bytes.length - done);
       this.#size += bytes.length;
@@ -124,7 +146,7 @@ export class SegmentWriter {
   writeParts(parts: readonly Uint8Array[]): void {
     if (this.#fd < 0 || this.#failed) return;
     try {
-      this.#size += writePartsSync(this.#fd, parts);
+      this.#size += writePartsSync(this.#fd, this.#gathered > 0 ? [this.#takeGathered(), ...parts] : parts);
     } catch (e) {
       this.#fail(e as Error, 'write');
     }
@@ -133,6 +155,11 @@ export class SegmentWriter {
   /** Closes the file under its temporary name (its number is not known yet); null when it could not be written. */
   seal(): SealedFile | null {
     if (this.#failed || this.#fd < 0) {
+      this.abort();
+      return null;
+    }
+    if (this.#gathered > 0) this.writeParts([]);
+    if (this.#failed) {
       this.abort();
       return null;
     }
@@ -172,6 +199,7 @@ export class SegmentWriter {
 
   /** Drops the segment being written (a failure, or shutdown without a keyframe). */
   abort(): void {
+    this.#gathered = 0;
     if (this.#fd >= 0) {
       try {
         fs.closeSync(this.#fd);
@@ -185,6 +213,13 @@ export class SegmentWriter {
     } catch {
       // a temp file we cannot remove is harmless: uploaders only read final names
     }
+  }
+
+  /** The gathered small writes, as a view to write now; the gather buffer is empty again. */
+  #takeGathered(): Uint8Array {
+    const view = this.#gather.subarray(0, this.#gathered);
+    this.#gathered = 0;
+    return view;
   }
 
   #fail(e: Error, op: string): void {
