@@ -16,6 +16,11 @@ export interface TimedAccessUnit {
   keyframe: boolean;
   /** Annex B bytes for video; one or more ADTS frames for AAC. */
   data: Uint8Array;
+  /**
+   * Video: `splitVideoAccessUnit(codec, data)` when the caller has it already (it read the
+   * keyframe from it), so the unit's start codes are scanned once.
+   */
+  parts?: VideoSampleParts;
 }
 
 /** H.264 NAL unit types that never go into an avc1 sample (Table 7-1). */

@@ -100,7 +100,7 @@ export class VideoTrack {
    * other parameter sets), else null. The caller closes the open fragment before adopting it.
    */
   split(au: TimedAccessUnit): { parts: VideoSampleParts; newConfig: VideoConfig | null; unreadable: boolean } {
-    const parts = splitVideoAccessUnit(this.codec, au.data);
+    const parts = au.parts ?? splitVideoAccessUnit(this.codec, au.data);
     if (!au.keyframe || parts.sps.length === 0) return { parts, newConfig: null, unreadable: false };
     const config = videoConfigOf(this.codec, parts);
     if (!config) return { parts, newConfig: null, unreadable: true };
