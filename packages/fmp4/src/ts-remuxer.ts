@@ -67,6 +67,12 @@ export class TsRemuxer {
     this.#handleFound();
   }
 
+  /** Whole, synced packets (a TS segmenter's output): see PesDemuxer.pushPackets. */
+  pushPackets(packets: Uint8Array): void {
+    this.#demuxer.pushPackets(packets);
+    this.#handleFound();
+  }
+
   /** Input ended: the open segment is emitted (its last video sample lasts as long as the one before). */
   finish(): void {
     this.#demuxer.finish();
