@@ -34,6 +34,17 @@ export function videoConfigOf(codec: 'h264' | 'h265', p: VideoSampleParts): Vide
   return sps && { codec, sps, vpsNals: copy(p.vps), spsNals: copy(p.sps), ppsNals: copy(p.pps) };
 }
 
+/** The unit carries exactly the configuration's parameter sets, in its order (so no repeats either). */
+function sameParameterSets(c: VideoConfig, p: VideoSampleParts): boolean {
+  return sameNals(c.spsNals, p.sps) && sameNals(c.ppsNals, p.pps) && (c.codec === 'h264' ? p.vps.length === 0 : sameNals(c.vpsNals, p.vps));
+}
+
+function sameNals(a: Uint8Array[], b: Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Buffer.from(a[i].buffer, a[i].byteOffset, a[i].length).equals(b[i])) return false;
+  return true;
+}
+
 function dedupe(nals: Uint8Array[]): Uint8Array[] {
   const seen = new Set<string>();
   return nals.filter((n) => {
@@ -102,6 +113,8 @@ export class VideoTrack {
   split(au: TimedAccessUnit): { parts: VideoSampleParts; newConfig: VideoConfig | null; unreadable: boolean } {
     const parts = au.parts ?? splitVideoAccessUnit(this.codec, au.data);
     if (!au.keyframe || parts.sps.length === 0) return { parts, newConfig: null, unreadable: false };
+    // Encoders repeat the same parameter sets at every keyframe: the same bytes need no parsing.
+    if (this.config && sameParameterSets(this.config, parts)) return { parts, newConfig: null, unreadable: false };
     const config = videoConfigOf(this.codec, parts);
     if (!config) return { parts, newConfig: null, unreadable: true };
     const changed = !this.config || configFingerprint(config) !== configFingerprint(this.config);
