@@ -100,11 +100,12 @@ export class PesDemuxer {
 
   /**
    * Bytes that are whole packets back to back, each at its sync byte — what a segmenter passes
-   * on after its own packet reader synced them: taken as they are, without a second sync search.
-   * Anything else (or bytes after a `push` that ended inside a packet) goes through `push`.
+   * on after its own packet reader synced them: taken as they are, without a second sync search
+   * (only the first sync byte and the length are checked). Bytes that fail that check, or come
+   * after a `push` that ended inside a packet, go through `push`.
    */
   pushPackets(bytes: Uint8Array): void {
-    if (this.#reader.pendingBytes > 0 || !wholePackets(bytes)) return this.push(bytes);
+    if (this.#reader.pendingBytes > 0 || bytes.length % PACKET !== 0 || bytes[0] !== SYNC) return this.push(bytes);
     this.#onRun(bytes, 0, bytes.length);
   }
 
@@ -237,12 +238,6 @@ export class PesDemuxer {
 // Local: an imported const is a load from `exports` at each use (see packet.ts).
 const PACKET = TS_PACKET_SIZE;
 const SYNC = SYNC_BYTE;
-
-function wholePackets(b: Uint8Array): boolean {
-  if (b.length % PACKET !== 0) return false;
-  for (let o = 0; o < b.length; o += PACKET) if (b[o] !== SYNC) return false;
-  return true;
-}
 
 /** Packet `o` is of PID `p`, intact, and continues a PES (no payload_unit_start). */
 const continues = (b: Uint8Array, o: number, p: number): boolean => (b[o + 1] & 0xc0) === 0 && pid(b, o) === p;
