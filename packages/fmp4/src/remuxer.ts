@@ -263,13 +263,12 @@ export class Fmp4Remuxer {
       const f = t instanceof VideoTrack ? t.fragment(nextDts.get(i)) : t.fragment();
       if (!f) return;
       fragments.push(f);
-      const duration = f.samples.reduce((a, s) => a + s.duration, 0);
       const summary = open.tracks[i];
       if (summary) {
-        summary.samples += f.samples.length;
-        summary.duration += duration;
+        summary.samples += f.count;
+        summary.duration += f.duration;
       } else {
-        open.tracks[i] = { id: f.id, timescale: timescaleOf(t.config as TrackConfig), baseDecodeTime: f.baseDecodeTime, samples: f.samples.length, duration };
+        open.tracks[i] = { id: f.id, timescale: timescaleOf(t.config as TrackConfig), baseDecodeTime: f.baseDecodeTime, samples: f.count, duration: f.duration };
       }
     });
     const parts = buildFragment(++this.#sequence, fragments, open.fragments === 0);
