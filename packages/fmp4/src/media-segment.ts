@@ -82,13 +82,8 @@ export function buildFragment(sequence: number, tracks: FragmentTrack[], opensSe
         w.fullBox('trun', 1, TRUN_FLAGS, () => {
           w.u32(t.count); // sample_count
           dataOffsetFields.push(w.reserve(4)); // data_offset: from the moof's first byte, patched below
-          const size = sizes[i];
-          for (let j = 0; j < t.count; j++) {
-            w.u32(t.durations[j]); // sample_duration
-            w.u32(size[j]); // sample_size
-            w.u32(t.flags[j]); // sample_flags
-            w.i32(t.compositionOffsets[j]); // sample_composition_time_offset (signed in version 1)
-          }
+          // Per sample: sample_duration, sample_size, sample_flags, sample_composition_time_offset (signed in version 1).
+          w.u32Rows([t.durations, sizes[i], t.flags, t.compositionOffsets], t.count);
         });
       });
     });
