@@ -51,3 +51,24 @@ test('released PES buffers are filled again by later PES; units not released kee
   assert.ok(reused > reference.length / 2, `${reused} of ${reference.length} units in a reused buffer`);
   d.release(new Uint8Array(10)); // not the demuxer's: ignored
 });
+
+test('pushPackets: runs of whole packets give the same units as push; bytes that are not whole packets are synced as push does', () => {
+  const ts = fixture('h264-aac.m2ts');
+  const reference = demux(ts, 1000).units.map((u) => [u.pid, u.pts, Buffer.from(u.data).toString('hex')]);
+  const run = (cuts: (o: number) => number): unknown[][] => {
+    const units: unknown[][] = [];
+    const d = new PesDemuxer({ program: () => {}, unit: (u) => units.push([u.pid, u.pts, Buffer.from(u.data).toString('hex')]) });
+    for (let o = 0; o < ts.length; ) {
+      const end = Math.min(ts.length, cuts(o));
+      d.pushPackets(ts.subarray(o, end));
+      o = end;
+    }
+    d.finish();
+    return units;
+  };
+  // Runs of 1 to 9 packets, as a segmenter hands them on.
+  let k = 0;
+  assert.deepEqual(run((o) => o + 188 * (1 + (k++ % 9))), reference);
+  // Cut inside packets: every piece after the first starts mid-packet and is taken as push takes it.
+  assert.deepEqual(run((o) => o + 1000), reference);
+});

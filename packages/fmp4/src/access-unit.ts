@@ -3,8 +3,13 @@
  * muxer adds 4-byte lengths) and its parameter sets and delimiters, which go out of band into
  * avcC/hvcC (ISO/IEC 14496-15 §5.3.2, §8.3.2); ADTS audio loses its headers (ISO/IEC 14496-14 §3.1).
  */
-import { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Irap, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex, type AdtsHeader } from '@hlsrelay/mpegts';
+import * as mpegts from '@hlsrelay/mpegts';
+import type { AdtsHeader } from '@hlsrelay/mpegts';
 import { LEADING_DECODABLE, LEADING_NOT, LEADING_NOT_DECODABLE, LEADING_UNKNOWN } from './sample-flags';
+
+// Bound once: each use of a name re-exported by @hlsrelay/mpegts's index is a getter call, and
+// these run for every NAL unit and audio frame (the TS core binds its packet readers alike).
+const { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Irap, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex } = mpegts;
 
 /** What the remuxer takes, per track: one access unit (video) or one PES of ADTS frames (audio). */
 export interface TimedAccessUnit {
@@ -16,6 +21,11 @@ export interface TimedAccessUnit {
   keyframe: boolean;
   /** Annex B bytes for video; one or more ADTS frames for AAC. */
   data: Uint8Array;
+  /**
+   * Video: `splitVideoAccessUnit(codec, data)` when the caller has it already (it read the
+   * keyframe from it), so the unit's start codes are scanned once.
+   */
+  parts?: VideoSampleParts;
 }
 
 /** H.264 NAL unit types that never go into an avc1 sample (Table 7-1). */

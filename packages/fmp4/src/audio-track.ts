@@ -99,8 +99,20 @@ export class AudioTrack {
 
   fragment(): FragmentTrack | null {
     if (this.#frames.length === 0) return null;
-    const samples = this.#frames.map((raw) => ({ duration: AAC_FRAME_SAMPLES, flags: AUDIO_SAMPLE_FLAGS, compositionOffset: 0, parts: [raw] }));
+    const count = this.#frames.length;
+    const track: FragmentTrack = {
+      id: this.id,
+      baseDecodeTime: this.#firstTime,
+      count,
+      durations: new Uint32Array(count).fill(AAC_FRAME_SAMPLES),
+      flags: new Uint32Array(count).fill(AUDIO_SAMPLE_FLAGS),
+      compositionOffsets: new Int32Array(count),
+      partCounts: new Uint32Array(count).fill(1), // one raw frame per sample
+      parts: this.#frames,
+      lengthPrefixed: false,
+      duration: count * AAC_FRAME_SAMPLES,
+    };
     this.#frames = [];
-    return { id: this.id, baseDecodeTime: this.#firstTime, samples, lengthPrefixed: false };
+    return track;
   }
 }

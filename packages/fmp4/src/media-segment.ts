@@ -6,24 +6,30 @@
 import { BoxWriter } from './box-writer';
 import { writeStyp } from './file-type';
 
-export interface FragmentSample {
-  /** In the track's timescale. */
-  duration: number;
-  /** sample_flags (sample-flags.ts). */
-  flags: number;
-  /** Presentation minus decode time, in the track's timescale; may be negative (trun v1). */
-  compositionOffset: number;
-  /** The sample's bytes in pieces: NAL units (each gets a 4-byte length) or one raw audio frame. */
-  parts: Uint8Array[];
-}
-
+/**
+ * One track's samples of a fragment as columns — one entry per sample in each array, no object per
+ * sample — and their bytes in order.
+ */
 export interface FragmentTrack {
   id: number;
   /** tfdt baseMediaDecodeTime: decode time of the first sample, in the track's timescale. */
   baseDecodeTime: number;
-  samples: FragmentSample[];
+  /** Samples in the fragment: the length of each column. */
+  count: number;
+  /** In the track's timescale. */
+  durations: Uint32Array;
+  /** sample_flags (sample-flags.ts). */
+  flags: Uint32Array;
+  /** Presentation minus decode time, in the track's timescale; may be negative (trun v1). */
+  compositionOffsets: Int32Array;
+  /** How many of `parts` belong to each sample, in order. */
+  partCounts: Uint32Array;
+  /** The samples' bytes in pieces, sample after sample: NAL units (each gets a 4-byte length) or raw audio frames. */
+  parts: Uint8Array[];
   /** Parts are NAL units that each get a 4-byte length prefix (ISO/IEC 14496-15 §4.3.2). */
   lengthPrefixed: boolean;
+  /** Sum of `durations`. */
+  duration: number;
 }
 
 /** tfhd flags (§8.8.7.1). */
@@ -37,11 +43,18 @@ const SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT = 0x000800;
 const TRUN_FLAGS =
   DATA_OFFSET_PRESENT | SAMPLE_DURATION_PRESENT | SAMPLE_SIZE_PRESENT | SAMPLE_FLAGS_PRESENT | SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT;
 
-export const sampleSize = (s: FragmentSample, lengthPrefixed: boolean): number => {
-  let n = 0;
-  for (const p of s.parts) n += p.length + (lengthPrefixed ? 4 : 0);
-  return n;
-};
+/** Each sample's size in the mdat: its parts, and a 4-byte length before each NAL unit. */
+function sampleSizes(t: FragmentTrack): Uint32Array {
+  const sizes = new Uint32Array(t.count);
+  const prefix = t.lengthPrefixed ? 4 : 0;
+  let k = 0;
+  for (let j = 0; j < t.count; j++) {
+    let n = 0;
+    for (const end = k + t.partCounts[j]; k < end; k++) n += t.parts[k].length + prefix;
+    sizes[j] = n;
+  }
+  return sizes;
+}
 
 /**
  * One `moof`/`mdat` pair (preceded by `styp` when it opens a segment) as a list of byte ranges
@@ -51,10 +64,11 @@ export const sampleSize = (s: FragmentSample, lengthPrefixed: boolean): number =
  * first fragment, +1 for each after (§8.8.5.3).
  */
 export function buildFragment(sequence: number, tracks: FragmentTrack[], opensSegment: boolean): Uint8Array[] {
-  const sizes = tracks.map((t) => t.samples.map((s) => sampleSize(s, t.lengthPrefixed)));
-  const mdatPayload = sizes.reduce((a, ts) => a + ts.reduce((b, n) => b + n, 0), 0);
-  const sampleCount = tracks.reduce((a, t) => a + t.samples.length, 0);
-  const prefixes = tracks.reduce((a, t) => a + (t.lengthPrefixed ? t.samples.reduce((b, s) => b + s.parts.length, 0) : 0), 0);
+  const sizes = tracks.map(sampleSizes);
+  const trackBytes = sizes.map((ts) => ts.reduce((a, n) => a + n, 0));
+  const mdatPayload = trackBytes.reduce((a, n) => a + n, 0);
+  const sampleCount = tracks.reduce((a, t) => a + t.count, 0);
+  const prefixes = tracks.reduce((a, t) => a + (t.lengthPrefixed ? t.parts.length : 0), 0);
   const w = new BoxWriter(256 + 100 * tracks.length + 16 * sampleCount + 4 * prefixes);
   if (opensSegment) writeStyp(w, tracks.length);
   const moofStart = w.length;
@@ -66,14 +80,10 @@ export function buildFragment(sequence: number, tracks: FragmentTrack[], opensSe
         w.fullBox('tfhd', 0, DEFAULT_BASE_IS_MOOF, () => w.u32(t.id)); // track_ID
         w.fullBox('tfdt', 1, 0, () => w.u64(t.baseDecodeTime)); // baseMediaDecodeTime (64-bit)
         w.fullBox('trun', 1, TRUN_FLAGS, () => {
-          w.u32(t.samples.length); // sample_count
+          w.u32(t.count); // sample_count
           dataOffsetFields.push(w.reserve(4)); // data_offset: from the moof's first byte, patched below
-          t.samples.forEach((s, j) => {
-            w.u32(s.duration); // sample_duration
-            w.u32(sizes[i][j]); // sample_size
-            w.u32(s.flags); // sample_flags
-            w.i32(s.compositionOffset); // sample_composition_time_offset (signed in version 1)
-          });
+          // Per sample: sample_duration, sample_size, sample_flags, sample_composition_time_offset (signed in version 1).
+          w.u32Rows([t.durations, sizes[i], t.flags, t.compositionOffsets], t.count);
         });
       });
     });
@@ -85,18 +95,16 @@ export function buildFragment(sequence: number, tracks: FragmentTrack[], opensSe
   let offset = headEnd - moofStart;
   tracks.forEach((t, i) => {
     w.patchU32(dataOffsetFields[i], offset);
-    offset += sizes[i].reduce((a, n) => a + n, 0);
-    if (t.lengthPrefixed) for (const s of t.samples) for (const p of s.parts) w.u32(p.length); // NALUnitLength (lengthSizeMinusOne = 3)
+    offset += trackBytes[i];
+    if (t.lengthPrefixed) for (const p of t.parts) w.u32(p.length); // NALUnitLength (lengthSizeMinusOne = 3)
   });
   const bytes = w.bytes();
   const list: Uint8Array[] = [bytes.subarray(0, headEnd)];
   let at = headEnd;
   for (const t of tracks) {
-    for (const s of t.samples) {
-      for (const p of s.parts) {
-        if (t.lengthPrefixed) list.push(bytes.subarray(at, (at += 4)));
-        list.push(p);
-      }
+    for (const p of t.parts) {
+      if (t.lengthPrefixed) list.push(bytes.subarray(at, (at += 4)));
+      list.push(p);
     }
   }
   return list;

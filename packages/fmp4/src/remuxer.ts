@@ -105,6 +105,8 @@ export class Fmp4Remuxer {
   readonly #warn: (message: string, context: Record<string, unknown>) => void;
   readonly #fragmentBytes: number;
   #init: InitSegment | null = null;
+  /** Each track's configuration when #init was last checked against them. */
+  #initConfigs: Array<TrackConfig | null> = [];
   #sequence = 0;
   #open: OpenSegment | null = null;
 
@@ -171,7 +173,8 @@ export class Fmp4Remuxer {
    * the TS core's does.
    */
   #pushSeveral(index: number, track: VideoTrack, au: TimedAccessUnit, next: number, firstIsKey: boolean): RemuxOutput[] {
-    const out = this.push(index, { ...au, keyframe: firstIsKey, data: au.data.subarray(0, next) });
+    const first = au.parts ? { ...au.parts, next: -1 } : undefined; // the parts describe the first picture already
+    const out = this.push(index, { ...au, keyframe: firstIsKey, data: au.data.subarray(0, next), parts: first });
     const step = track.frameTicks; // the first picture's DTS counts in it
     const rest = au.data.subarray(next);
     const later: TimedAccessUnit = {
@@ -243,10 +246,14 @@ export class Fmp4Remuxer {
   #fragment(nextDts: ReadonlyMap<number, number>): RemuxOutput[] {
     const out: RemuxOutput[] = [];
     if (!this.#open) {
-      const initTracks = this.#tracks.filter((t) => t.config !== null).map((t) => ({ id: t.id, config: t.config as TrackConfig }));
-      if (!this.#init || initIdentity(initTracks) !== this.#init.identity) {
-        this.#init = buildInitSegment(initTracks);
-        out.push({ type: 'init', init: this.#init });
+      // The same configuration objects as at the last init: the same init, no digest to compute.
+      if (!this.#init || this.#tracks.some((t, i) => t.config !== this.#initConfigs[i])) {
+        const initTracks = this.#tracks.filter((t) => t.config !== null).map((t) => ({ id: t.id, config: t.config as TrackConfig }));
+        this.#initConfigs = this.#tracks.map((t) => t.config);
+        if (!this.#init || initIdentity(initTracks) !== this.#init.identity) {
+          this.#init = buildInitSegment(initTracks);
+          out.push({ type: 'init', init: this.#init });
+        }
       }
       this.#open = { init: this.#init, sequence: this.#sequence + 1, fragments: 0, size: 0, tracks: [] };
     }
@@ -256,13 +263,12 @@ export class Fmp4Remuxer {
       const f = t instanceof VideoTrack ? t.fragment(nextDts.get(i)) : t.fragment();
       if (!f) return;
       fragments.push(f);
-      const duration = f.samples.reduce((a, s) => a + s.duration, 0);
       const summary = open.tracks[i];
       if (summary) {
-        summary.samples += f.samples.length;
-        summary.duration += duration;
+        summary.samples += f.count;
+        summary.duration += f.duration;
       } else {
-        open.tracks[i] = { id: f.id, timescale: timescaleOf(t.config as TrackConfig), baseDecodeTime: f.baseDecodeTime, samples: f.samples.length, duration };
+        open.tracks[i] = { id: f.id, timescale: timescaleOf(t.config as TrackConfig), baseDecodeTime: f.baseDecodeTime, samples: f.count, duration: f.duration };
       }
     });
     const parts = buildFragment(++this.#sequence, fragments, open.fragments === 0);

@@ -8,7 +8,8 @@
  * lasts: once a fragment is out, every unit before the current one is written, and their buffers
  * go back to the demuxer for the next PES (no new memory per PES, so memory stays flat).
  */
-import { isVideoKind, PesDemuxer, probeAccessUnit, ptsDelta, type ElementaryStream, type PesUnit } from '@hlsrelay/mpegts';
+import { isVideoKind, PesDemuxer, ptsDelta, type ElementaryStream, type PesUnit } from '@hlsrelay/mpegts';
+import { splitVideoAccessUnit } from './access-unit';
 import { Fmp4Remuxer, type RemuxOutput } from './remuxer';
 
 export interface TsRemuxerOptions {
@@ -66,6 +67,12 @@ export class TsRemuxer {
     this.#handleFound();
   }
 
+  /** Whole, synced packets (a TS segmenter's output): see PesDemuxer.pushPackets. */
+  pushPackets(packets: Uint8Array): void {
+    this.#demuxer.pushPackets(packets);
+    this.#handleFound();
+  }
+
   /** Input ended: the open segment is emitted (its last video sample lasts as long as the one before). */
   finish(): void {
     this.#demuxer.finish();
@@ -108,7 +115,9 @@ export class TsRemuxer {
     const index = this.#pids.indexOf(u.pid);
     const remuxer = this.#remuxer;
     if (!remuxer || index < 0 || u.pts < 0) return this.#demuxer.release(u.data);
-    const keyframe = u.kind === 'h264' || u.kind === 'h265' ? isKeyframe(u.kind, u.data) : true;
+    // Video: one scan of the start codes gives both the keyframe and the sample's NAL units.
+    const parts = u.kind === 'h264' || u.kind === 'h265' ? splitVideoAccessUnit(u.kind, u.data) : undefined;
+    const keyframe = parts ? parts.irap : true;
     if (index === this.#clockIndex && keyframe) {
       if (this.#segmentStart >= 0 && this.#options.wantsCut(ptsDelta(this.#segmentStart, u.pts), u.pts)) {
         this.#emit(remuxer.flush(new Map([[index, u.dts]])));
@@ -117,7 +126,7 @@ export class TsRemuxer {
       if (this.#segmentStart < 0) this.#segmentStart = u.pts;
     }
     this.units[index]++;
-    this.#emit(remuxer.push(index, { pts: u.pts, dts: u.dts, keyframe, data: u.data }));
+    this.#emit(remuxer.push(index, { pts: u.pts, dts: u.dts, keyframe, data: u.data, parts }));
     this.#held.push(u.data);
     // No fragment for a long while (video that never starts): the oldest are left to the garbage
     // collector instead of the pool, so this list stays bounded.
@@ -142,15 +151,3 @@ export class TsRemuxer {
 
 /** Units remembered for release at the next fragment: a few segments' worth at 60 fps plus audio. */
 const MAX_HELD_UNITS = 4096;
-
-/**
- * The first slice sits behind a few small NAL units (AUD, parameter sets, SEI): look there before
- * scanning the whole unit — the remuxer scans every byte once already, a second full scan here
- * cost a quarter of the remux time.
- */
-const PROBE_PREFIX = 2 * 1024;
-
-function isKeyframe(codec: 'h264' | 'h265', data: Uint8Array): boolean {
-  const head = probeAccessUnit(codec, data.subarray(0, PROBE_PREFIX), data.length <= PROBE_PREFIX);
-  return (head.kind === 'unknown' ? probeAccessUnit(codec, data, true) : head).kind === 'key';
-}

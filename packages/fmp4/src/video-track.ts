@@ -5,7 +5,7 @@
 import { parseH264Sps, parseH265Sps, ptsDelta } from '@hlsrelay/mpegts';
 import { splitVideoAccessUnit, type TimedAccessUnit, type VideoSampleParts } from './access-unit';
 import { TrackTimeline, type DecodeClock } from './decode-clock';
-import type { FragmentSample, FragmentTrack } from './media-segment';
+import type { FragmentTrack } from './media-segment';
 import { sampleFlags } from './sample-flags';
 import { configFingerprint, type VideoConfig } from './track-config';
 
@@ -13,12 +13,6 @@ import { configFingerprint, type VideoConfig } from './track-config';
 export const FALLBACK_FRAME_TICKS = 3600;
 
 
-interface PendingVideoSample {
-  dts: number;
-  pts: number;
-  flags: number;
-  parts: Uint8Array[];
-}
 
 /** Builds the configuration a keyframe's parameter sets describe; null when they are missing or unreadable. */
 export function videoConfigOf(codec: 'h264' | 'h265', p: VideoSampleParts): VideoConfig | null {
@@ -32,6 +26,17 @@ export function videoConfigOf(codec: 'h264' | 'h265', p: VideoSampleParts): Vide
   if (p.vps.length === 0) return null;
   const sps = parseH265Sps(p.sps[0]);
   return sps && { codec, sps, vpsNals: copy(p.vps), spsNals: copy(p.sps), ppsNals: copy(p.pps) };
+}
+
+/** The unit carries exactly the configuration's parameter sets, in its order (so no repeats either). */
+function sameParameterSets(c: VideoConfig, p: VideoSampleParts): boolean {
+  return sameNals(c.spsNals, p.sps) && sameNals(c.ppsNals, p.pps) && (c.codec === 'h264' ? p.vps.length === 0 : sameNals(c.vpsNals, p.vps));
+}
+
+function sameNals(a: Uint8Array[], b: Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Buffer.from(a[i].buffer, a[i].byteOffset, a[i].length).equals(b[i])) return false;
+  return true;
 }
 
 function dedupe(nals: Uint8Array[]): Uint8Array[] {
@@ -50,7 +55,12 @@ export class VideoTrack {
   config: VideoConfig | null = null;
   readonly #clock: DecodeClock;
   readonly #timeline: TrackTimeline;
-  #pending: PendingVideoSample[] = [];
+  // The samples queued, as columns: decode and presentation times, flags, NAL units per sample, and the NAL units.
+  #dts: number[] = [];
+  #pts: number[] = [];
+  #flags: number[] = [];
+  #nalCounts: number[] = [];
+  #nals: Uint8Array[] = [];
   /** Duration of the last sample written, for a last sample whose successor is unknown. */
   #lastDuration = 0;
   #started = false;
@@ -80,7 +90,7 @@ export class VideoTrack {
   firstDecodeTime = -1;
 
   get pendingSamples(): number {
-    return this.#pending.length;
+    return this.#dts.length;
   }
 
   /** One frame in 90 kHz ticks: the last DTS step seen, else the SPS frame rate, else FALLBACK_FRAME_TICKS. */
@@ -100,8 +110,10 @@ export class VideoTrack {
    * other parameter sets), else null. The caller closes the open fragment before adopting it.
    */
   split(au: TimedAccessUnit): { parts: VideoSampleParts; newConfig: VideoConfig | null; unreadable: boolean } {
-    const parts = splitVideoAccessUnit(this.codec, au.data);
+    const parts = au.parts ?? splitVideoAccessUnit(this.codec, au.data);
     if (!au.keyframe || parts.sps.length === 0) return { parts, newConfig: null, unreadable: false };
+    // Encoders repeat the same parameter sets at every keyframe: the same bytes need no parsing.
+    if (this.config && sameParameterSets(this.config, parts)) return { parts, newConfig: null, unreadable: false };
     const config = videoConfigOf(this.codec, parts);
     if (!config) return { parts, newConfig: null, unreadable: true };
     const changed = !this.config || configFingerprint(config) !== configFingerprint(this.config);
@@ -119,32 +131,60 @@ export class VideoTrack {
     if (this.#lastDts >= 0 && dts > this.#lastDts) this.#lastStep = dts - this.#lastDts;
     this.#lastDts = dts;
     this.#started = true;
-    this.#pending.push({ dts, pts, flags: sampleFlags({ sync: au.keyframe, referenced: parts.referenced, leading: parts.leading }), parts: parts.nals });
-    for (const n of parts.nals) this.#pendingBytes += n.length;
+    this.#dts.push(dts);
+    this.#pts.push(pts);
+    this.#flags.push(sampleFlags({ sync: au.keyframe, referenced: parts.referenced, leading: parts.leading }));
+    this.#nalCounts.push(parts.nals.length);
+    for (const n of parts.nals) {
+      this.#nals.push(n);
+      this.#pendingBytes += n.length;
+    }
     return true;
   }
 
   /** Takes the queued samples as a traf's worth; `nextDts` (raw 33-bit) sizes the last one. */
   fragment(nextDts?: number): FragmentTrack | null {
-    const pending = this.#pending;
-    if (pending.length === 0) return null;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    const samples: FragmentSample[] = pending.map((s, i) => {
-      const next = pending[i + 1];
-      return { duration: next ? Math.max(0, next.dts - s.dts) : 0, flags: s.flags, compositionOffset: s.pts - s.dts, parts: s.parts };
-    });
-    const last = samples[samples.length - 1];
-    const lastDts = pending[pending.length - 1].dts;
+    const dts = this.#dts;
+    const count = dts.length;
+    if (count === 0) return null;
+    const pts = this.#pts;
+    const durations = new Uint32Array(count);
+    const compositionOffsets = new Int32Array(count);
+    let duration = 0;
+    for (let i = 0; i < count; i++) {
+      if (i + 1 < count) durations[i] = Math.max(0, dts[i + 1] - dts[i]);
+      compositionOffsets[i] = pts[i] - dts[i];
+      duration += durations[i];
+    }
+    let last: number;
     if (nextDts !== undefined) {
-      last.duration = Math.max(0, this.#decodeTime(nextDts) - lastDts);
+      last = Math.max(0, this.#decodeTime(nextDts) - dts[count - 1]);
     } else {
       // Not known: the sample before it (in this fragment or the previous one), else the SPS frame rate.
-      const previous = samples.length > 1 ? samples[samples.length - 2].duration : this.#lastDuration;
+      const previous = count > 1 ? durations[count - 2] : this.#lastDuration;
       const fps = this.config?.codec === 'h264' ? this.config.sps.frameRate : undefined;
-      last.duration = previous > 0 ? previous : fps ? Math.round(90_000 / fps) : FALLBACK_FRAME_TICKS;
+      last = previous > 0 ? previous : fps ? Math.round(90_000 / fps) : FALLBACK_FRAME_TICKS;
     }
-    this.#lastDuration = last.duration;
-    return { id: this.id, baseDecodeTime: pending[0].dts, samples, lengthPrefixed: true };
+    durations[count - 1] = last;
+    this.#lastDuration = last;
+    const track: FragmentTrack = {
+      id: this.id,
+      baseDecodeTime: dts[0],
+      count,
+      durations,
+      flags: Uint32Array.from(this.#flags),
+      compositionOffsets,
+      partCounts: Uint32Array.from(this.#nalCounts),
+      parts: this.#nals,
+      lengthPrefixed: true,
+      duration: duration + durations[count - 1],
+    };
+    this.#dts = [];
+    this.#pts = [];
+    this.#flags = [];
+    this.#nalCounts = [];
+    this.#nals = [];
+    this.#pendingBytes = 0;
+    return track;
   }
 }

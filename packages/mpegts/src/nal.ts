@@ -23,6 +23,7 @@ export interface NalUnit {
 
 /** start_code_prefix_one_3bytes (Annex B.1.1). */
 const START_CODE = Buffer.from([0x00, 0x00, 0x01]);
+const indexOfBytes = Buffer.prototype.indexOf;
 
 /**
  * Finds the NAL units in [from, to): each begins after a 00 00 01 start code. The search is
@@ -48,11 +49,11 @@ export function findNalUnits(b: Uint8Array, from = 0, to = b.length): NalUnit[] 
  * scan that stops early (a keyframe probe needs only the units up to the first slice).
  */
 export function nextNalUnit(b: Uint8Array, from: number): NalUnit | null {
-  const view = Buffer.from(b.buffer, b.byteOffset, b.length); // a view: no copy
-  const i = view.indexOf(START_CODE, from);
+  // Buffer#indexOf takes any Uint8Array as `this`: no view to make on each call (a probe makes many).
+  const i = indexOfBytes.call(b, START_CODE, from);
   if (i < 0) return null;
   const start = i + 3;
-  const next = view.indexOf(START_CODE, start);
+  const next = indexOfBytes.call(b, START_CODE, start);
   return { start, end: next < 0 ? b.length : trimTrailingZero(b, start, next) };
 }
 

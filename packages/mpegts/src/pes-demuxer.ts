@@ -8,8 +8,8 @@
  * A caller done with a unit's bytes may hand them back (`release`): the demuxer then reuses that
  * buffer instead of asking for new memory, and memory stays flat however long the input.
  */
-import { PacketReader, payloadOffset, payloadUnitStart, pid, randomAccessIndicator, transportError, PAT_PID, NULL_PID, TS_PACKET_SIZE } from './packet';
-import { parsePat, parsePmt, SectionAssembler, type Pmt } from './psi';
+import { PacketReader, payloadOffset, payloadUnitStart, pid, randomAccessIndicator, transportError, PAT_PID, NULL_PID, SYNC_BYTE, TS_PACKET_SIZE } from './packet';
+import { parsePat, parsePmt, repeatsTable, SectionAssembler, singlePacketCrcOffset, type Pmt } from './psi';
 import { parsePesHeader, pesPacketLength } from './pes';
 import { BufferPool } from './buffer-pool';
 import { mediaKind, type MediaKind } from './stream-type';
@@ -49,31 +49,28 @@ interface Collecting {
 }
 
 const INITIAL_BUFFER = 64 * 1024;
-/** Buffer#copy and Buffer#compare take offsets, so these allocate no view. */
-const copyBytes = Buffer.prototype.copy;
-const compareBytes = Buffer.prototype.compare;
 
 /**
- * One PSI PID's sections. Encoders repeat PAT and PMT every few dozen packets: a packet equal to
- * the last one but for its continuity counter, when that one held a whole section, says nothing new.
+ * One PSI PID's sections. Encoders repeat PAT and PMT every few dozen packets: a packet that
+ * repeats the last one (repeatsTable), when that one held a whole section, says nothing new.
  */
 class TableReader {
   readonly #assembler = new SectionAssembler();
-  readonly #last = Buffer.alloc(TS_PACKET_SIZE);
-  /** #last started and completed a section on its own. */
-  #lastWhole = false;
+  readonly #last = new Uint8Array(TS_PACKET_SIZE);
+  /** Where the CRC sits in #last when it started and completed a section on its own; -1 otherwise. */
+  #crcAt = -1;
 
   repeats(b: Uint8Array, o: number): boolean {
-    const last = this.#last;
-    if (!this.#lastWhole || last[1] !== b[o + 1] || last[2] !== b[o + 2] || (last[3] & 0xf0) !== (b[o + 3] & 0xf0)) return false;
-    // Native: encoders repeat the tables every few dozen packets, a byte loop here cost a tenth of the demux.
-    return compareBytes.call(last, b, o + 4, o + TS_PACKET_SIZE, 4, TS_PACKET_SIZE) === 0;
+    return this.#crcAt > 0 && repeatsTable(this.#last, this.#crcAt, b, o);
   }
 
   push(b: Uint8Array, o: number): Uint8Array | null {
     const section = this.#assembler.push(b, o);
-    this.#lastWhole = section !== null && payloadUnitStart(b, o);
-    if (this.#lastWhole) copyBytes.call(b, this.#last, 0, o, o + TS_PACKET_SIZE);
+    this.#crcAt = -1;
+    if (section !== null && payloadUnitStart(b, o)) {
+      this.#last.set(b.subarray(o, o + TS_PACKET_SIZE));
+      this.#crcAt = singlePacketCrcOffset(this.#last);
+    }
     return section;
   }
 }
@@ -99,6 +96,17 @@ export class PesDemuxer {
 
   push(chunk: Uint8Array): void {
     this.#reader.pushRuns(chunk, this.#onRun);
+  }
+
+  /**
+   * Bytes that are whole packets back to back, each at its sync byte — what a segmenter passes
+   * on after its own packet reader synced them: taken as they are, without a second sync search
+   * (only the first sync byte and the length are checked). Bytes that fail that check, or come
+   * after a `push` that ended inside a packet, go through `push`.
+   */
+  pushPackets(bytes: Uint8Array): void {
+    if (this.#reader.pendingBytes > 0 || bytes.length % PACKET !== 0 || bytes[0] !== SYNC) return this.push(bytes);
+    this.#onRun(bytes, 0, bytes.length);
   }
 
   /**
@@ -226,6 +234,10 @@ export class PesDemuxer {
     });
   }
 }
+
+// Local: an imported const is a load from `exports` at each use (see packet.ts).
+const PACKET = TS_PACKET_SIZE;
+const SYNC = SYNC_BYTE;
 
 /** Packet `o` is of PID `p`, intact, and continues a PES (no payload_unit_start). */
 const continues = (b: Uint8Array, o: number, p: number): boolean => (b[o + 1] & 0xc0) === 0 && pid(b, o) === p;

@@ -130,3 +130,25 @@ export class SectionAssembler {
     return null;
   }
 }
+
+/**
+ * The packet at buf[off] repeats the single-packet table `stored` (its CRC-32 at `crcAt`, from
+ * singlePacketCrcOffset): same header bar the continuity counter, same pointer and section
+ * header, same CRC-32 — a cheaper test than comparing all 188 bytes on every repetition.
+ */
+export function repeatsTable(stored: Uint8Array, crcAt: number, buf: Uint8Array, off: number): boolean {
+  if (stored[1] !== buf[off + 1] || stored[2] !== buf[off + 2] || (stored[3] & 0xf0) !== (buf[off + 3] & 0xf0)) return false;
+  for (let i = 4; i < 12; i++) if (stored[i] !== buf[off + i]) return false;
+  for (let i = crcAt; i < crcAt + 4; i++) if (stored[i] !== buf[off + i]) return false;
+  return true;
+}
+
+/** Where the CRC-32 of the section in this single PSI packet (at offset 0) sits, or -1 if it does not fit. */
+export function singlePacketCrcOffset(packet: Uint8Array): number {
+  const start = payloadOffset(packet, 0);
+  if (start < 0) return -1;
+  const section = start + 1 + packet[start]; // after pointer_field
+  if (section + 3 > TS_PACKET_SIZE) return -1;
+  const end = section + 3 + (((packet[section + 1] & 0x0f) << 8) | packet[section + 2]);
+  return end <= TS_PACKET_SIZE && end - 4 >= 12 ? end - 4 : -1;
+}

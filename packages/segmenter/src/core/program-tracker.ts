@@ -11,10 +11,11 @@ import {
   mediaKind,
   parsePat,
   parsePmt,
-  payloadOffset,
   NULL_PID,
   PAT_PID,
+  repeatsTable,
   SectionAssembler,
+  singlePacketCrcOffset,
   TS_PACKET_SIZE,
   type MediaKind,
   type Pmt,
@@ -124,7 +125,7 @@ export class ProgramTracker {
       this.#psi.set(p, psi);
     }
     // Tables repeat every few packets: a copy of the last one (bar its counter) needs no work.
-    if (psi.crcAt > 0 && psi.collecting.length === 0 && sameTable(psi.packets[0], psi.crcAt, buf, off)) return null;
+    if (psi.crcAt > 0 && psi.collecting.length === 0 && repeatsTable(psi.packets[0], psi.crcAt, buf, off)) return null;
     if (payloadUnitStart(buf, off)) psi.collecting = [];
     else if (psi.collecting.length === 0 || psi.collecting.length > MAX_TABLE_PACKETS) return null;
     psi.collecting.push(buf.slice(off, off + TS_PACKET_SIZE));
@@ -132,7 +133,7 @@ export class ProgramTracker {
     if (!section) return null;
     psi.packets = psi.collecting;
     psi.collecting = [];
-    psi.crcAt = psi.packets.length === 1 ? crcOffset(psi.packets[0]) : -1;
+    psi.crcAt = psi.packets.length === 1 ? singlePacketCrcOffset(psi.packets[0]) : -1;
     const n = section.length;
     const crc = ((section[n - 4] << 24) | (section[n - 3] << 16) | (section[n - 2] << 8) | section[n - 1]) >>> 0;
     if (crc === psi.crc) return null; // the same table repeated
@@ -205,26 +206,4 @@ export class ProgramTracker {
     if (this.#clockPid < 0) this.#logger?.warn('no H.264, H.265, AAC or MP3 stream in the program: nothing to cut on', { streams });
     return { videoChanged, replaced: previous !== null };
   }
-}
-
-/**
- * The packet at buf[off] repeats the single-packet table `stored`: same header bar the
- * continuity counter, same pointer and section header, same CRC-32 — a cheaper test than
- * comparing all 188 bytes on every repetition.
- */
-function sameTable(stored: Uint8Array, crcAt: number, buf: Uint8Array, off: number): boolean {
-  if (stored[1] !== buf[off + 1] || stored[2] !== buf[off + 2] || (stored[3] & 0xf0) !== (buf[off + 3] & 0xf0)) return false;
-  for (let i = 4; i < 12; i++) if (stored[i] !== buf[off + i]) return false;
-  for (let i = crcAt; i < crcAt + 4; i++) if (stored[i] !== buf[off + i]) return false;
-  return true;
-}
-
-/** Where the CRC-32 of the section in this single PSI packet sits, or -1 if it does not fit. */
-function crcOffset(packet: Uint8Array): number {
-  const start = payloadOffset(packet, 0);
-  if (start < 0) return -1;
-  const section = start + 1 + packet[start]; // after pointer_field
-  if (section + 3 > TS_PACKET_SIZE) return -1;
-  const end = section + 3 + (((packet[section + 1] & 0x0f) << 8) | packet[section + 2]);
-  return end <= TS_PACKET_SIZE && end - 4 >= 12 ? end - 4 : -1;
 }

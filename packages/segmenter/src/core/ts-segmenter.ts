@@ -41,7 +41,7 @@ export interface CompletedSegment extends SegmentStart {
   final: boolean;
 }
 
-/** Where segments go. `write` views are only valid during the call. */
+/** Where segments go. `write` views are only valid during the call; each holds whole TS packets, back to back. */
 export interface SegmentSink {
   begin(segment: SegmentStart): void;
   write(bytes: Uint8Array): void;

@@ -93,7 +93,8 @@ export class Fmp4Pipeline implements SegmentSink {
 
   /** Throws UnsupportedCodecError (MP3) when the program names a stream fMP4 cannot carry. */
   write(bytes: Uint8Array): void {
-    this.#remuxer.push(bytes);
+    // The core passes on whole packets it has synced already: not searched for sync again.
+    this.#remuxer.pushPackets(bytes);
   }
 
   end(segment: CompletedSegment): void {
