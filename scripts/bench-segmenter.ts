@@ -33,6 +33,14 @@ import { formatAck, formatGreeting, frameMessage, isHello, MessageDecoder } from
 
 const ROOT = path.resolve(__dirname, '..');
 const BENCH = path.join(ROOT, '.bench');
+/**
+ * This run's own outputs, /usr/bin/time reports and segmenter state (spools): two benches at once
+ * never share a spool directory (the second would be refused) or an output folder.
+ */
+fs.mkdirSync(BENCH, { recursive: true });
+const SCRATCH = fs.mkdtempSync(path.join(BENCH, 'run-'));
+process.env.XDG_STATE_HOME = path.join(SCRATCH, 'state');
+process.on('exit', () => fs.rmSync(SCRATCH, { recursive: true, force: true }));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const FFMPEG: string = require('@ffmpeg-installer/ffmpeg').path;
@@ -205,7 +213,7 @@ interface Timing {
 /** Runs a command to completion; wall time measured here (monotonic), CPU and peak RSS from /usr/bin/time. */
 function timed(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; sink?: Sink } = {}): Promise<Timing> {
   const haveTime = fs.existsSync(TIME);
-  const report = path.join(BENCH, 'time-report.txt');
+  const report = path.join(SCRATCH, 'time-report.txt');
   options.sink?.reset();
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -299,7 +307,7 @@ class Results {
 }
 
 function fresh(name: string): string {
-  const dir = path.join(BENCH, 'out', name);
+  const dir = path.join(SCRATCH, 'out', name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   return dir;
@@ -428,7 +436,7 @@ async function main(): Promise<void> {
     }
     ack.close();
     silent.close();
-    fs.rmSync(path.join(BENCH, 'out'), { recursive: true, force: true });
+    fs.rmSync(path.join(SCRATCH, 'out'), { recursive: true, force: true });
     console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; Node ${process.version}`);
     for (const [title, r, seconds, bytes] of [
       [`live-shaped: ${path.basename(LIVE.file)}, 2 s segments (segmenter ${segs.live}, ffmpeg ${segs.ffmpegLive})`, live, 2, liveBytes],
@@ -517,7 +525,7 @@ async function main(): Promise<void> {
   );
   ack.close();
   silent.close();
-  fs.rmSync(path.join(BENCH, 'out'), { recursive: true, force: true });
+  fs.rmSync(path.join(SCRATCH, 'out'), { recursive: true, force: true });
   if (BASELINE) {
     const b = costs.get('baseline, silent 2009 uploader');
     console.log(`  baseline's first index message with a silent 2009 uploader: ${b.firstMessageMs?.toFixed(0)} ms (acknowledging: ${live.get('segmenter (baseline)').firstMessageMs?.toFixed(0)} ms)`);
