@@ -1,7 +1,8 @@
 /**
  * Real players against the live demo: ffmpeg as an HLS client, and hls.js in headless
  * Chromium. The demo runs as a user runs it and is stopped with Ctrl-C at the end — once with
- * MPEG-TS segments and once with fMP4 (`--format fmp4`: init + .m4s, EXT-X-MAP).
+ * MPEG-TS segments and once with fMP4 (`--format fmp4`: init + .m4s, EXT-X-MAP), each clear and
+ * AES-128 encrypted (`--encrypt`; fMP4: the init is encrypted too, under an EXT-X-KEY with an IV).
  *
  * ffmpeg as the client of the fMP4 stream is Debian's 5.1 (/usr/bin/ffmpeg, installed by .ci/run):
  * the bundled 2018 build cannot read fMP4 HLS over HTTP (it fails on the init with "partial file").
@@ -27,7 +28,40 @@ const VARIANTS = [
   { format: 'fmp4', encrypt: false },
   // AES-128 (issue #17): hls.js and ffmpeg fetch each key by its URI and decrypt every segment.
   { format: 'ts', encrypt: true },
+  // fMP4: the EXT-X-KEY (explicit IV) precedes EXT-X-MAP, so the player decrypts the init too.
+  { format: 'fmp4', encrypt: true },
 ] as const;
+
+/** What `recordFragments` keeps of a fragment event: its name, the fragment's `sn` (a number, or "initSegment") and its key method. */
+type FragmentEvent = { event: 'loaded' | 'decrypted'; sn: number | string; method: string | null };
+
+/**
+ * Runs in the page before its scripts: wraps hls.js's `trigger` as the library is defined, so
+ * every FRAG_LOADED and FRAG_DECRYPTED it fires is kept in `window.hlsFragments`. (hls.js 1.7
+ * fires FRAG_DECRYPTED for an init it decrypted itself; media segments are decrypted in the
+ * transmuxer without the event, so for them the key method of the loaded fragment is what shows.)
+ */
+function recordFragments(): void {
+  type Fragment = { sn: number | string; decryptdata?: { method?: string } | null };
+  type HlsClass = { Events: Record<'FRAG_LOADED' | 'FRAG_DECRYPTED', string>; prototype: { trigger(this: unknown, e: string, d?: { frag?: Fragment }): unknown } };
+  const w = window as unknown as { hlsFragments: FragmentEvent[] };
+  w.hlsFragments = [];
+  let defined: HlsClass | undefined;
+  Object.defineProperty(window, 'Hls', {
+    configurable: true,
+    get: () => defined,
+    set: (Hls: HlsClass) => {
+      const trigger = Hls.prototype.trigger;
+      const names = new Map([[Hls.Events.FRAG_LOADED, 'loaded'], [Hls.Events.FRAG_DECRYPTED, 'decrypted']] as const);
+      Hls.prototype.trigger = function (e, d) {
+        const event = names.get(e);
+        if (event && d?.frag) w.hlsFragments.push({ event, sn: d.frag.sn, method: d.frag.decryptdata?.method ?? null });
+        return trigger.call(this, e, d);
+      };
+      defined = Hls;
+    },
+  });
+}
 
 for (const { format, encrypt } of VARIANTS) describe(`live demo with real players (--format ${format}${encrypt ? ' --encrypt' : ''})`, { timeout: 240_000 }, () => {
   let demo: RunningDemo;
@@ -62,7 +96,9 @@ for (const { format, encrypt } of VARIANTS) describe(`live demo with real player
 
   test('ffmpeg as an HLS client decodes ≥ 10 s of the live stream without a single error', async (t) => {
     const url = demo.playlistUrls[0];
-    if (encrypt) assert.match(await waitForBody(url, () => true, 10_000), /#EXT-X-KEY:METHOD=AES-128,URI="[^"]+\.key"\n/, 'the stream is encrypted');
+    // fMP4 keys carry the explicit IV the encrypted init needs (RFC 8216 §5.2); MPEG-TS ones use the media sequence.
+    const keyTag = format === 'fmp4' ? /#EXT-X-KEY:METHOD=AES-128,URI="[^"]+\.key",IV=0x[0-9a-f]{32}\n#EXT-X-MAP:/ : /#EXT-X-KEY:METHOD=AES-128,URI="[^"]+\.key"\n/;
+    if (encrypt) assert.match(await waitForBody(url, () => true, 10_000), keyTag, 'the stream is encrypted');
     if (format === 'fmp4') {
       if (!requireProgram(t, DEBIAN_FFMPEG, DEBIAN_FFMPEG_WHY)) return;
       const playlist = await waitForBody(url, (b) => b.includes('#EXT-X-MAP'), 10_000);
@@ -99,6 +135,7 @@ for (const { format, encrypt } of VARIANTS) describe(`live demo with real player
       const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
       const consoleErrors: string[] = [];
       page.on('pageerror', (e) => consoleErrors.push(e.message));
+      if (encrypt) await page.addInitScript(recordFragments);
       await page.goto(demo.pageUrl);
       type PlayerState = { engine: string; errors: unknown[]; fatal: string | null; playlistLoads: number; lastMediaSequence?: number };
       const read = () =>
@@ -120,6 +157,14 @@ for (const { format, encrypt } of VARIANTS) describe(`live demo with real player
       assert.ok(end.currentTime - start.currentTime >= 5, `played ${end.currentTime - start.currentTime} s in 8 s`);
       assert.ok(end.playlistLoads > start.playlistLoads + 1, 'hls.js kept reloading the live playlist');
       assert.ok((end.lastMediaSequence ?? 0) > (start.lastMediaSequence ?? 0), 'the window moved on and the player followed it');
+      if (encrypt) {
+        const seen = await page.evaluate(() => (window as unknown as { hlsFragments: FragmentEvent[] }).hlsFragments);
+        const segments = seen.filter((f) => f.event === 'loaded' && typeof f.sn === 'number');
+        assert.ok(segments.length >= 3, `hls.js loaded ${segments.length} segments`);
+        assert.deepEqual(segments.filter((f) => f.method !== 'AES-128'), [], 'every segment hls.js loaded was under an AES-128 key');
+        // hls.js decrypts an init under an EXT-X-KEY itself (base-stream-controller _loadInitSegment) before the media source gets it.
+        if (format === 'fmp4') assert.ok(seen.some((f) => f.event === 'decrypted' && f.sn === 'initSegment' && f.method === 'AES-128'), `hls.js decrypted an init: ${JSON.stringify(seen)}`);
+      }
     } finally {
       await browser.close();
     }

@@ -31,18 +31,21 @@ async function setup(options: { streams?: 'all' | 'requested'; deleteAfter?: { n
       firstSegment: 1, lastSegment: n, end, bucketName: 'b', keyPrefix: 'live', ext: { duration: 1, ...ext },
     };
   };
-  const uploader = new Uploader({
-    target: new ConfinedTarget(new FileTarget({ root }), paths, new AllowedKeys()),
-    logger: silentLogger(),
-    window: 2,
-    stateDir: state,
-    ...(options.deleteAfter ? { deleteAfter: true, retentionIntervalMs: 0, wallClock: options.deleteAfter.now } : { archive: '%s-archive.m3u8' }),
-    encryption: { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/', streams: options.streams },
-    openSource: (file) => paths.open(file),
-  });
+  /** An uploader on the same store: on `state`, or on another state directory (a lost one). */
+  const uploaderOn = (stateDir: string) =>
+    new Uploader({
+      target: new ConfinedTarget(new FileTarget({ root }), paths, new AllowedKeys()),
+      logger: silentLogger(),
+      window: 2,
+      stateDir,
+      ...(options.deleteAfter ? { deleteAfter: true, retentionIntervalMs: 0, wallClock: options.deleteAfter.now } : { archive: '%s-archive.m3u8' }),
+      encryption: { method: 'aes-128', rotation: 3, keyUriPrefix: 'https://keys.example/live/', streams: options.streams },
+      openSource: (file) => paths.open(file),
+    });
+  const uploader = uploaderOn(state);
   const stored = (key: string) => fs.readFileSync(path.join(root, 'b/live', key));
   const keyOf = (uri: string) => stored(`keys/${uri.replace('https://keys.example/live/', '')}`);
-  return { dir, segs, state, uploader, message, body, stored, keyOf, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, segs, state, uploader, uploaderOn, message, body, stored, keyOf, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 test('rotation every 3 segments in a window of 2: each window starts with the key of its first segment; the archive lists every change', async () => {
@@ -155,6 +158,43 @@ test('--delete-after: a key goes once no listed segment uses it, with the grace 
     assert.ok(names().length >= 1);
   } finally {
     await s.uploader.close();
+    s.done();
+  }
+});
+
+test('--delete-after after a lost state directory: the keys of the window recovered from the stored playlist go like any other once no listed segment uses them', async () => {
+  let now = 1_000_000;
+  const s = await setup({ deleteAfter: { now: () => now } });
+  const keysDir = path.join(s.dir, 'store/b/live/keys');
+  const names = () => fs.readdirSync(keysDir).sort();
+  let first: Uploader | undefined = s.uploader;
+  let restarted: Uploader | undefined;
+  try {
+    // Segments 1-4: key 0 (1-3) and key 1 (4); the window of 2 lists 3 and 4, so both keys stay.
+    for (let n = 1; n <= 4; n++) await first.accept(s.message(n));
+    await first.onIdle();
+    await first.close();
+    first = undefined;
+    const before = names();
+    assert.equal(before.length, 2, before.join(' '));
+    // No state for the stream: it continues from its stored playlist, in a new key run.
+    const lost = path.join(s.dir, 'state-lost');
+    fs.mkdirSync(lost);
+    restarted = s.uploaderOn(lost);
+    for (let n = 5; n <= 10; n++) await restarted.accept(s.message(n, n === 10));
+    await restarted.onIdle();
+    const playlist = s.stored('s.m3u8').toString();
+    const listed = new Set(keyedSegments(playlist).map((k) => path.basename(k.keyUri!)));
+    assert.ok(before.every((n) => !listed.has(n)), `the window has left the recovered keys behind:\n${playlist}`);
+    // Within the grace a player may still fetch them for segments it holds.
+    await restarted.expireDue();
+    assert.deepEqual(names().filter((n) => before.includes(n)), before, 'the recovered keys stay through the grace');
+    now += 60_000;
+    await restarted.expireDue();
+    assert.deepEqual(names(), [...listed].sort(), 'only the keys the window names are stored');
+  } finally {
+    await first?.close();
+    await restarted?.close();
     s.done();
   }
 });

@@ -1,6 +1,6 @@
 /**
  * Segments encrypted in memory (segment-encryption.ts): the bytes are AES-128-CBC of the whole
- * file whatever its size, buffers are reused without stale bytes,
+ * file whatever its size, encrypted in place in one pooled buffer, reused without stale bytes,
  * and through the Uploader an encrypted segment goes to its target as bytes — no ciphertext
  * file — the same bytes again when an attempt fails; a mirror set (it reads after the first copy
  * is stored) still gets a ciphertext file.
@@ -42,6 +42,26 @@ test('in memory: AES-128-CBC of the whole file for sizes around the block; a reu
       got.release();
     }
     assert.ok(pool.size >= 1, 'buffers go back to the pool');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('in memory: one pooled buffer per segment — the ciphertext goes over the clear bytes, and the next segment reuses that buffer', async () => {
+  const dir = tempDir('segment-encryption');
+  try {
+    const pool = new BufferPool(1);
+    const file = path.join(dir, 's.ts');
+    const clear = randomBytes(200_000);
+    fs.writeFileSync(file, clear);
+    const first = (await encryptToMemory(file, key, iv, pool))!;
+    assert.equal(pool.size, 0, 'the segment holds its one buffer; none went back meanwhile');
+    const held = first.body.buffer;
+    first.release();
+    const second = (await encryptToMemory(file, key, iv, pool))!;
+    assert.equal(second.body.buffer, held, 'the next segment is read and encrypted in the buffer the first gave back');
+    assert.deepEqual(second.body, cbc(clear));
+    second.release();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
  * Whole-segment AES-128 (RFC 8216 §5.2, §4.3.2.4): AES-128-CBC with PKCS#7 padding over the
  * whole file, done by node:crypto from the local segment (or the spooled `--ship-bytes` copy).
  * The clear segment is never changed. A segment up to WHOLE_SEGMENT_BYTES is read once into a
- * pooled buffer and encrypted into another, which the target stores as it is (no ciphertext
+ * pooled buffer and encrypted in place, which the target stores as it is (no ciphertext
  * file: no write, read and unlink per segment); a larger one is streamed into a ciphertext file
  * of the uploader's own work directory, which is what the targets then store. Memory stays
  * bounded either way: in memory, a segment is encrypted in its upload's concurrency slot.
@@ -88,26 +88,28 @@ export interface EncryptedBytes {
  */
 export async function encryptToMemory(source: string, key: Buffer, iv: Buffer, buffers: BufferPool, openSegment: SourceOpener = openSource): Promise<EncryptedBytes | undefined> {
   const opened = await openChecked(source, openSegment);
-  let clear: Buffer | undefined;
+  let buffer: Buffer | undefined;
   try {
     if (opened.size > WHOLE_SEGMENT_BYTES) return undefined;
-    clear = buffers.acquire(opened.size);
-    await readFully(opened.handle, clear, opened.size, source);
+    // Room for the padding: the ciphertext goes back into the buffer the clear bytes came in.
+    buffer = buffers.acquire(paddedSize(opened.size));
+    await readFully(opened.handle, buffer, opened.size, source);
   } catch (err) {
-    if (clear) buffers.release(clear);
+    if (buffer) buffers.release(buffer);
     throw err;
   } finally {
     await opened.close();
   }
-  const out = buffers.acquire(paddedSize(opened.size));
   const cipher = createCipheriv(CIPHER, key, iv);
-  // node:crypto cannot encrypt into a given buffer: update() returns a new one, copied at once
-  // into the pooled one and dropped, so no segment-sized buffer outlives this call (held across
-  // an upload, they made garbage collection the biggest cost of encrypting; the bench shows it).
-  let length = cipher.update(clear.subarray(0, opened.size)).copy(out, 0);
-  length += cipher.final().copy(out, length);
-  buffers.release(clear);
-  return { body: out.subarray(0, length), release: () => buffers.release(out) };
+  // node:crypto cannot encrypt into a given buffer: update() returns a new one (it has read all
+  // of its input by then), copied at once over the clear bytes and dropped, so no segment-sized
+  // buffer outlives this call (held across an upload, they made garbage collection the biggest
+  // cost of encrypting) and one pooled buffer per segment in flight is enough. Feeding the cipher
+  // in pieces saves nothing: each piece is a new buffer too, and more calls (the bench shows it).
+  let length = cipher.update(buffer.subarray(0, opened.size)).copy(buffer, 0);
+  length += cipher.final().copy(buffer, length);
+  const body = buffer;
+  return { body: body.subarray(0, length), release: () => buffers.release(body) };
 }
 
 /**

@@ -149,6 +149,22 @@ export class StreamEncryption {
     return [...names].map(keyObjectName);
   }
 
+  /**
+   * A window recovered from the stored playlist (stored-stream.ts) knows its keys only by URI:
+   * each segment under a key this stream named (`<key URI prefix><playlist>-<run>-<n>.key`) gets
+   * that name back, so the key is retired like any other once no listed segment uses it. A key
+   * under another prefix or name is not this stream's to delete, and stays.
+   */
+  nameRecoveredKeys(window: ListedSegment[]): void {
+    const prefix = this.#enc.settings.keyUriPrefix;
+    const ours = keyNamePattern(this.#key.index);
+    for (const s of window) {
+      if (s.keyName !== undefined || s.key?.uri.startsWith(prefix) !== true) continue;
+      const name = s.key.uri.slice(prefix.length);
+      if (ours.test(name)) s.keyName = name;
+    }
+  }
+
   /** A segment was stored encrypted with the current key. */
   used(): void {
     this.#s.used += 1;
@@ -172,8 +188,16 @@ export class StreamEncryption {
 
 /** `<playlist name without .m3u8>-<run>-<key number, 5 digits>.key`, in characters safe in any URI and file name. */
 export function keyName(index: string, run: string, key: number): string {
-  const base = index.replace(/\.m3u8$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
-  return `${base}-${run}-${String(key).padStart(5, '0')}.key`;
+  return `${keyNameBase(index)}-${run}-${String(key).padStart(5, '0')}.key`;
+}
+
+function keyNameBase(index: string): string {
+  return index.replace(/\.m3u8$/i, '').replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** Any name `keyName` gives the stream's keys, whatever the run and number. */
+function keyNamePattern(index: string): RegExp {
+  return new RegExp(`^${keyNameBase(index).replace(/[.]/g, '\\.')}-[0-9a-f]{8}-\\d{5}\\.key$`);
 }
 
 /** 8 hex digits: a run id, not a secret (key names are public in the playlist). */

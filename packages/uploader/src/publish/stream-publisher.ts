@@ -325,6 +325,7 @@ export class StreamPublisher {
     const snapshot = await readStoredStream(this.#ctx, this.id, this.#state.key, m.outputPrefix);
     this.#unknown = false;
     if (!snapshot) return;
+    this.#encryption?.nameRecoveredKeys(snapshot.window);
     this.#state = new StreamState(this.#state.key, { window: this.#ctx.window }, snapshot);
     this.#committed = this.#state.snapshot();
     // What came between the stored window and this message is unknown: players must reset.

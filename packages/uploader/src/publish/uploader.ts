@@ -234,7 +234,7 @@ function encryptionContext(settings: EncryptionSettings | undefined, stateDir: s
   if (settings.rotation !== undefined && !(Number.isInteger(settings.rotation) && settings.rotation >= 1)) {
     throw new TypeError(`key rotation must be a whole number of segments ≥ 1, got ${settings.rotation}`);
   }
-  // Two buffers per upload in flight (clear bytes, ciphertext): memory is bounded by the concurrency.
-  const buffers = new BufferPool(2 * concurrency);
+  // One buffer per upload in flight (the clear bytes, then the ciphertext over them): memory is bounded by the concurrency.
+  const buffers = new BufferPool(concurrency);
   return { settings, store: new KeyStore(stateDir), workDir: createEncryptionWorkDir(stateDir), openSource: open, buffers };
 }
