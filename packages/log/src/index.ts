@@ -40,12 +40,23 @@ export function createLogger(options: LoggerOptions): Logger {
           return `${timestamp} ${level.padEnd(5)} ${message}${extra ? ' ' + extra : ''}`;
         }),
       );
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: { service: options.service },
     format,
     transports: [new winston.transports.Stream({ stream })],
   });
+  // winston formats every line (timestamp, JSON) before its transport drops one below the level:
+  // at the default level the uploader's few debug lines per segment cost more than signing its
+  // PUT. A line below the level now stops here (a child made later inherits the check).
+  const methods = logger as unknown as Record<string, (...args: unknown[]) => Logger>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = methods[level];
+    methods[level] = function (this: Logger, ...args: unknown[]) {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    };
+  }
+  return logger;
 }
 
 /** A logger that drops everything: for tests and library callers that do not care. */
