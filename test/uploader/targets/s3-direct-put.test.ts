@@ -65,7 +65,7 @@ const s3Error = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>h0st</HostId></Error>`;
 
 /** Signs the request again, from what arrived, with the SDK's signer and the same credentials. */
-async function expectedAuthorization(r: Received, s3: S3Target): Promise<string> {
+async function expectedAuthorization(r: Received, s3: S3Target, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = CREDENTIALS): Promise<string> {
   const auth = r.headers.authorization!;
   const signedNames = /SignedHeaders=([^,]+)/.exec(auth)![1].split(';');
   const headers: Record<string, string> = {};
@@ -73,7 +73,7 @@ async function expectedAuthorization(r: Received, s3: S3Target): Promise<string>
   const url = new URL(r.url, 'http://x');
   const amzDate = headers['x-amz-date'];
   const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
-  const signer = new SignatureV4({ credentials: CREDENTIALS, region: REGION, service: 's3', sha256: s3.client.config.sha256, uriEscapePath: false, applyChecksum: false });
+  const signer = new SignatureV4({ credentials, region: REGION, service: 's3', sha256: s3.client.config.sha256, uriEscapePath: false, applyChecksum: false });
   const signed = await signer.sign(
     { method: r.method, protocol: 'http:', hostname: '127.0.0.1', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: r.body } as never,
     { signingDate },
@@ -330,4 +330,27 @@ test('HeadBucket and DeleteObject errors arrive as the SDK raises them', async (
     await compare({ status }, head, (s3) => s3.client.send(new HeadBucketCommand({ Bucket: 'b' })));
   }
   await compare({ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, (s3) => s3.delete('b', 'x.ts'), (s3) => s3.client.send(new DeleteObjectCommand({ Bucket: 'b', Key: 'x.ts' })));
+});
+
+test('session credentials sign with x-amz-security-token; credentials that change (a refreshed role) sign with the new key', async (t) => {
+  const store = await fakeStore([{ status: 200 }]);
+  const first = { accessKeyId: 'ASIAFIRST', secretAccessKey: 'first/secret', sessionToken: 'token-1' };
+  const second = { accessKeyId: 'ASIASECOND', secretAccessKey: 'second/secret', sessionToken: 'token-2' };
+  let current = first;
+  const s3 = new S3Target({ acl: 'public-read', endpoint: store.endpoint, region: REGION, forcePathStyle: true, maxSockets: 4, // Expiring within the SDK's refresh window: its memoized provider asks again for every request.
+    clientConfig: { credentials: async () => ({ ...current, expiration: new Date(Date.now() + 60_000) }) } });
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+  });
+  await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 });
+  current = second;
+  await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 });
+  const [a, b] = store.received;
+  assert.equal(a.headers['x-amz-security-token'], 'token-1');
+  assert.equal(b.headers['x-amz-security-token'], 'token-2');
+  assert.match(a.headers.authorization!, /^AWS4-HMAC-SHA256 Credential=ASIAFIRST\/.*SignedHeaders=[^,]*x-amz-security-token/);
+  assert.match(b.headers.authorization!, /^AWS4-HMAC-SHA256 Credential=ASIASECOND\//);
+  assert.equal(a.headers.authorization, await expectedAuthorization(a, s3, first));
+  assert.equal(b.headers.authorization, await expectedAuthorization(b, s3, second));
 });

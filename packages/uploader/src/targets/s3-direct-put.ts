@@ -1,6 +1,6 @@
 /**
- * The hot path of the S3 target: one PUT of a segment or a playlist, signed with the SDK's own
- * SigV4 signer and sent on the target's keep-alive agents, without the SDK's per-request
+ * The hot path of the S3 target: one PUT of a segment or a playlist, SigV4-signed as the SDK's
+ * signer signs it (s3-sigv4.ts) and sent on the target's keep-alive agents, without the SDK's per-request
  * middleware stack (about a third of the uploader's CPU at a few hundred renditions). The same
  * path reads a stored playlist back (`get`: each new stream's first message, usually a 404),
  * and sends the bucket check's HeadBucket, probe PUT and DELETE (and retention's deletes).
@@ -29,7 +29,7 @@ import { PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/cl
 import { constructStack } from '@smithy/core/client';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import type { MiddlewareStack } from '@smithy/types';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { S3RequestSigner } from './s3-sigv4';
 import { s3ErrorFromResponse } from './s3-error-response';
 
 export interface DirectPutParams {
@@ -61,7 +61,7 @@ interface Route {
   host: string;
   /** Path of the bucket on the endpoint ('' or '/bucket'), without a trailing slash. */
   basePath: string;
-  signer: SignatureV4;
+  signer: S3RequestSigner;
   /** The sends to this route per operation, observed (made at first use: each sends to its own route). */
   sends: Map<DirectOperation, Handler>;
 }
@@ -225,15 +225,8 @@ export class S3DirectPut {
     if (!scheme || scheme.name !== 'sigv4' || endpoint.properties?.backend === 'S3Express') return null;
     const url = endpoint.url;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    const signer = new SignatureV4({
-      credentials: config.credentials,
-      region: scheme.signingRegion ?? (await config.region()),
-      service: scheme.signingName ?? 's3',
-      sha256: config.sha256,
-      // S3 signs the path as sent (disableDoubleEncoding in the rule set).
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    // S3 signs the path as sent (disableDoubleEncoding in the rule set), the payload hash as given.
+    const signer = new S3RequestSigner(config.credentials, scheme.signingRegion ?? (await config.region()), scheme.signingName ?? 's3');
     return {
       protocol: url.protocol,
       hostname: url.hostname,
@@ -261,8 +254,10 @@ export class S3DirectPut {
 
   async #send(r: Route, request: SignableRequest): Promise<string> {
     const offset = this.#client.config.systemClockOffset ?? 0;
-    const signed = (await r.signer.sign(request as never, { signingDate: new Date(Date.now() + offset) })) as unknown as SignableRequest;
+    // One x-id parameter at most: its URL form is its canonical form.
     const query = new URLSearchParams(request.query).toString();
+    const headers = { ...request.headers };
+    await r.signer.sign(request.method, request.path, query, headers, new Date(Date.now() + offset));
     const reading = request.method === 'GET';
     return new Promise<string>((resolve, reject) => {
       const transport = r.protocol === 'https:' ? https : http;
@@ -274,7 +269,7 @@ export class S3DirectPut {
           port: r.port || undefined,
           method: request.method,
           path: query ? `${request.path}?${query}` : request.path,
-          headers: signed.headers,
+          headers,
         },
         (res) => {
           const status = res.statusCode ?? 0;
