@@ -10,6 +10,8 @@
  *          --state-dir DIR|none (the daemon's journal, fsync'd before each playlist it covers; default a
  *          fresh directory per step under the system's temporary directory, on disk as users run it)
  *          --repeat N (each count N times, to see how much a figure moves between runs)
+ *          --drain S (how long after the last message a segment may still be listed before it counts as
+ *          missing; default 15: a step that falls far behind reports its backlog as missing)
  *
  * Per step it also prints where the machine's CPU went (uploader, store, this load generator and
  * everything else on the machine, from /proc) and how late each process's event loop ran: a late
@@ -37,6 +39,7 @@ interface Options {
   cpuProf?: string;
   stateDir?: string;
   repeat: number;
+  drainSeconds: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -61,6 +64,7 @@ function parseOptions(argv: string[]): Options {
     cpuProf: get('cpu-prof'),
     stateDir: get('state-dir'),
     repeat: num('repeat', 1, 1),
+    drainSeconds: num('drain', 15, 1),
   };
 }
 
@@ -127,7 +131,7 @@ export async function main(argv: string[]): Promise<void> {
         nodeFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=uploader-${n}-${step}.cpuprofile`] : [],
       });
       const r = await liveStep({
-        renditions: n, segmentsEach: Math.floor(o.seconds / SEGMENT_SECONDS), daemon, store, source, dir, drainMs: 15_000, step: `step${step}`,
+        renditions: n, segmentsEach: Math.floor(o.seconds / SEGMENT_SECONDS), daemon, store, source, dir, drainMs: o.drainSeconds * 1000, step: `step${step}`,
         rssEvery: Math.max(1000, Math.ceil((n * o.seconds) / SEGMENT_SECONDS / 10)),
       });
       const exit = await daemon.stop();

@@ -35,12 +35,23 @@ export function createLogger(options: LoggerOptions): Logger {
         winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
         winston.format.printf(({ timestamp, level, message, service: _service, ...meta }) => textLine(timestamp as string, level, message as string, meta)),
       );
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: { service: options.service },
     format,
     transports: [new winston.transports.Stream({ stream })],
   });
+  // winston formats every line (timestamp, JSON) before its transport drops one below the level:
+  // at the default level the uploader's few debug lines per segment cost more than signing its
+  // PUT. A line below the level now stops here (a child made later inherits the check).
+  const methods = logger as unknown as Record<string, (...args: unknown[]) => Logger>;
+  for (const level of Object.keys(logger.levels)) {
+    const write = methods[level];
+    methods[level] = function (this: Logger, ...args: unknown[]) {
+      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    };
+  }
+  return logger;
 }
 
 /** The readable form of a line (`json: false`): time, level, message, then `key=value` for each field in order. */

@@ -9,7 +9,8 @@ export { IndexServer, type IndexServerOptions, type ListenAddress } from './inge
 export { SegmenterConnection } from './ingest/segmenter-connection';
 export { PayloadSpool, payloadSpoolDir } from './ingest/payload-spool';
 export { connectionLimits, DEFAULT_CONNECTION_LIMITS, PeerConnections, type ConnectionLimits } from './access/connection-limits';
-export { ConnectionGuard, MessageRate, REAL_GUARD_TIMERS, type GuardTimer, type GuardTimers } from './access/connection-guard';
+export { ConnectionGuard, MessageRate, REAL_GUARD_TIMERS, type GuardTimer, type GuardTimers, type IntakeRoom } from './access/connection-guard';
+export { BacklogLimit, DEFAULT_MAX_QUEUED_MESSAGES } from './access/backlog-limit';
 export { MessagePolicy } from './access/message-policy';
 export { AllowedPaths } from './access/allowed-paths';
 export { AllowedKeys, bucketNameProblem, fileNameProblem, keyPrefixProblem, parseBucketGrant } from './access/allowed-keys';

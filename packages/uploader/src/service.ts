@@ -7,6 +7,7 @@ import { initFilePath, parseMessage, segmentFilePath, type IndexMessage } from '
 import { Journal, type PendingMessage } from './state/journal';
 import { DEFAULT_MAX_PAYLOAD_BYTES, PayloadSpool, payloadSpoolDir } from './ingest/payload-spool';
 import type { MessagePolicy } from './access/message-policy';
+import { BacklogLimit } from './access/backlog-limit';
 import type { UploaderMetrics } from './ops/uploader-metrics';
 import type { RetryPolicy } from './targets/retry-policy';
 import { ConfinedTarget } from './targets/wrappers/confined-target';
@@ -49,6 +50,11 @@ export interface UploaderServiceOptions extends Omit<UploaderOptions, 'logger' |
   onAdmitted?: (message: IndexMessage) => void;
   /** See IndexServerOptions.warningRepeatMs. */
   warningRepeatMs?: number;
+  /**
+   * Messages accepted and not yet stored past which segmenters are no longer read (they keep the
+   * rest in their spools until there is room): access/backlog-limit.ts. Default 4096.
+   */
+  maxQueuedMessages?: number;
 }
 
 export interface UploaderService {
@@ -97,7 +103,7 @@ export function buildTargetStack(options: TargetStackOptions): TransferTarget {
 }
 
 export async function startUploaderService(options: UploaderServiceOptions): Promise<UploaderService> {
-  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, onAdmitted, warningRepeatMs, ...uploaderOptions } = options;
+  const { host, port, maxLineBytes, policy, stateDir, limits, token, tls, maxPayloadBytes, onAdmitted, warningRepeatMs, maxQueuedMessages, ...uploaderOptions } = options;
   const opened = stateDir === undefined ? undefined : await Journal.open(stateDir, { logger: options.logger });
   const spool = stateDir === undefined ? undefined : openPayloadSpool(stateDir, opened!.recovered.pending, options.logger);
   // Segments to encrypt are read past the same read-time check the confined targets make.
@@ -112,6 +118,7 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
     token,
     tls,
     warningRepeatMs,
+    room: new BacklogLimit(() => uploader.queuedMessages, maxQueuedMessages),
     payload: spool && { spool, maxBytes: maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
     onMessage: (message, peer) => {
       policy?.check(message);

@@ -109,3 +109,34 @@ test('guard: a line left unfinished, or a silent connection, expires; closing ha
   slow.close();
   assert.deepEqual(handled, ['x', 'y', 'z']);
 });
+
+test('guard: while the uploader has no room, lines wait unread and the deadlines wait with them; room again hands them over in order', () => {
+  const events: string[] = [];
+  const socket = { pause: () => events.push('pause'), resume: () => events.push('resume') };
+  const time = manualTimers();
+  let room = false;
+  let waiter: (() => void) | undefined;
+  const guard = new ConnectionGuard({
+    limits: connectionLimits({ lineTimeoutMs: 1000, idleTimeoutMs: 5000 }),
+    socket,
+    onExpired: (reason) => events.push(`expired ${reason}`),
+    timers: time.timers,
+    room: { hasRoom: () => room, whenRoom: (fn) => void (waiter = fn) },
+  });
+  const handled: string[] = [];
+  guard.received(3, 0);
+  guard.deliver(['a', 'b', 'c'], (l) => handled.push(l));
+  assert.deepEqual(handled, []);
+  assert.deepEqual(events, ['pause']);
+  time.advance(60_000);
+  assert.deepEqual(events, ['pause'], 'no deadline passes while the uploader holds the lines');
+  room = true;
+  waiter!();
+  assert.deepEqual(handled, ['a', 'b', 'c']);
+  assert.deepEqual(events, ['pause', 'resume']);
+  time.advance(4000);
+  assert.deepEqual(events, ['pause', 'resume'], 'the idle time starts again from the resume');
+  time.advance(2000);
+  assert.deepEqual(events, ['pause', 'resume', 'expired idle for 5 s']);
+  guard.close();
+});

@@ -12,7 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { EMBEDDED_CREDENTIALS, EMBEDDED_REGION, startEmbeddedStore } from '@hlsrelay/embedded-store';
 import { silentLogger } from '@hlsrelay/log';
@@ -65,7 +65,7 @@ const s3Error = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>h0st</HostId></Error>`;
 
 /** Signs the request again, from what arrived, with the SDK's signer and the same credentials. */
-async function expectedAuthorization(r: Received, s3: S3Target): Promise<string> {
+async function expectedAuthorization(r: Received, s3: S3Target, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = CREDENTIALS): Promise<string> {
   const auth = r.headers.authorization!;
   const signedNames = /SignedHeaders=([^,]+)/.exec(auth)![1].split(';');
   const headers: Record<string, string> = {};
@@ -73,7 +73,7 @@ async function expectedAuthorization(r: Received, s3: S3Target): Promise<string>
   const url = new URL(r.url, 'http://x');
   const amzDate = headers['x-amz-date'];
   const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
-  const signer = new SignatureV4({ credentials: CREDENTIALS, region: REGION, service: 's3', sha256: s3.client.config.sha256, uriEscapePath: false, applyChecksum: false });
+  const signer = new SignatureV4({ credentials, region: REGION, service: 's3', sha256: s3.client.config.sha256, uriEscapePath: false, applyChecksum: false });
   const signed = await signer.sign(
     { method: r.method, protocol: 'http:', hostname: '127.0.0.1', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: r.body } as never,
     { signingDate },
@@ -249,4 +249,108 @@ test('get: the signature is the SDK signer\'s, and store errors surface with the
   assert.equal(got.headers.authorization, await expectedAuthorization(got, okTarget));
 
   await assertErrorsAsTheSdk(t, (s3) => s3.get('b', 'x.m3u8'), (s3) => s3.client.send(new GetObjectCommand({ Bucket: 'b', Key: 'x.m3u8' })));
+});
+
+test('the bucket check (start-up and first sight) is three direct requests: HeadBucket, the probe PUT with the ACL, its DELETE', async (t) => {
+  const store = await fakeStore([{ status: 200 }, { status: 200 }, { status: 204 }]);
+  const s3 = target(store.endpoint);
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+  });
+  assert.equal(await s3.checkBucket('live-bucket', 'events/cam 1/'), undefined);
+  assert.deepEqual(store.received.map((r) => `${r.method} ${r.url}`), [
+    'HEAD /live-bucket',
+    'PUT /live-bucket/events/cam%201/.hlsrelay-write-check?x-id=PutObject',
+    'DELETE /live-bucket/events/cam%201/.hlsrelay-write-check?x-id=DeleteObject',
+  ]);
+  const [head, probe] = store.received;
+  assert.equal(probe.headers['x-amz-acl'], 'public-read');
+  assert.equal(probe.headers['content-type'], 'text/plain');
+  assert.equal(probe.headers['cache-control'], undefined);
+  assert.equal(probe.body.toString(), 'hlsrelay write check\n');
+  assert.equal(head.headers['x-amz-content-sha256'], createHash('sha256').update('').digest('hex'));
+  for (const r of store.received) {
+    assert.equal(r.headers['user-agent'], 'hlsrelay-uploader', `${r.method}: not through the SDK stack`);
+    assert.equal(r.headers.authorization, await expectedAuthorization(r, s3));
+  }
+});
+
+test('the bucket check\'s answers read as before: HeadBucket 404 is NoSuchBucket, 403 lets the probe decide, a refused DELETE is a warning', async (t) => {
+  const check = async (answers: Answer[]): Promise<{ warning?: string; err?: Error & { failure?: Record<string, unknown> }; sent: string[] }> => {
+    const store = await fakeStore(answers);
+    const s3 = target(store.endpoint);
+    t.after(async () => {
+      await s3.close();
+      await store.close();
+    });
+    const result = await s3.checkBucket('b', 'live').then((warning) => ({ warning }), (err: unknown) => ({ err: err as Error & { failure?: Record<string, unknown> } }));
+    return { ...result, sent: store.received.map((r) => r.method) };
+  };
+  const missing = await check([{ status: 404 }]);
+  assert.equal(missing.err?.name, 'TargetCheckError');
+  assert.equal(missing.err?.failure?.code, 'NoSuchBucket');
+  assert.equal(missing.err?.failure?.step, 'HeadBucket');
+  assert.deepEqual(missing.sent, ['HEAD']);
+
+  const denied = await check([{ status: 403 }, { status: 403, body: s3Error('AccessDenied', 'Access Denied') }]);
+  assert.equal(denied.err?.failure?.code, 'AccessDenied');
+  assert.equal(denied.err?.failure?.step, 'PutObject with ACL public-read');
+  assert.equal(denied.err?.failure?.key, 'live/.hlsrelay-write-check');
+  assert.match(String(denied.err?.message), /grant s3:PutObject/);
+  assert.deepEqual(denied.sent, ['HEAD', 'PUT']);
+
+  const noAcl = await check([{ status: 200 }, { status: 400, body: s3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs') }]);
+  assert.equal(noAcl.err?.failure?.code, 'AccessControlListNotSupported');
+  assert.match(String(noAcl.err?.message), /use --acl none/);
+
+  const undeletable = await check([{ status: 200 }, { status: 200 }, { status: 403, body: s3Error('AccessDenied', 'Access Denied') }]);
+  assert.equal(undeletable.warning, 'the write check object live/.hlsrelay-write-check in bucket b could not be deleted (AccessDenied); --delete-after needs s3:DeleteObject');
+  assert.deepEqual(undeletable.sent, ['HEAD', 'PUT', 'DELETE']);
+});
+
+test('HeadBucket and DeleteObject errors arrive as the SDK raises them', async (t) => {
+  const compare = async (answer: Answer, ours: (s3: S3Target) => Promise<unknown>, sdk: (s3: S3Target) => Promise<unknown>) => {
+    const store = await fakeStore([answer]);
+    const s3 = target(store.endpoint);
+    t.after(async () => {
+      await s3.close();
+      await store.close();
+    });
+    const pick = (e: any) => // eslint-disable-line @typescript-eslint/no-explicit-any
+      ({ name: e?.name, message: e?.message, fault: e?.$fault, status: e?.$metadata?.httpStatusCode, Code: e?.Code });
+    const ourError = await ours(s3).then(() => undefined, (e: unknown) => e);
+    const sdkError = await sdk(s3).then(() => undefined, (e: unknown) => e);
+    assert.ok(ourError instanceof Error, `${answer.status}: rejected`);
+    assert.deepEqual(pick(ourError), pick(sdkError), `${answer.status}: same as the SDK's`);
+    assert.equal(store.received[0].headers['user-agent'], 'hlsrelay-uploader');
+  };
+  const head = (s3: S3Target) => s3.checkBucket('b', '').catch((e: { failure?: { cause?: unknown } }) => Promise.reject(e.failure?.cause));
+  for (const status of [404, 400, 500]) {
+    await compare({ status }, head, (s3) => s3.client.send(new HeadBucketCommand({ Bucket: 'b' })));
+  }
+  await compare({ status: 403, body: s3Error('AccessDenied', 'Access Denied') }, (s3) => s3.delete('b', 'x.ts'), (s3) => s3.client.send(new DeleteObjectCommand({ Bucket: 'b', Key: 'x.ts' })));
+});
+
+test('session credentials sign with x-amz-security-token; credentials that change (a refreshed role) sign with the new key', async (t) => {
+  const store = await fakeStore([{ status: 200 }]);
+  const first = { accessKeyId: 'ASIAFIRST', secretAccessKey: 'first/secret', sessionToken: 'token-1' };
+  const second = { accessKeyId: 'ASIASECOND', secretAccessKey: 'second/secret', sessionToken: 'token-2' };
+  let current = first;
+  const s3 = new S3Target({ acl: 'public-read', endpoint: store.endpoint, region: REGION, forcePathStyle: true, maxSockets: 4, // Expiring within the SDK's refresh window: its memoized provider asks again for every request.
+    clientConfig: { credentials: async () => ({ ...current, expiration: new Date(Date.now() + 60_000) }) } });
+  t.after(async () => {
+    await s3.close();
+    await store.close();
+  });
+  await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 });
+  current = second;
+  await s3.putPlaylist({ bucket: 'b', key: 'x.m3u8', text: '#EXTM3U\n', maxAgeSeconds: 1 });
+  const [a, b] = store.received;
+  assert.equal(a.headers['x-amz-security-token'], 'token-1');
+  assert.equal(b.headers['x-amz-security-token'], 'token-2');
+  assert.match(a.headers.authorization!, /^AWS4-HMAC-SHA256 Credential=ASIAFIRST\/.*SignedHeaders=[^,]*x-amz-security-token/);
+  assert.match(b.headers.authorization!, /^AWS4-HMAC-SHA256 Credential=ASIASECOND\//);
+  assert.equal(a.headers.authorization, await expectedAuthorization(a, s3, first));
+  assert.equal(b.headers.authorization, await expectedAuthorization(b, s3, second));
 });

@@ -6,6 +6,10 @@
  * read, so TCP flow control pushes back on the sender and nothing it sent is lost. Too slow is
  * ended: a line unfinished `lineTimeoutMs` after its first byte (or a first line unfinished that
  * long after connecting), or no byte at all for `idleTimeoutMs`, calls `onExpired`.
+ *
+ * A full uploader pushes back the same way: while its `room` says no (more messages accepted and
+ * not yet stored than it keeps in memory), lines wait and the socket is not read, so a session's
+ * segmenter gets no OK and keeps its messages in its spool; reading resumes once there is room.
  */
 import type { ConnectionLimits } from './connection-limits';
 
@@ -13,6 +17,13 @@ import type { ConnectionLimits } from './connection-limits';
 export interface PausableSource {
   pause(): unknown;
   resume(): unknown;
+}
+
+/** Whether the uploader takes more messages now (backlog-limit.ts); shared by every connection. */
+export interface IntakeRoom {
+  hasRoom(): boolean;
+  /** Calls `fn` once, when there may be room again (never synchronously). */
+  whenRoom(fn: () => void): void;
 }
 
 /** A pending callback of GuardTimers. */
@@ -78,6 +89,8 @@ export interface ConnectionGuardOptions {
   onThrottled?: () => void;
   /** Default: the real clock and timers. */
   timers?: GuardTimers;
+  /** Lines wait while this says there is no room; without one, only the rate holds them. */
+  room?: IntakeRoom;
 }
 
 export class ConnectionGuard {
@@ -94,11 +107,14 @@ export class ConnectionGuard {
   #lineTimer: GuardTimer | undefined;
   #idleTimer: GuardTimer | undefined;
   #rateTimer: GuardTimer | undefined;
+  readonly #room: IntakeRoom | undefined;
+  /** A wait for room is pending (its callback drains). */
+  #awaitingRoom = false;
   /** Bytes of an unfinished line the decoder held after the last read. */
   #pending = 0;
   #throttled = false;
   #closed = false;
-  /** Lines held back by the rate since the connection opened. */
+  /** Lines held back by the rate (or for room) since the connection opened. */
   throttledLines = 0;
 
   constructor(options: ConnectionGuardOptions) {
@@ -107,6 +123,7 @@ export class ConnectionGuard {
     this.#onExpired = options.onExpired;
     this.#onThrottled = options.onThrottled;
     this.#timers = options.timers ?? REAL_GUARD_TIMERS;
+    this.#room = options.room;
     this.#rate = new MessageRate(options.limits.messagesPerSecond, options.limits.messageBurst, () => this.#timers.now());
     // The first line is due from the moment of connecting: a silent connection is a held socket.
     this.#startLineDeadline();
@@ -146,16 +163,20 @@ export class ConnectionGuard {
   #drain(): void {
     this.#rateTimer = undefined;
     while (this.#queueAt < this.#queue.length && !this.#closed) {
+      if (this.#room && !this.#room.hasRoom()) {
+        this.#hold();
+        if (!this.#awaitingRoom) {
+          this.#awaitingRoom = true;
+          this.#room.whenRoom(() => {
+            this.#awaitingRoom = false;
+            this.#drain();
+          });
+        }
+        return;
+      }
       const wait = this.#rate.take();
       if (wait > 0) {
-        if (!this.#throttled) {
-          this.#throttled = true;
-          this.#socket.pause();
-          // Not reading is our doing: the peer's deadlines wait with it.
-          this.#stopLineDeadline();
-          this.#idleTimer?.cancel();
-          this.#idleTimer = undefined;
-        }
+        this.#hold();
         this.throttledLines += 1;
         this.#onThrottled?.();
         this.#rateTimer = this.#timers.after(wait, () => this.#drain());
@@ -171,6 +192,17 @@ export class ConnectionGuard {
       if (this.#pending > 0) this.#startLineDeadline();
       this.#socket.resume();
     }
+  }
+
+  /** Stops reading until the held lines are handed over. */
+  #hold(): void {
+    if (this.#throttled) return;
+    this.#throttled = true;
+    this.#socket.pause();
+    // Not reading is our doing: the peer's deadlines wait with it.
+    this.#stopLineDeadline();
+    this.#idleTimer?.cancel();
+    this.#idleTimer = undefined;
   }
 
   #startLineDeadline(): void {

@@ -13,7 +13,7 @@
  */
 import { repeatKind, type Logger, type RepeatFilter } from '@hlsrelay/log';
 import { authArgument, FEATURE_AUTH, ProtocolError, tokenMatches } from '@hlsrelay/protocol';
-import { ConnectionGuard, type PausableSource } from './connection-guard';
+import { ConnectionGuard, type IntakeRoom, type PausableSource } from './connection-guard';
 import { PeerConnections, type ConnectionLimits } from './connection-limits';
 
 /** A refusal after which the connection is closed (its peer cannot be served at all). */
@@ -28,6 +28,8 @@ export interface SegmenterAccessOptions {
   logger: Logger;
   /** Rate limit of the warnings a misconfigured or hostile peer repeats (refusals, failed logins). */
   repeats: RepeatFilter;
+  /** While it says the uploader is full, every connection's lines wait unread (backlog-limit.ts). */
+  room?: IntakeRoom;
 }
 
 export class SegmenterAccess {
@@ -36,6 +38,7 @@ export class SegmenterAccess {
   readonly #logger: Logger;
   readonly #repeats: RepeatFilter;
   readonly #peers: PeerConnections;
+  readonly #room: IntakeRoom | undefined;
   #refusedConnections = 0;
   #failedAuth = 0;
   #paced = 0;
@@ -46,6 +49,7 @@ export class SegmenterAccess {
     this.#logger = options.logger;
     this.#repeats = options.repeats;
     this.#peers = new PeerConnections(options.limits);
+    this.#room = options.room;
   }
 
   /** Feature words the greeting adds. */
@@ -72,7 +76,7 @@ export class SegmenterAccess {
       this.#warn(`${address} refused ${repeatKind(refusal)}`, 'connection refused', { peer, reason: refusal });
       return refusal;
     }
-    const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired, onThrottled: () => (this.#paced += 1) });
+    const guard = new ConnectionGuard({ limits: this.limits, socket, onExpired, onThrottled: () => (this.#paced += 1), room: this.#room });
     return new AdmittedConnection(this, address, peer, guard, this.#token === undefined);
   }
 

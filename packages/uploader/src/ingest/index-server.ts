@@ -10,6 +10,7 @@ import { RepeatFilter, type Logger } from '@hlsrelay/log';
 import { FEATURE_PAYLOAD, FEATURE_PAYLOAD_INIT, formatGreeting, formatRefusal, frameMessage, type IndexMessage } from '@hlsrelay/protocol';
 import { connectionLimits, type ConnectionLimits } from '../access/connection-limits';
 import { SegmenterAccess } from '../access/segmenter-access';
+import type { IntakeRoom } from '../access/connection-guard';
 import type { PayloadSpool } from './payload-spool';
 import { SegmenterConnection, type ConnectionContext } from './segmenter-connection';
 import { TlsDoor } from './tls-door';
@@ -31,6 +32,8 @@ export interface IndexServerOptions {
   features?: string[];
   /** Caps per connection and per peer (connection-limits.ts); defaults where not given. */
   limits?: Partial<ConnectionLimits>;
+  /** While it says the uploader is full, lines wait unread in their sockets (access/backlog-limit.ts). */
+  room?: IntakeRoom;
   /** Shared token every segmenter must present (AUTH); without one, anyone who reaches the port is served. */
   token?: string;
   /** PEM certificate and key: segmenters connect over TLS. */
@@ -67,7 +70,7 @@ export class IndexServer {
   constructor(options: IndexServerOptions) {
     this.#logger = options.logger;
     const repeats = new RepeatFilter({ intervalMs: options.warningRepeatMs ?? 30_000 });
-    this.#access = new SegmenterAccess({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger, repeats });
+    this.#access = new SegmenterAccess({ limits: connectionLimits(options.limits), token: options.token, logger: options.logger, repeats, room: options.room });
     this.#context = {
       logger: options.logger,
       onMessage: options.onMessage,

@@ -222,6 +222,11 @@ export class Uploader extends EventEmitter {
     return this.#queue.backlog();
   }
 
+  /** Messages (and master playlist jobs) accepted and not yet handled: the upload queue's size. */
+  get queuedMessages(): number {
+    return this.#queue.size;
+  }
+
   get stats(): UploaderStats {
     return { ...this.#context.counters, retries: this.#queue.retries, queued: this.#queue.size, streams: this.#streams.size };
   }

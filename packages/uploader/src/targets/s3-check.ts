@@ -2,9 +2,10 @@
  * The S3 target's checks (start-up and a bucket's first sight): credentials resolve from the
  * default chain, the bucket exists, a probe object can be put — with the ACL every object gets,
  * so a bucket with Object Ownership "bucket owner enforced" is found before the first segment —
- * and deleted again.
+ * and deleted again. The requests go as the uploads do (S3Target: signed and sent directly where
+ * they can be, else through the SDK), and fail with the same S3 errors either way.
  */
-import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { errorText, probeKey, storeErrorCode, TargetCheckError } from './target-check';
 
 /** What the operator does about each code S3 (or an S3-compatible store) answers a check with. */
@@ -40,18 +41,26 @@ export async function checkS3Credentials(client: S3Client, target: string): Prom
   }
 }
 
+/** The three requests of a bucket check, as the S3 target sends them. */
+export interface S3CheckRequests {
+  headBucket(bucket: string): Promise<void>;
+  /** A PutObject of `body` with the target's ACL. */
+  putProbe(bucket: string, key: string, body: string): Promise<void>;
+  delete(bucket: string, key: string): Promise<void>;
+}
+
 /**
  * HeadBucket, then a probe PUT (with `acl`) and DELETE under `prefix`. A HeadBucket refused with
  * 403 is not fatal (it needs s3:ListBucket, which a write-only policy lacks): the PUT decides.
  * Returns a warning when the probe could be written but not deleted.
  */
-export async function checkS3Bucket(client: S3Client, target: string, bucket: string, prefix: string, acl: 'public-read' | 'none'): Promise<string | undefined> {
+export async function checkS3Bucket(store: S3CheckRequests, target: string, bucket: string, prefix: string, acl: 'public-read' | 'none'): Promise<string | undefined> {
   const fail = (step: string, err: unknown, key?: string): never => {
     const code = storeErrorCode(err);
     throw new TargetCheckError({ target, step, bucket, key, code, fix: s3Fix(code), detail: errorText(err), cause: err });
   };
   try {
-    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    await store.headBucket(bucket);
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     // A HEAD answer has no body, so no code: S3 answers 404 for a bucket that does not exist.
@@ -62,14 +71,12 @@ export async function checkS3Bucket(client: S3Client, target: string, bucket: st
   }
   const key = probeKey(prefix);
   try {
-    await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'hlsrelay write check\n', ContentType: 'text/plain', ...(acl === 'public-read' ? { ACL: 'public-read' } : {}) }),
-    );
+    await store.putProbe(bucket, key, 'hlsrelay write check\n');
   } catch (err) {
     fail(acl === 'public-read' ? 'PutObject with ACL public-read' : 'PutObject', err, key);
   }
   try {
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await store.delete(bucket, key);
   } catch (err) {
     return `the write check object ${key} in bucket ${bucket} could not be deleted (${storeErrorCode(err)}); --delete-after needs s3:DeleteObject`;
   }

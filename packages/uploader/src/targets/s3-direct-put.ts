@@ -1,8 +1,9 @@
 /**
- * The hot path of the S3 target: one PUT of a segment or a playlist, signed with the SDK's own
- * SigV4 signer and sent on the target's keep-alive agents, without the SDK's per-request
+ * The hot path of the S3 target: one PUT of a segment or a playlist, SigV4-signed as the SDK's
+ * signer signs it (s3-sigv4.ts) and sent on the target's keep-alive agents, without the SDK's per-request
  * middleware stack (about a third of the uploader's CPU at a few hundred renditions). The same
- * path reads a stored playlist back (`get`: each new stream's first message, usually a 404).
+ * path reads a stored playlist back (`get`: each new stream's first message, usually a 404),
+ * and sends the bucket check's HeadBucket, probe PUT and DELETE (and retention's deletes).
  *
  * Everything that decides what the request is comes from the S3Client's resolved configuration,
  * so it is the request PutObjectCommand would send: the endpoint from the client's own rule set
@@ -28,7 +29,7 @@ import { PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/cl
 import { constructStack } from '@smithy/core/client';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import type { MiddlewareStack } from '@smithy/types';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { S3RequestSigner } from './s3-sigv4';
 import { s3ErrorFromResponse } from './s3-error-response';
 
 export interface DirectPutParams {
@@ -37,7 +38,8 @@ export interface DirectPutParams {
   /** A playlist's text goes as the string it is (UTF-8), as the SDK sends it. */
   body: Buffer | string;
   contentType: string;
-  cacheControl: string;
+  /** Absent: no Cache-Control (the bucket check's probe). */
+  cacheControl?: string;
   acl?: 'public-read';
 }
 
@@ -59,11 +61,14 @@ interface Route {
   host: string;
   /** Path of the bucket on the endpoint ('' or '/bucket'), without a trailing slash. */
   basePath: string;
-  signer: SignatureV4;
-  /** The sends to this route, observed (made at first use: each sends to its own route). */
-  put?: Handler;
-  get?: Handler;
+  signer: S3RequestSigner;
+  /** The sends to this route per operation, observed (made at first use: each sends to its own route). */
+  sends: Map<DirectOperation, Handler>;
 }
+
+/** The requests sent directly, and their HTTP methods. */
+type DirectOperation = 'PutObject' | 'GetObject' | 'HeadBucket' | 'DeleteObject';
+const METHODS: Record<DirectOperation, string> = { PutObject: 'PUT', GetObject: 'GET', HeadBucket: 'HEAD', DeleteObject: 'DELETE' };
 
 /** What a sent request answered: the body of a GET's 2xx, '' for a PUT. */
 type Handler = (args: { input: object; request: SignableRequest }) => Promise<string>;
@@ -130,30 +135,14 @@ export class S3DirectPut {
     const expect = this.#client.config.expectContinueHeader;
     const length = Buffer.byteLength(p.body);
     if (expect === true || (typeof expect === 'number' && length >= expect)) return false;
-    const r = await this.#routeFor(p.bucket, p.key);
-    if (!r) return false;
     const headers: Record<string, string> = {
-      host: r.host,
       'content-type': p.contentType,
       'content-length': String(length),
-      'cache-control': p.cacheControl,
+      ...(p.cacheControl === undefined ? {} : { 'cache-control': p.cacheControl }),
       'x-amz-content-sha256': createHash('sha256').update(p.body).digest('hex'),
-      'user-agent': 'hlsrelay-uploader',
     };
     if (p.acl) headers['x-amz-acl'] = p.acl;
-    const request: SignableRequest = {
-      protocol: r.protocol,
-      hostname: r.hostname,
-      port: r.port === '' ? undefined : Number(r.port),
-      method: 'PUT',
-      path: `${r.basePath}/${encodeKeyPath(p.key)}`,
-      query: { 'x-id': 'PutObject' },
-      headers,
-      body: p.body,
-    };
-    r.put ??= this.#observed((args) => this.#send(r, args.request), 'PutObjectCommand');
-    await r.put({ input: { Bucket: p.bucket, Key: p.key }, request });
-    return true;
+    return (await this.#request('PutObject', p.bucket, p.key, headers, p.body)) !== false;
   }
 
   /**
@@ -161,26 +150,62 @@ export class S3DirectPut {
    * undefined when there is no such object (404); false when only the SDK may send to this bucket.
    */
   async get(bucket: string, key: string): Promise<{ text: string | undefined } | false> {
-    const r = await this.#routeFor(bucket, key);
-    if (!r) return false;
-    const request: SignableRequest = {
-      protocol: r.protocol,
-      hostname: r.hostname,
-      port: r.port === '' ? undefined : Number(r.port),
-      method: 'GET',
-      path: `${r.basePath}/${encodeKeyPath(key)}`,
-      query: { 'x-id': 'GetObject' },
-      headers: { host: r.host, 'x-amz-content-sha256': EMPTY_SHA256, 'user-agent': 'hlsrelay-uploader' },
-      body: '',
-    };
-    r.get ??= this.#observed((args) => this.#send(r, args.request), 'GetObjectCommand');
     try {
-      return { text: await r.get({ input: { Bucket: bucket, Key: key }, request }) };
+      const text = await this.#request('GetObject', bucket, key);
+      return text === false ? false : { text };
     } catch (err) {
       // A 404 is an answer (no such object), as the target's SDK path reads NoSuchKey; observers saw it fail, as there.
       if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return { text: undefined };
       throw err;
     }
+  }
+
+  /**
+   * HeadBucket (the bucket check at start-up and at a bucket's first sight): resolves when the
+   * bucket answers 2xx; an error answer has no body, so it is `Unknown` with its status, as the
+   * SDK raises it (404 `NotFound`). False when only the SDK may send to this bucket.
+   */
+  async headBucket(bucket: string): Promise<boolean> {
+    try {
+      return (await this.#request('HeadBucket', bucket, undefined)) !== false;
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.name === 'Unknown' && err.$metadata.httpStatusCode === 404) {
+        throw Object.assign(err, { name: 'NotFound' });
+      }
+      throw err;
+    }
+  }
+
+  /** DeleteObject (2xx, usually 204); false when only the SDK may send to this bucket. */
+  async delete(bucket: string, key: string): Promise<boolean> {
+    return (await this.#request('DeleteObject', bucket, key)) !== false;
+  }
+
+  /**
+   * One signed request of `operation` (PutObject, GetObject, HeadBucket, DeleteObject) to the
+   * bucket (and key): the body of a GET's 2xx, '' for the others; false when only the SDK may
+   * send to this bucket.
+   */
+  async #request(operation: DirectOperation, bucket: string, key: string | undefined, extra: Record<string, string> = {}, body: Buffer | string = ''): Promise<string | false> {
+    const r = await this.#routeFor(bucket, key ?? '');
+    if (!r) return false;
+    const request: SignableRequest = {
+      protocol: r.protocol,
+      hostname: r.hostname,
+      port: r.port === '' ? undefined : Number(r.port),
+      method: METHODS[operation],
+      // HeadBucket is the bucket itself: its path on the endpoint, or / on a virtual-hosted one.
+      path: key === undefined ? r.basePath || '/' : `${r.basePath}/${encodeKeyPath(key)}`,
+      query: key === undefined ? {} : { 'x-id': operation },
+      headers: { host: r.host, 'x-amz-content-sha256': EMPTY_SHA256, ...extra, 'user-agent': 'hlsrelay-uploader' },
+      body,
+    };
+    let send = r.sends.get(operation);
+    if (!send) {
+      send = this.#observed((args) => this.#send(r, args.request), `${operation}Command`);
+      r.sends.set(operation, send);
+    }
+    return send({ input: key === undefined ? { Bucket: bucket } : { Bucket: bucket, Key: key }, request });
   }
 
   #routeFor(bucket: string, key: string): Promise<Route | null> {
@@ -200,15 +225,8 @@ export class S3DirectPut {
     if (!scheme || scheme.name !== 'sigv4' || endpoint.properties?.backend === 'S3Express') return null;
     const url = endpoint.url;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-    const signer = new SignatureV4({
-      credentials: config.credentials,
-      region: scheme.signingRegion ?? (await config.region()),
-      service: scheme.signingName ?? 's3',
-      sha256: config.sha256,
-      // S3 signs the path as sent (disableDoubleEncoding in the rule set).
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    // S3 signs the path as sent (disableDoubleEncoding in the rule set), the payload hash as given.
+    const signer = new S3RequestSigner(config.credentials, scheme.signingRegion ?? (await config.region()), scheme.signingName ?? 's3');
     return {
       protocol: url.protocol,
       hostname: url.hostname,
@@ -216,6 +234,7 @@ export class S3DirectPut {
       host: url.host,
       basePath: url.pathname.replace(/\/+$/, ''),
       signer,
+      sends: new Map(),
     };
   }
 
@@ -235,8 +254,10 @@ export class S3DirectPut {
 
   async #send(r: Route, request: SignableRequest): Promise<string> {
     const offset = this.#client.config.systemClockOffset ?? 0;
-    const signed = (await r.signer.sign(request as never, { signingDate: new Date(Date.now() + offset) })) as unknown as SignableRequest;
+    // One x-id parameter at most: its URL form is its canonical form.
     const query = new URLSearchParams(request.query).toString();
+    const headers = { ...request.headers };
+    await r.signer.sign(request.method, request.path, query, headers, new Date(Date.now() + offset));
     const reading = request.method === 'GET';
     return new Promise<string>((resolve, reject) => {
       const transport = r.protocol === 'https:' ? https : http;
@@ -248,7 +269,7 @@ export class S3DirectPut {
           port: r.port || undefined,
           method: request.method,
           path: query ? `${request.path}?${query}` : request.path,
-          headers: signed.headers,
+          headers,
         },
         (res) => {
           const status = res.statusCode ?? 0;

@@ -7,11 +7,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { open } from 'node:fs/promises';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BufferPool } from './buffer-pool';
 import { observeAddedMiddleware, S3DirectPut } from './s3-direct-put';
-import { checkS3Bucket, checkS3Credentials } from './s3-check';
+import { checkS3Bucket, checkS3Credentials, type S3CheckRequests } from './s3-check';
 import { readFully } from './segment-source';
 import { PermanentTransferError, type KeyUpload, type PlaylistUpload, type SegmentUpload, type TransferTarget } from './transfer-target';
 
@@ -117,10 +117,7 @@ export class S3Target implements TransferTarget {
       if (size <= MULTIPART_THRESHOLD) {
         // One PUT with a known length from memory: the cheapest request for typical segments.
         const buffer = this.#buffers.acquire(size);
-        const body = buffer.subarray(0, await readFully(handle, buffer, size, upload.file));
-        if (!(await this.#direct?.put({ ...directParams(common), body }))) {
-          await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
-        }
+        await this.#put(common, buffer.subarray(0, await readFully(handle, buffer, size, upload.file)));
         // Only after success: after a failure the socket could, in principle, still hold it.
         this.#buffers.release(buffer);
       } else {
@@ -144,9 +141,15 @@ export class S3Target implements TransferTarget {
     const common = this.#segmentParams(upload);
     if (body.length > MULTIPART_THRESHOLD) {
       await new Upload({ client: this.client, params: { ...common, Body: body, ContentLength: body.length }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
-    } else if (!(await this.#direct?.put({ ...directParams(common), body }))) {
-      await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
+    } else {
+      await this.#put(common, body);
     }
+  }
+
+  /** One PutObject: the direct request where there is one, else through the SDK. */
+  async #put(params: ObjectParams, body: Buffer | string): Promise<void> {
+    if (await this.#direct?.put({ ...directParams(params), body })) return;
+    await this.client.send(new PutObjectCommand({ ...params, Body: body, ...(typeof body === 'string' ? {} : { ContentLength: body.length }) }));
   }
 
   #segmentParams(upload: SegmentUpload) {
@@ -161,16 +164,13 @@ export class S3Target implements TransferTarget {
       CacheControl: playlistCacheControl(upload.maxAgeSeconds),
       ...this.#aclParam(),
     };
-    if (await this.#direct?.put({ ...directParams(params), body: upload.text })) return;
-    await this.client.send(new PutObjectCommand({ ...params, Body: upload.text }));
+    await this.#put(params, upload.text);
   }
 
   /** A content key: never with the public-read ACL, whatever --acl says. */
   async putKey(upload: KeyUpload): Promise<void> {
     const params = { Bucket: upload.bucket, Key: upload.key, ContentType: KEY_CONTENT_TYPE, CacheControl: KEY_CACHE_CONTROL };
-    const body = Buffer.from(upload.bytes);
-    if (await this.#direct?.put({ ...directParams(params), body })) return;
-    await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.length }));
+    await this.#put(params, Buffer.from(upload.bytes));
   }
 
   async get(bucket: string, key: string): Promise<string | undefined> {
@@ -187,6 +187,7 @@ export class S3Target implements TransferTarget {
   }
 
   async delete(bucket: string, key: string): Promise<void> {
+    if (await this.#direct?.delete(bucket, key)) return;
     await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
@@ -198,8 +199,18 @@ export class S3Target implements TransferTarget {
 
   /** The bucket exists and takes a probe object with this target's ACL (s3-check.ts). */
   checkBucket(bucket: string, prefix: string): Promise<string | undefined> {
-    return checkS3Bucket(this.client, this.name, bucket, prefix, this.#acl);
+    return checkS3Bucket(this.#checkRequests, this.name, bucket, prefix, this.#acl);
   }
+
+  /** The check's requests, sent like the uploads (directly where they can be), so a bucket's first sight costs what three small uploads do. */
+  readonly #checkRequests: S3CheckRequests = {
+    headBucket: async (bucket) => {
+      if (await this.#direct?.headBucket(bucket)) return;
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+    },
+    putProbe: (bucket, key, body) => this.#put({ Bucket: bucket, Key: key, ContentType: 'text/plain', ...this.#aclParam() }, body),
+    delete: (bucket, key) => this.delete(bucket, key),
+  };
 
   async close(): Promise<void> {
     this.client.destroy();
@@ -212,7 +223,15 @@ export class S3Target implements TransferTarget {
   }
 }
 
-function directParams(p: { Bucket: string; Key: string; ContentType: string; CacheControl: string; ACL?: 'public-read' }) {
+interface ObjectParams {
+  Bucket: string;
+  Key: string;
+  ContentType: string;
+  CacheControl?: string;
+  ACL?: 'public-read';
+}
+
+function directParams(p: ObjectParams) {
   return { bucket: p.Bucket, key: p.Key, contentType: p.ContentType, cacheControl: p.CacheControl, acl: p.ACL };
 }
 

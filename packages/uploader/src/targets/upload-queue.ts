@@ -68,6 +68,8 @@ export class UploadQueue {
   readonly #now: () => number;
   /** Lanes with queued or running jobs; a lane is removed once it drains. */
   readonly #lanes = new Map<string, Lane>();
+  /** Jobs waiting or running, all lanes (consulted before every line a segmenter sends). */
+  #jobs = 0;
   /** Settled when no lane has work; replaced when work arrives. */
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   #retries = 0;
@@ -99,6 +101,7 @@ export class UploadQueue {
       this.#lanes.set(lane, l);
     }
     l.jobs.push(job);
+    this.#jobs += 1;
     if (!l.running) void this.#drain(lane, l);
   }
 
@@ -109,9 +112,7 @@ export class UploadQueue {
 
   /** Jobs waiting or running, all lanes. */
   get size(): number {
-    let n = 0;
-    for (const l of this.#lanes.values()) n += l.jobs.length + (l.running ? 1 : 0);
-    return n;
+    return this.#jobs;
   }
 
   /** Transfer attempts retried since start. */
@@ -191,6 +192,7 @@ export class UploadQueue {
       } catch (err) {
         this.#logger.error('upload job failed', { stream: name, error: describe(err) });
       }
+      this.#jobs -= 1;
     }
     lane.running = false;
     this.#lanes.delete(name);
