@@ -10,7 +10,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from './ingest/payload-spool';
 import { PRICES_2009 } from './ops/cost';
 import { parseStatusListen } from './ops/status-server';
 import type { SpendPrices } from './ops/uploader-metrics';
-import { DEFAULT_CONCURRENCY, DEFAULT_WINDOW } from './publish/uploader';
+import { DEFAULT_CONCURRENCY, DEFAULT_REORDER_HOLD_MS, DEFAULT_WINDOW } from './publish/uploader';
 import { DEFAULT_ARCHIVE_PATTERN } from './state/event-archive';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './targets/retry-policy';
 import type { EncryptionMethod } from './publish/stream-encryption';
@@ -88,6 +88,13 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       default: 0,
       describe: 'seconds a segment upload may keep failing before it is given up: logged as an error, counted as refused, left out of the playlist (0: retry for ever)',
     })
+    .option('reorder-hold', {
+      type: 'number',
+      default: DEFAULT_REORDER_HOLD_MS / 1000,
+      describe:
+        'seconds a 2009-style message (a connection each) that skips segment numbers waits for them, at most half a segment, ' +
+        'so segments whose connections overtook each other are still listed in order (0: never wait)',
+    })
     .option('state-dir', {
       type: 'string',
       describe:
@@ -163,6 +170,7 @@ export function uploaderParser(args: readonly string[], env: Env, version = 'unk
       }
       if (!(a['retry-max-delay'] >= 0.25)) throw new Error(`--retry-max-delay must be ≥ 0.25 s, got ${a['retry-max-delay']}`);
       if (!(a['give-up-after'] >= 0) || !Number.isFinite(a['give-up-after'])) throw new Error(`--give-up-after must be seconds ≥ 0 (0: never), got ${a['give-up-after']}`);
+      if (!(a['reorder-hold'] >= 0 && a['reorder-hold'] <= 60)) throw new Error(`--reorder-hold must be seconds from 0 to 60 (0: never wait), got ${a['reorder-hold']}`);
       if (a['state-dir'] !== undefined && a['state-dir'].trim() === '') throw new Error(`--state-dir must be a directory path or "${NO_DIR}", got ""`);
       if (!Number.isSafeInteger(a['max-payload-bytes']) || a['max-payload-bytes'] < 1 || a['max-payload-bytes'] > MAX_PAYLOAD_BYTES) {
         throw new Error(`--max-payload-bytes must be a whole number of bytes from 1 to ${MAX_PAYLOAD_BYTES}, got ${a['max-payload-bytes']}`);
@@ -203,6 +211,8 @@ export interface UploaderSettings {
   concurrency: number;
   retry: RetryPolicy;
   giveUpAfterMs: number;
+  /** `--reorder-hold`: see UploaderOptions.reorderHoldMs. */
+  reorderHoldMs: number;
   targets: TargetSpec[];
   s3: Pick<S3TargetOptions, 'acl' | 'endpoint' | 'region' | 'forcePathStyle' | 'maxSockets'>;
   drainTimeoutMs: number | undefined;
@@ -233,6 +243,7 @@ export function settingsFrom(argv: UploaderArgs, env: Env): UploaderSettings {
     concurrency: argv.concurrency,
     retry: { initialDelayMs: DEFAULT_RETRY_POLICY.initialDelayMs, maxDelayMs: argv['retry-max-delay'] * 1000 },
     giveUpAfterMs: argv['give-up-after'] * 1000,
+    reorderHoldMs: argv['reorder-hold'] * 1000,
     targets: argv.target.map((v) => parseTargetUrl(v, env)),
     s3: {
       acl: argv.acl,

@@ -138,6 +138,7 @@ async function main(): Promise<void> {
     concurrency: settings.concurrency,
     retry: settings.retry,
     giveUpAfterMs: settings.giveUpAfterMs,
+    reorderHoldMs: settings.reorderHoldMs,
     policy: security.policy,
     limits: security.limits,
     token: security.token,

@@ -120,10 +120,10 @@ export async function startUploaderService(options: UploaderServiceOptions): Pro
     warningRepeatMs,
     room: new BacklogLimit(() => uploader.queuedMessages, maxQueuedMessages),
     payload: spool && { spool, maxBytes: maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
-    onMessage: (message, peer) => {
+    onMessage: (message, peer, how) => {
       policy?.check(message);
       onAdmitted?.(message);
-      return uploader.accept(message, peer);
+      return uploader.accept(message, peer, how);
     },
   });
   const address = await server.listen(host, port);

@@ -26,7 +26,7 @@ export interface IndexServerOptions {
    * promise settles: resolve it only when the message is durably recorded. Any other failure
    * closes the session unanswered, so the segmenter keeps the message and sends it again.
    */
-  onMessage: (message: IndexMessage, peer: string) => void | Promise<void>;
+  onMessage: (message: IndexMessage, peer: string, how: { oneShot: boolean }) => void | Promise<void>;
   maxLineBytes?: number;
   /** Feature words of the greeting; default `['ack']`. */
   features?: string[];

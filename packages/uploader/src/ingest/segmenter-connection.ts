@@ -44,7 +44,7 @@ import { tlsOnPlainPort } from './tls-door';
 export interface ConnectionContext {
   logger: Logger;
   /** See IndexServerOptions.onMessage. */
-  onMessage: (message: IndexMessage, peer: string) => void | Promise<void>;
+  onMessage: (message: IndexMessage, peer: string, how: { oneShot: boolean }) => void | Promise<void>;
   maxLineBytes: number | undefined;
   access: SegmenterAccess;
   payload: { spool: PayloadSpool; maxBytes: number } | undefined;
@@ -245,7 +245,8 @@ export class SegmenterConnection {
       this.#ctx.logger.debug('start-up message (last_segment 0) ignored, as in 2009', { peer: this.peer, stream: streamName(m) });
       return;
     }
-    return this.#ctx.onMessage(m, this.peer);
+    // Outside a session a message has a connection of its own (2009): the next one may overtake it.
+    return this.#ctx.onMessage(m, this.peer, { oneShot: this.#session === undefined });
   }
 
   #reply(line: string): void {

@@ -62,6 +62,18 @@ export interface PublisherContext {
   emit: (event: string, payload: unknown) => void;
   /** `--encrypt`: every stream's segments are stored encrypted; undefined stores them clear. */
   encryption: EncryptionContext | undefined;
+  /** Longest a one-shot message that skips numbers waits for them (StreamPublisher.enqueue); 0 never holds. */
+  reorderHoldMs: number;
+}
+
+/** A message on its way to the stream's lane. */
+interface Queued {
+  message: IndexMessage;
+  peer: string;
+  journalId: Promise<number | undefined>;
+  arrivedAt: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 export class StreamPublisher {
@@ -98,6 +110,14 @@ export class StreamPublisher {
   /** Encrypted streams: their keys; the snapshot as of the last journal commit. */
   readonly #encryption: StreamEncryption | undefined;
   #committedEncryption: EncryptionSnapshot | undefined;
+  /** The highest number handed to the lane; undefined until the first. */
+  #highestQueued: number | undefined;
+  /** One-shot messages waiting for the lower numbers they skipped, and the timer that lets them go. */
+  #held: Queued[] = [];
+  #holdTimer: NodeJS.Timeout | undefined;
+  /** Numbers the hold gave up waiting for: one of them arriving afterwards is late, not a restart. */
+  #skipped = new Set<number>();
+  #heldEmpty: Array<() => void> = [];
 
   /** A new stream, or (with `persisted`) one continuing from the journal. */
   constructor(ctx: PublisherContext, key: StreamKey, persisted?: PersistedStream) {
@@ -111,30 +131,89 @@ export class StreamPublisher {
     this.#encryption = ctx.encryption && new StreamEncryption(ctx.encryption, ctx, this.id, key, persisted?.encryption);
     this.#committedEncryption = this.#encryption?.snapshot();
     if (persisted?.master) ctx.masters.restore(key, persisted.master, persisted.snapshot.window.length > 0);
+    this.#highestQueued = persisted?.snapshot.lastSegment;
   }
 
   /**
    * Queues `message` behind the stream's earlier ones; `journalId` settles once it is on disk.
    * The promise returned settles once the message is handled: its segment stored (or left out
    * and said so), which is when an uploader without a journal may acknowledge it.
+   *
+   * A `oneShot` message (the 2009 form: a connection per message) can be overtaken by the next
+   * one on a busy machine. One that skips numbers waits up to min(reorderHoldMs, half a segment)
+   * for them, so segments are listed in their order; a session keeps its order on one connection.
    */
-  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>): Promise<void> {
+  enqueue(message: IndexMessage, peer: string, journalId: Promise<number | undefined>, oneShot = false): Promise<void> {
     const arrivedAt = this.#ctx.clock();
     this.#ctx.counters.messages += 1;
     this.#ctx.emit('message-accepted', { stream: this.id, peer, segment: message.lastSegment, arrivedAt } satisfies MessageAccepted);
     return new Promise<void>((resolve, reject) => {
-      this.#ctx.queue.enqueue(this.id, async () => {
-        // A message the journal could not record is not acknowledged; it is still uploaded (the
-        // segmenter sends it again, and the repeat is recognised).
-        const jid = await journalId.catch(() => undefined);
-        try {
-          await this.#handle(message, arrivedAt, peer, jid);
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-          throw err;
-        }
-      });
+      const queued = { message, peer, journalId, arrivedAt, resolve, reject };
+      if (oneShot && this.#skipsNumbers(message)) this.#hold(queued);
+      else {
+        this.#toLane(queued);
+        this.#release(false);
+      }
+    });
+  }
+
+  /** Lets every held message go to the lane now, in number order (on shutdown). */
+  flushHeld(): void {
+    this.#release(true);
+  }
+
+  /** Resolves once no message is held. */
+  held(): Promise<void> {
+    return this.#held.length === 0 ? Promise.resolve() : new Promise((resolve) => this.#heldEmpty.push(resolve));
+  }
+
+  #skipsNumbers(m: IndexMessage): boolean {
+    const highest = this.#highestQueued;
+    if (this.#ctx.reorderHoldMs <= 0 || highest === undefined) return false;
+    return m.lastSegment > highest + 1;
+  }
+
+  #hold(q: Queued): void {
+    this.#held.push(q);
+    this.#held.sort((a, b) => a.message.lastSegment - b.message.lastSegment);
+    if (this.#holdTimer) return;
+    const ms = Math.min(this.#ctx.reorderHoldMs, (q.message.segmentDuration * 1000) / 2);
+    this.#holdTimer = setTimeout(() => this.#release(true), ms);
+    this.#holdTimer.unref?.();
+  }
+
+  /** Held messages whose lower numbers all went to the lane go too; `all` lets every one go (the hold ran out). */
+  #release(all: boolean): void {
+    while (this.#held.length > 0) {
+      const next = this.#held[0].message.lastSegment;
+      const highest = this.#highestQueued!;
+      if (!all && next > highest + 1) break;
+      for (let n = highest + 1; n < next && n - highest <= 32; n++) this.#skipped.add(n);
+      this.#toLane(this.#held.shift()!);
+    }
+    if (this.#held.length > 0) return;
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    for (const wake of this.#heldEmpty.splice(0)) wake();
+  }
+
+  #toLane(q: Queued): void {
+    const n = q.message.lastSegment;
+    const highest = this.#highestQueued;
+    // Lower and not one the hold gave up on: the segmenter restarted, and counts from here.
+    if (highest === undefined || n > highest || !this.#skipped.has(n)) this.#highestQueued = n;
+    for (const s of this.#skipped) if (s < this.#highestQueued! - 64) this.#skipped.delete(s);
+    this.#ctx.queue.enqueue(this.id, async () => {
+      // A message the journal could not record is not acknowledged; it is still uploaded (the
+      // segmenter sends it again, and the repeat is recognised).
+      const jid = await q.journalId.catch(() => undefined);
+      try {
+        await this.#handle(q.message, q.arrivedAt, q.peer, jid);
+        q.resolve();
+      } catch (err) {
+        q.reject(err as Error);
+        throw err;
+      }
     });
   }
 
@@ -148,7 +227,7 @@ export class StreamPublisher {
       lastSegment: s.lastSegment,
       mediaSequence: s.mediaSequence,
       ended: s.ended,
-      queued: this.#ctx.queue.waiting(this.id),
+      queued: this.#ctx.queue.waiting(this.id) + this.#held.length,
     };
   }
 
@@ -228,6 +307,8 @@ export class StreamPublisher {
       }
       this.#dirty = true;
       this.#arrivals.push(arrivedAt);
+    } else if (disposition.kind === 'late') {
+      await this.#storeLate(m, log, file);
     } else if (disposition.endsStream) {
       state.end();
       this.#dirty = true;
@@ -237,6 +318,39 @@ export class StreamPublisher {
     }
     if (this.#dirty && shouldPublishNow(this.#ctx.queue.waiting(this.id), this.#arrivals.length, this.#ctx.window)) await this.#publish();
     else if (!this.#dirty && this.#doneIds.length > 0) await this.#commit();
+  }
+
+  /**
+   * A segment whose message came after a later one was listed: listing it now would put it out
+   * of order (players would jump back), so it is stored under its own name, unlisted, and said so.
+   * Encrypted, it is not stored: its IV is its media sequence number, and it has none.
+   */
+  async #storeLate(m: IndexMessage, log: Record<string, unknown>, file: string): Promise<void> {
+    const { logger, counters } = this.#ctx;
+    const state = this.#state;
+    const context = { ...log, listedLast: state.lastSegment };
+    if (encrypts(this.#ctx.encryption?.settings, m)) {
+      counters.segmentsSkipped += 1;
+      logger.error(`segment ${m.lastSegment} arrived after segment ${state.lastSegment} was listed; an encrypted stream stores segments only in order: not stored`, context);
+      return;
+    }
+    const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
+    try {
+      await checkAnnouncedSize(upload.file, m.ext.size);
+      const initName = await this.#storeInit(m, log);
+      await this.#store('segment upload', upload, log, undefined);
+      this.#storedFiles.push(upload.file);
+      state.lateStored(m, initName);
+      counters.segmentsStored += 1;
+      this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
+      logger.warn(`segment ${m.lastSegment} arrived after segment ${state.lastSegment} was listed: stored as ${upload.key}, not listed`, context);
+    } catch (err) {
+      if (!(err instanceof PermanentTransferError)) throw err;
+      counters.segmentsSkipped += 1;
+      logger.error('segment cannot be uploaded; not listed', { ...context, key: upload.key, error: describe(err) });
+    }
+    // Its local files, journal record and retention wait for a commit, as a listed segment's do.
+    if (!this.#dirty) await this.#commit();
   }
 
   /** A new run of an ended stream: the ended playlist is kept as its own object before the URL goes live again. */

@@ -26,6 +26,8 @@ export type { MessageAccepted, PlaylistStored, SegmentGivenUp, SegmentStored, St
 
 export const DEFAULT_WINDOW = 5;
 export const DEFAULT_CONCURRENCY = 64;
+/** Longest a one-shot message that skips numbers waits for them (never more than half a segment). */
+export const DEFAULT_REORDER_HOLD_MS = 1000;
 
 export interface UploaderOptions {
   target: TransferTarget;
@@ -59,6 +61,8 @@ export interface UploaderOptions {
   retentionIntervalMs?: number;
   /** `--encrypt`: segments stored AES-128 encrypted, keys kept in `stateDir` (required then). */
   encryption?: EncryptionSettings;
+  /** Longest a one-shot message that skips numbers waits for the ones it skipped (half a segment at most); 0 never waits. Default 1000. */
+  reorderHoldMs?: number;
   /** How a segment to encrypt is opened: the message policy's read-time check (service.ts); plain open without one. */
   openSource?: SourceOpener;
 }
@@ -107,6 +111,7 @@ export class Uploader extends EventEmitter {
       counters,
       emit: (event, payload) => this.emit(event, payload),
       encryption: encryptionContext(options.encryption, options.stateDir, options.openSource ?? openSource, concurrency),
+      reorderHoldMs: options.reorderHoldMs ?? DEFAULT_REORDER_HOLD_MS,
     };
     const interval = options.retentionIntervalMs ?? 1000;
     if (deleteAfter && interval > 0) {
@@ -151,8 +156,9 @@ export class Uploader extends EventEmitter {
   /**
    * Takes a parsed message into its stream's queue. Throws ProtocolError when it is refused
    * (the caller answers the peer); never throws for upload trouble, which is retried.
+   * `oneShot`: it came the 2009 way, a connection of its own, so the next may overtake it.
    */
-  accept(message: IndexMessage, peer = 'local'): Promise<void> {
+  accept(message: IndexMessage, peer = 'local', { oneShot = false }: { oneShot?: boolean } = {}): Promise<void> {
     if (this.#closing) throw new ProtocolError('uploader is shutting down; message not accepted');
     // Stored clear, a stream that asked for encryption would be public without anyone knowing.
     if (message.ext.encrypt !== undefined && !this.#context.encryption) {
@@ -163,7 +169,7 @@ export class Uploader extends EventEmitter {
     // survive a crash of this process).
     const journal = this.#context.journal;
     const durable = journal ? journal.accept(message) : Promise.resolve(undefined);
-    const handled = this.#publisher(streamKeyOf(message), peer).enqueue(message, peer, durable);
+    const handled = this.#publisher(streamKeyOf(message), peer).enqueue(message, peer, durable, oneShot);
     if (journal) {
       handled.catch(() => undefined);
       return durable.then(() => undefined);
@@ -199,14 +205,16 @@ export class Uploader extends EventEmitter {
     return deleted;
   }
 
-  /** Resolves once everything accepted so far is uploaded. */
-  onIdle(): Promise<void> {
-    return this.#queue.onIdle();
+  /** Resolves once everything accepted so far is uploaded (held one-shot messages too). */
+  async onIdle(): Promise<void> {
+    await Promise.all([...this.#streams.values()].map((p) => p.held()));
+    await this.#queue.onIdle();
   }
 
   /** Refuses new messages and resolves once the queued ones are uploaded. Does not close the target. */
   async close(): Promise<void> {
     this.#closing = true;
+    for (const publisher of this.#streams.values()) publisher.flushHeld();
     await this.#queue.onIdle();
     clearInterval(this.#retentionTimer);
     await this.#expiring;

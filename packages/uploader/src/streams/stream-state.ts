@@ -70,13 +70,26 @@ export interface StreamSnapshot {
   inits?: StoredInit[];
   /** Every init object name this stream ever used: none is used for other bytes. */
   initNames?: string[];
+  /**
+   * Recent small runs of numbers skipped in this epoch (`[first, last]`, newest last): one of them
+   * arriving afterwards is late (a one-shot message overtaken by the next), not a restart.
+   */
+  gaps?: Array<[number, number]>;
 }
+
+/** A skipped run longer than this is a jump of the segmenter's numbers, not messages overtaking each other. */
+const LATE_GAP_MAX = 32;
+/** Skipped runs remembered, and how far behind the newest number one is still looked for. */
+const LATE_GAPS_KEPT = 8;
+const LATE_HORIZON = 64;
 
 export type Disposition =
   /** A segment to upload, then list. */
   | { kind: 'new'; restart: boolean }
   /** Already listed: nothing to upload; only the ENDLIST may change. */
-  | { kind: 'repeat'; endsStream: boolean };
+  | { kind: 'repeat'; endsStream: boolean }
+  /** A number skipped a moment ago, arriving after a later one was listed: stored, never listed (RFC 8216 §6.2.2). */
+  | { kind: 'late' };
 
 export interface StreamStateOptions {
   /** Segments listed at once (the original listed 5). */
@@ -116,6 +129,9 @@ export class StreamState {
       return { kind: 'repeat', endsStream: m.end };
     }
     if (last !== undefined && m.lastSegment === last && this.#s.ended) return { kind: 'repeat', endsStream: false };
+    if (last !== undefined && !this.#s.ended && m.lastSegment < last && this.#s.gaps?.some(([a, b]) => a <= m.lastSegment && m.lastSegment <= b)) {
+      return { kind: 'late' };
+    }
     return { kind: 'new', restart: last !== undefined && (m.lastSegment < last || this.#s.ended) };
   }
 
@@ -204,6 +220,7 @@ export class StreamState {
     } else if (s.lastSegment !== undefined && m.lastSegment > s.lastSegment + 1) {
       warnings.push(`segments ${s.lastSegment + 1}..${m.lastSegment - 1} were never announced`);
     }
+    this.#noteGap(m.lastSegment, restart || s.ended);
     const discontinuity = restart || m.ext.discontinuity === true;
     const epoch = this.#epochFor(m);
     const name = segmentObjectName(m.outputPrefix, m.lastSegment, epoch, m.ext.format);
@@ -237,6 +254,31 @@ export class StreamState {
     s.lastSegment = m.lastSegment;
     s.ended = m.end;
     return warnings;
+  }
+
+  /** Remembers the numbers `n` skipped (see StreamSnapshot.gaps); a restart forgets them all. */
+  #noteGap(n: number, restart: boolean): void {
+    const s = this.#s;
+    const last = s.lastSegment;
+    let gaps = restart ? [] : (s.gaps ?? []).filter(([, b]) => b >= n - LATE_HORIZON);
+    if (!restart && last !== undefined && n > last + 1 && n - last - 1 <= LATE_GAP_MAX) gaps = [...gaps, [last + 1, n - 1] as [number, number]].slice(-LATE_GAPS_KEPT);
+    if (gaps.length > 0) s.gaps = gaps;
+    else delete s.gaps;
+  }
+
+  /**
+   * A late segment (classify: 'late') is stored: it is never listed, so it goes to retention
+   * now, as if it had left the window (takeLeft). Returns its entry.
+   */
+  lateStored(m: IndexMessage, initName?: string): ListedSegment {
+    const name = this.objectName(m);
+    const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration: m.ext.duration ?? m.segmentDuration };
+    if (initName !== undefined) {
+      entry.initName = initName;
+      entry.initUri = m.httpPrefix + initName;
+    }
+    this.#left.push(entry);
+    return entry;
   }
 
   /**
