@@ -101,3 +101,44 @@ test('removing local files: an init goes once a stored segment needs the next on
     }
   }
 });
+
+test('an uploader without state continues an fMP4 stream from its stored playlist: EXT-X-MAP kept, new names never reuse a stored run, the old init retired', async () => {
+  const { dir, root, message, stored, text } = setup();
+  let now = 1_000_000;
+  const options = { target: new FileTarget({ root }), logger: silentLogger(), window: 2, deleteAfter: true, retentionIntervalMs: 0, wallClock: () => now };
+  let uploader = new Uploader(options);
+  try {
+    // Two runs before: segments 1..2, then a segmenter restart (numbers from 1 again) stored as run 1.
+    for (const n of [1, 2, 1, 2]) {
+      await uploader.accept(message(n, 's-init.mp4'));
+      await uploader.onIdle();
+    }
+    await uploader.close();
+    const before = text('s.m3u8');
+    assert.match(before, /#EXT-X-MAP:URI="http:\/\/cdn\/s-r1-init\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-r1-00001\.m4s\n/);
+
+    // A new uploader, no journal: it reads the stored playlist back.
+    uploader = new Uploader(options);
+    await uploader.accept(message(1, 's-init.mp4'));
+    await uploader.onIdle();
+    const after = text('s.m3u8');
+    assert.match(
+      after,
+      /^#EXTM3U\n#EXT-X-VERSION:6\n[^]*#EXT-X-MAP:URI="http:\/\/cdn\/s-r1-init\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-r1-00002\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="http:\/\/cdn\/s-r2-init\.mp4"\n#EXTINF:1\.000,\nhttp:\/\/cdn\/s-r2-00001\.m4s\n$/,
+      'the recovered segment keeps its init; this run is stored as run 2, its init under a name of its own',
+    );
+    assert.equal(text('s-r1-00001.m4s'), 'segment 1', 'run 1 was not overwritten');
+
+    // Once the recovered segment left and its grace passed, its init goes too.
+    await uploader.accept(message(2, 's-init.mp4'));
+    await uploader.accept(message(3, 's-init.mp4'));
+    await uploader.onIdle();
+    now += 60_000;
+    await uploader.expireDue();
+    assert.equal(stored('s-r1-init.mp4'), false, 'the recovered window\'s init was retired with its last segment');
+    assert.equal(stored('s-r2-init.mp4'), true, 'the init listed segments need stays');
+  } finally {
+    await uploader.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

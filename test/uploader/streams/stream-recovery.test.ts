@@ -47,3 +47,24 @@ test('highestRun: first-run names are run 0; other prefixes do not count', () =>
   assert.equal(highestRun(['cam-r7-00001.ts', 'cam-r12-00003.ts', 'other-r40-00001.ts'], 'cam'), 12);
   assert.equal(highestRun(['c.m-r2-00001.ts', 'cxm-r9-00001.ts'], 'c.m'), 2, 'the prefix is matched literally');
 });
+
+test('fMP4: EXT-X-MAP read back per segment; .m4s and init names count for the run; an init beside the segments is named so it can be retired', () => {
+  const p = parseMediaPlaylist(
+    [
+      '#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:7',
+      '#EXT-X-MAP:URI="https://cdn.example/live/cam-r1-init.mp4"',
+      '#EXTINF:2.000,', 'https://cdn.example/live/cam-r1-00007.m4s',
+      '#EXT-X-DISCONTINUITY', '#EXT-X-MAP:URI="https://cdn.example/live/cam-r2-init.mp4"',
+      '#EXTINF:2.000,', 'https://cdn.example/live/cam-00008.m4s',
+      '#EXT-X-MAP:URI="https://other.example/shared-init.mp4"',
+      '#EXTINF:2.000,', 'https://cdn.example/live/cam-00009.m4s',
+      '',
+    ].join('\n'),
+  )!;
+  assert.deepEqual(p.segments.map((s) => s.initUri), ['https://cdn.example/live/cam-r1-init.mp4', 'https://cdn.example/live/cam-r2-init.mp4', 'https://other.example/shared-init.mp4']);
+  const { snapshot, epoch } = recoverStream(p, 'cam');
+  assert.equal(epoch, 3, 'run 2 shows only in an init name: still taken');
+  assert.deepEqual(snapshot.window.map((s) => [s.number, s.initName]), [[7, 'cam-r1-init.mp4'], [8, 'cam-r2-init.mp4'], [9, undefined]], 'an init elsewhere is not this stream\'s to retire');
+  assert.deepEqual(snapshot.initNames, ['cam-r1-init.mp4', 'cam-r2-init.mp4']);
+  assert.equal(highestRun(['cam-r4-00001.m4s', 'r6-init.mp4', 'cam-init.mp4'], 'cam'), 6);
+});

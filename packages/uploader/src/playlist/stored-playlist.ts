@@ -11,8 +11,9 @@ export function parseMediaPlaylist(text: string): MediaPlaylist | undefined {
   if (lines[0] !== '#EXTM3U') return undefined;
   const p: MediaPlaylist = { version: 1, targetDuration: 0, mediaSequence: 0, independentSegments: false, segments: [], endList: false };
   let next: Partial<MediaSegment> = {};
-  // EXT-X-KEY applies to every segment after it until the next one (§4.3.2.4).
+  // EXT-X-KEY and EXT-X-MAP apply to every segment after them until the next one (§4.3.2.4, §4.3.2.5).
   let key: SegmentKey | undefined;
+  let initUri: string | undefined;
   for (const line of lines.slice(1)) {
     const [tag, value = ''] = splitTag(line);
     switch (tag) {
@@ -48,13 +49,16 @@ export function parseMediaPlaylist(text: string): MediaPlaylist | undefined {
       case '#EXT-X-KEY':
         key = parseKey(value);
         break;
+      case '#EXT-X-MAP':
+        initUri = /(?:^|,)URI="([^"]*)"/.exec(value)?.[1];
+        break;
       case '#EXT-X-ENDLIST':
         p.endList = true;
         break;
       default:
         if (!line.startsWith('#')) {
           // A URI line ends the segment its tags described (§4.3.2).
-          p.segments.push({ duration: Number.isFinite(next.duration) ? next.duration! : 0, ...next, ...(key ? { key } : {}), uri: line });
+          p.segments.push({ duration: Number.isFinite(next.duration) ? next.duration! : 0, ...next, ...(key ? { key } : {}), ...(initUri !== undefined ? { initUri } : {}), uri: line });
           next = {};
         }
     }

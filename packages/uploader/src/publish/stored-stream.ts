@@ -4,6 +4,7 @@
  * stream continues from (streams/stream-recovery.ts), and said at warn.
  */
 import type { Logger } from '@hlsrelay/log';
+import { SEGMENT_EXTENSIONS, type SegmentFormat } from '@hlsrelay/protocol';
 import { parseMediaPlaylist } from '../playlist/stored-playlist';
 import { recoverStream } from '../streams/stream-recovery';
 import { objectKey, type StreamKey } from '../streams/stream-key';
@@ -17,6 +18,7 @@ export async function readStoredStream(
   stream: string,
   key: StreamKey,
   outputPrefix: string,
+  format: SegmentFormat = 'ts',
 ): Promise<StreamSnapshot | undefined> {
   const { target, queue, logger } = ctx;
   if (!target.get) return undefined;
@@ -45,7 +47,7 @@ export async function readStoredStream(
     mediaSequence: stored.mediaSequence,
     listed: stored.segments.length,
     ended: stored.endList,
-    names: `${outputPrefix}-r${epoch}-%05u.ts`,
+    names: `${outputPrefix}-r${epoch}-%05u${SEGMENT_EXTENSIONS[format]}`,
   });
   return snapshot;
 }

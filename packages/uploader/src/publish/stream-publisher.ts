@@ -436,7 +436,7 @@ export class StreamPublisher {
    * already holds continues from its stored playlist (stored-stream.ts); none means new.
    */
   async #recover(m: IndexMessage): Promise<void> {
-    const snapshot = await readStoredStream(this.#ctx, this.id, this.#state.key, m.outputPrefix);
+    const snapshot = await readStoredStream(this.#ctx, this.id, this.#state.key, m.outputPrefix, m.ext.format);
     this.#unknown = false;
     if (!snapshot) return;
     this.#encryption?.nameRecoveredKeys(snapshot.window);

@@ -13,7 +13,7 @@
  * have used run N already; its objects were never listed, so no player or cache holds them.
  */
 import type { MediaPlaylist } from '../playlist/media-playlist';
-import type { ListedSegment, StreamSnapshot } from './stream-state';
+import type { ListedSegment, StoredInit, StreamSnapshot } from './stream-state';
 
 export interface RecoveredStream {
   snapshot: StreamSnapshot;
@@ -22,11 +22,20 @@ export interface RecoveredStream {
 }
 
 export function recoverStream(p: MediaPlaylist, outputPrefix: string): RecoveredStream {
+  const inits = new Map<string, StoredInit>();
   const window: ListedSegment[] = p.segments.map((s) => {
     const name = objectNameOf(s.uri);
-    return { ...s, name, number: segmentNumberOf(name) };
+    const segment: ListedSegment = { ...s, name, number: segmentNumberOf(name) };
+    // An init beside the segment is this stream's: named, so it is retired once no listed segment needs it.
+    if (s.initUri !== undefined && directoryOf(s.initUri) === directoryOf(s.uri)) {
+      const initName = objectNameOf(s.initUri);
+      segment.initName = initName;
+      // Its bytes are not known here: no init of this run matches it, so none is listed under it by mistake.
+      inits.set(initName, { file: initName, digest: '', name: initName, epoch: -1 });
+    }
+    return segment;
   });
-  const epoch = highestRun(window.map((s) => s.name!), outputPrefix) + 1;
+  const epoch = highestRun([...window.map((s) => s.name!), ...inits.keys()], outputPrefix) + 1;
   return {
     epoch,
     snapshot: {
@@ -40,8 +49,15 @@ export function recoverStream(p: MediaPlaylist, outputPrefix: string): Recovered
       lastSegment: undefined,
       ended: p.endList,
       epoch,
+      ...(inits.size > 0 ? { inits: [...inits.values()], initNames: [...inits.keys()] } : {}),
     },
   };
+}
+
+/** A URI without its last path segment and query: segments and inits beside each other share it. */
+function directoryOf(uri: string): string {
+  const path = uri.replace(/[?#].*$/, '');
+  return path.slice(0, path.lastIndexOf('/') + 1);
 }
 
 /** The last path segment of a URI line (absolute, or relative to the playlist), without a query. */
@@ -50,20 +66,23 @@ function objectNameOf(uri: string): string {
   return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
 }
 
-/** The `%05u` of `<prefix>-%05u.ts`; -1 when the name has none. */
+/** The `%05u` of `<prefix>-%05u.ts` (or `.m4s`); -1 when the name has none. */
 function segmentNumberOf(name: string): number {
-  const m = /-(\d+)\.ts$/.exec(name);
+  const m = /-(\d+)\.(?:ts|m4s)$/.exec(name);
   return m ? Number(m[1]) : -1;
 }
 
-/** The highest run N of `<prefix>-r<N>-%05u.ts` among `names`; 0 when only first-run names (`<prefix>-%05u.ts`) or none. */
+/**
+ * The highest run N among `names`: segments `<prefix>-r<N>-%05u.ts` or `.m4s`, inits
+ * `<prefix>-r<N>-….mp4` or `r<N>-….mp4` (segment-name.ts); 0 when only first-run names or none.
+ */
 export function highestRun(names: readonly string[], outputPrefix: string): number {
   const escaped = outputPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const run = new RegExp(`^${escaped}-r(\\d+)-\\d+\\.ts$`);
+  const run = new RegExp(`^(?:${escaped}-r(\\d+)-\\d+\\.(?:ts|m4s)|(?:${escaped}-)?r(\\d+)-.*\\.mp4)$`);
   let highest = 0;
   for (const name of names) {
     const m = run.exec(name);
-    if (m) highest = Math.max(highest, Number(m[1]));
+    if (m) highest = Math.max(highest, Number(m[1] ?? m[2]));
   }
   return highest;
 }
