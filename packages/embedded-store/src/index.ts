@@ -5,7 +5,13 @@
  * must send `requestChecksumCalculation: 'WHEN_REQUIRED'` or streamed bodies are stored with
  * their aws-chunked framing inside.
  */
-import { unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createWriteStream, fstat, type ReadStream } from 'node:fs';
+import { mkdir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import S3rver from 's3rver';
 
 /** Credentials s3rver accepts. Only for the embedded store: real S3 takes the standard AWS chain. */
@@ -64,6 +70,59 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
         }),
       ),
     );
+  };
+  // s3rver writes an object in place (truncate, then write) and answers a GET with the size it
+  // stat()ed and the bytes it opened a moment later: a player reading a playlist while the next
+  // version is stored could get a short body with a matching Content-Length. Objects are written
+  // beside their name and renamed over it, so a GET that opened one reads one whole version, and
+  // a GET whose opened file is not the size it announced (renamed between the two) is read again.
+  let parts = 0;
+  files.putObject = async (object) => {
+    const objectPath = files.getResourcePath(object.bucket, object.key, 'object');
+    const part = files.getResourcePath(object.bucket, object.key, `part-${process.pid}-${++parts}`);
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    const md5 = createHash('md5');
+    let size = 0;
+    const body = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : (object.content ?? Readable.from([]));
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, count, createWriteStream(part));
+      await rename(part, objectPath);
+    } catch (err) {
+      await unlink(part).catch(() => undefined);
+      throw err;
+    }
+    const digest = md5.digest('hex');
+    await files.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+  // Its metadata files too: a GET parsing a half-written metadata.json answers 500.
+  const putMetadata = files.putMetadata.bind(files);
+  files.putMetadata = async (bucket, key, metadata, md5) => {
+    const part = `${key}.part-${process.pid}-${++parts}`;
+    await putMetadata(bucket, part, metadata, md5);
+    for (const resource of ['object.md5', 'metadata.json']) {
+      await rename(files.getResourcePath(bucket, part, resource), files.getResourcePath(bucket, key, resource)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err; // no md5 given: none written
+      });
+    }
+  };
+  const getObject = files.getObject.bind(files);
+  const sizeOf = promisify(fstat);
+  files.getObject = async (bucket, key, options) => {
+    for (let attempt = 1; ; attempt += 1) {
+      const object = await getObject(bucket, key, options);
+      const content = object?.content as (ReadStream & { fd?: number | null }) | null | undefined;
+      if (!object || typeof content?.fd !== 'number' || attempt === 5) return object;
+      if ((await sizeOf(content.fd)).size === Number(object.metadata['content-length'])) return object;
+      content.destroy();
+    }
   };
   // Requests whose handler still runs: one whose client hung up (a killed uploader) goes on
   // touching files after its connection closed, so close() waits for them too — a caller may
