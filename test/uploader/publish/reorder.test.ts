@@ -145,6 +145,25 @@ test('a segmenter that numbers from 1 again is a restart, not a late segment: no
   }
 });
 
+test('a restart while a message is held: the held one belongs to the run before, and is listed before the discontinuity', async () => {
+  const r = await rig('reorder-restart-held', { reorderHoldMs: 60_000, segmentDuration: 600 });
+  try {
+    for (const n of [1, 2]) {
+      await r.send(r.message(n));
+      await until(() => listed(r.playlist()).length === n, 10_000, `segment ${n} listed`);
+    }
+    await r.send(r.message(4));
+    await until(() => r.service.uploader.streams().some((s) => s.queued === 1), 10_000, 'segment 4 held');
+    await r.send(r.message(1));
+    await until(() => listed(r.playlist()).length === 4, 10_000, 'segment 4 and the new run listed');
+    const text = r.playlist();
+    assert.deepEqual(listed(text), ['r-00001.ts', 'r-00002.ts', 'r-00004.ts', 'r-r1-00001.ts']);
+    assert.match(text, /r-00004\.ts\n#EXT-X-DISCONTINUITY\n/);
+  } finally {
+    await r.close();
+  }
+});
+
 test('shutdown does not wait out the hold: a held segment is stored and listed by close()', async () => {
   const r = await rig('reorder-close', { reorderHoldMs: 60_000, segmentDuration: 600 });
   try {

@@ -151,6 +151,8 @@ export class StreamPublisher {
       const queued = { message, peer, journalId, arrivedAt, resolve, reject };
       if (oneShot && this.#skipsNumbers(message)) this.#hold(queued);
       else {
+        // A restart: what is held belongs to the run before it, and goes first.
+        if (this.#held.length > 0 && this.#restarts(message)) this.#release(true);
         this.#toLane(queued);
         this.#release(false);
       }
@@ -171,6 +173,12 @@ export class StreamPublisher {
     const highest = this.#highestQueued;
     if (this.#ctx.reorderHoldMs <= 0 || highest === undefined) return false;
     return m.lastSegment > highest + 1;
+  }
+
+  /** A number not above the highest queued, and not one the hold gave up on: the segmenter counts again. */
+  #restarts(m: IndexMessage): boolean {
+    const highest = this.#highestQueued;
+    return highest !== undefined && m.lastSegment <= highest && !this.#skipped.has(m.lastSegment);
   }
 
   #hold(q: Queued): void {
@@ -201,7 +209,7 @@ export class StreamPublisher {
     const n = q.message.lastSegment;
     const highest = this.#highestQueued;
     // Lower and not one the hold gave up on: the segmenter restarted, and counts from here.
-    if (highest === undefined || n > highest || !this.#skipped.has(n)) this.#highestQueued = n;
+    if (highest === undefined || n > highest || this.#restarts(q.message)) this.#highestQueued = n;
     for (const s of this.#skipped) if (s < this.#highestQueued! - 64) this.#skipped.delete(s);
     this.#ctx.queue.enqueue(this.id, async () => {
       // A message the journal could not record is not acknowledged; it is still uploaded (the
