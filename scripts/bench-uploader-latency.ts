@@ -2,8 +2,9 @@
  * `npm run bench:uploader` — the uploader daemon against a store that answers every request after
  * 40 ms and costs almost nothing itself (bench/latency-store.ts, its own process), with the
  * original one-shot messages: how many live renditions it carries, at what latency, for how much
- * CPU per store request — beside the floor, a bare SDK loop and the naive serial design measured
- * in the same run. (`--store s3rver` runs the older s3rver variant, bench-uploader.ts.)
+ * CPU per store request — beside the floor (also paced at each step's own rate: a request alone on
+ * its wake-up costs more than one in a saturated loop), a bare SDK loop and the naive serial design
+ * measured in the same run. (`--store s3rver` runs the older s3rver variant, bench-uploader.ts.)
  *
  * Options: --counts 50,200,400,600,800  --seconds 26  --delay 40  --concurrency 64
  *          --baseline-messages 3000  --serial-messages 100  --cpu-prof DIR (profiles the daemon)
@@ -22,7 +23,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runBaselines, type BaselineResult } from './bench/baselines';
+import { runBaselines, runPacedFloor, type BaselineResult } from './bench/baselines';
 import { liveStep, percentile, SEGMENT_SECONDS, type LiveResult } from './bench/live-load';
 import { LatencyStore, readLoopDelay, UploaderDaemon } from './bench/processes';
 import type { LoopDelay } from './bench/loop-delay';
@@ -117,6 +118,19 @@ export async function main(argv: string[]): Promise<void> {
     }
     console.log('');
 
+    // The floor at each step's own rate (N renditions: N / 2 messages a second), best of two.
+    const paced = new Map<number, number>();
+    for (const n of new Set(o.counts)) {
+      let best = Infinity;
+      for (let round = 0; round < 2; round++) {
+        const r = await runPacedFloor({ endpoint: store.endpoint, file: source, messagesPerSecond: n / SEGMENT_SECONDS, seconds: 6, concurrency: o.concurrency });
+        best = Math.min(best, r.cpuMsPerRequest);
+      }
+      paced.set(n, best);
+      console.log(`  ${`floor paced at ${n} renditions (${n / SEGMENT_SECONDS} messages/s)`.padEnd(50)} CPU ${fmt(best, 3)} ms / request (${fmt(best / floor, 2)}× floor)`);
+    }
+    console.log('');
+
     const results: LiveResult[] = [];
     const uploaderLoops: Array<LoopDelay | undefined> = [];
     const counts = o.counts.flatMap((n) => Array<number>(o.repeat).fill(n));
@@ -143,7 +157,8 @@ export async function main(argv: string[]): Promise<void> {
       for (const [why, count] of r.refusals) console.log(`  … refused ${count}×: ${why}`);
       const perRequest = r.uploaderCpuMs / r.requests.PUT;
       console.log(`  … ${n} renditions: ${r.sent} messages, p50 ${fmt(percentile(r.latencies, 50))} ms, p99 ${fmt(percentile(r.latencies, 99))} ms, ` +
-        `missing ${r.missing}, refused ${r.refused}, ${r.requests.PUT} PUTs, uploader CPU ${fmt(perRequest, 3)} ms / request (${fmt(perRequest / floor, 2)}× floor), ` +
+        `missing ${r.missing}, refused ${r.refused}, ${r.requests.PUT} PUTs, uploader CPU ${fmt(perRequest, 3)} ms / request (${fmt(perRequest / floor, 2)}× floor, ` +
+        `${fmt(perRequest / paced.get(n)!, 2)}× the floor at this rate), ` +
         `store CPU ${fmt(r.storeCpuMs / r.requests.PUT, 3)} ms / request, daemon exit ${exit}`);
       const later = r.latencies.length - r.firstLatencies.length;
       console.log(`     a stream's first message: p50 ${fmt(percentile(r.firstLatencies, 50))} ms, p99 ${fmt(percentile(r.firstLatencies, 99))} ms (${r.firstLatencies.length}); ` +
@@ -159,14 +174,15 @@ export async function main(argv: string[]): Promise<void> {
     }
 
     console.log('\nLive load — latency: message written → the store answered the PUT of a playlist listing its segment');
-    console.log('renditions | messages | p50 ms | p99 ms | max ms | missing | PUTs  | uploader CPU ms/request | × floor | uploader CPU % of a core | RSS MB start→end');
-    console.log('---------- | -------- | ------ | ------ | ------ | ------- | ----- | ----------------------- | ------- | ------------------------ | ----------------');
+    console.log('renditions | messages | p50 ms | p99 ms | max ms | missing | PUTs  | uploader CPU ms/request | × floor | × floor at its rate | uploader CPU % of a core | RSS MB start→end');
+    console.log('---------- | -------- | ------ | ------ | ------ | ------- | ----- | ----------------------- | ------- | ------------------- | ------------------------ | ----------------');
     for (const r of results) {
       const perRequest = r.uploaderCpuMs / r.requests.PUT;
       console.log(
         `${String(r.renditions).padStart(10)} | ${String(r.sent).padStart(8)} | ${fmt(percentile(r.latencies, 50)).padStart(6)} | ` +
           `${fmt(percentile(r.latencies, 99)).padStart(6)} | ${fmt(r.latencies.at(-1) ?? NaN).padStart(6)} | ${String(r.missing).padStart(7)} | ` +
           `${String(r.requests.PUT).padStart(5)} | ${fmt(perRequest, 3).padStart(23)} | ${fmt(perRequest / floor, 2).padStart(7)} | ` +
+          `${fmt(perRequest / paced.get(r.renditions)!, 2).padStart(19)} | ` +
           `${fmt((100 * r.uploaderCpuMs) / r.elapsedMs).padStart(24)} | ${fmt(r.rss[0]?.[1] ?? NaN)} → ${fmt(r.rss.at(-1)![1])}`,
       );
     }

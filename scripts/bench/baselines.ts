@@ -4,7 +4,9 @@
  *
  * - the floor: read the file, SigV4-sign with node:crypto, PUT over a keep-alive agent;
  * - a bare `PutObjectCommand` loop with the uploader's client settings;
- * - the naive serial 2009 design: one PUT after another, nothing in parallel.
+ * - the naive serial 2009 design: one PUT after another, nothing in parallel;
+ * - the floor again, paced: messages started at a live step's rate (runPacedFloor), since a
+ *   request alone on its wake-up costs more than one in a saturated loop.
  *
  * Each reports CPU per store request (user + system of this process / requests) and the
  * messages per second it sustained.
@@ -131,4 +133,35 @@ export async function runBaselines(o: { endpoint: string; file: string; messages
     a.destroy();
   }
   return results;
+}
+
+/**
+ * The floor's work at a live step's rate: message i starts at i / messagesPerSecond, for
+ * `seconds`, each its segment PUT then its playlist PUT, as the uploader gets them from N
+ * renditions. What a request costs when requests do not come back to back.
+ */
+export async function runPacedFloor(o: { endpoint: string; file: string; messagesPerSecond: number; seconds: number; concurrency: number }): Promise<BaselineResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency });
+  const put = floorPut(o.endpoint, agent);
+  const messages = Math.max(1, Math.round(o.messagesPerSecond * o.seconds));
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: messages }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, started + (i * 1000) / o.messagesPerSecond - performance.now()));
+      const body = await readFile(o.file);
+      await put(`/bench/live/p${i}/p${i}-00001.ts`, body, 'video/MP2T', 'public, max-age=86400, immutable');
+      await put(`/bench/live/p${i}/p${i}.m3u8`, PLAYLIST_TEXT, 'application/vnd.apple.mpegurl', 'max-age=1');
+    }),
+  );
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  agent.destroy();
+  return {
+    name: `floor paced at ${o.messagesPerSecond} messages/s`,
+    messages,
+    requests: 2 * messages,
+    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / (2 * messages),
+    messagesPerSecond: messages / (elapsed / 1000),
+  };
 }
