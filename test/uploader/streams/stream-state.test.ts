@@ -161,3 +161,22 @@ test('a new run after an end: a fresh window past the ended one, whose segments 
   assert.deepEqual(s.takeLeft(), [], 'the ended run is never handed to retention');
   assert.deepEqual(s.releaseInits(), [], 'nor its init retired');
 });
+
+test('a new run after an end that goes on with the ended run\'s init: that init is never retired, even after a codec change', () => {
+  const s = new StreamState(streamKeyOf(msg(1)), { window: 2 });
+  const fmp4 = (n: number, init: string, end = false) => msg(n, { end }, { duration: 10, format: 'fmp4', init });
+  const place = (m: IndexMessage, digest: string) => {
+    const p = s.initPlacement(m, digest);
+    if (!p.stored) s.initStored(p);
+    s.append(m, p.name);
+    return p;
+  };
+  for (let n = 1; n <= 3; n++) place(fmp4(n, 'sample_128k-init.mp4', n === 3), 'aa'.repeat(32));
+  // Started again with higher numbers and the same bytes: the stored init is used again.
+  assert.equal(place(fmp4(4, 'sample_128k-init.mp4'), 'aa'.repeat(32)).stored, true);
+  // Then the codec configuration changes: a new init; segment 4, the last to need the first, leaves.
+  for (const n of [5, 6, 7]) place(fmp4(n, 'sample_128k-init-2.mp4'), 'bb'.repeat(32));
+  assert.ok(!s.playlist().segments.some((x) => x.initUri?.endsWith('/sample_128k-init.mp4')), 'no listed segment maps the first init');
+  assert.deepEqual(s.releaseInits(), [], 'the kept ended playlist still maps it: not retired');
+  assert.deepEqual(s.snapshot().keptInits, ['sample_128k-init.mp4']);
+});

@@ -70,6 +70,8 @@ export interface StreamSnapshot {
   inits?: StoredInit[];
   /** Every init object name this stream ever used: none is used for other bytes. */
   initNames?: string[];
+  /** Inits an ended playlist kept as its own object maps: never retired, even when a later run reuses one. */
+  keptInits?: string[];
   /**
    * Recent small runs of numbers skipped in this epoch (`[first, last]`, newest last): one of them
    * arriving afterwards is late (a one-shot message overtaken by the next), not a restart.
@@ -166,7 +168,8 @@ export class StreamState {
     const used = new Set(this.#s.window.map((w) => w.initName));
     const free = (this.#s.inits ?? []).filter((i) => !used.has(i.name));
     if (free.length > 0) this.#s.inits = this.#s.inits!.filter((i) => used.has(i.name));
-    return free.map((i) => i.name);
+    const kept = new Set(this.#s.keptInits);
+    return free.map((i) => i.name).filter((name) => !kept.has(name));
   }
 
   /** A restart whose numbers are not above the last one starts a new epoch of object names. */
@@ -289,8 +292,10 @@ export class StreamState {
    */
   #leaveEndedRun(initName: string | undefined): void {
     const s = this.#s;
-    const kept = new Set(s.window.map((w) => w.initName));
+    const kept = new Set(s.window.flatMap((w) => (w.initName === undefined ? [] : [w.initName])));
     if (s.inits) s.inits = s.inits.filter((i) => !kept.has(i.name) || i.name === initName);
+    // The one this run goes on using stays in `inits`: it must still never be retired.
+    if (kept.size > 0) s.keptInits = [...new Set([...(s.keptInits ?? []), ...kept])];
     s.mediaSequence += s.window.length;
     s.discontinuitySequence += s.window.filter((w) => w.discontinuity).length;
     s.window = [];
