@@ -59,6 +59,7 @@ const H265_OUT_OF_BAND = typeTable(64, [
 export interface VideoSampleParts {
   /** NAL units that stay in the sample (slices, SEI), views into the access unit. */
   nals: Uint8Array[];
+  /** Parameter sets the unit carries, views into it; to be read only (a unit without any shares one empty list). */
   vps: Uint8Array[];
   sps: Uint8Array[];
   pps: Uint8Array[];
@@ -101,13 +102,24 @@ function startsAccessUnit(codec: 'h264' | 'h265', b: Uint8Array, o: number): boo
   return (type >= H265Nal.VPS && type <= H265Nal.AUD) || type === 39 || (type >= 41 && type <= 44) || (type >= 48 && type <= 55);
 }
 
+/** The list of no NAL units, shared (frozen: nothing may add to it). */
+const NO_NALS = Object.freeze([]) as unknown as Uint8Array[];
+
+/** `list` with `nal` at its end: a new list when `list` is NO_NALS. */
+function added(list: Uint8Array[], nal: Uint8Array): Uint8Array[] {
+  if (list === NO_NALS) return [nal];
+  list.push(nal);
+  return list;
+}
+
 /**
  * Splits an Annex B access unit of `codec` (views, no copies); see `next` for a PES of several.
  * One pass over its bytes: each start code is found once (natively), and only the NAL units
  * that stay in the sample or describe its configuration get a view.
  */
 export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): VideoSampleParts {
-  const out: VideoSampleParts = { nals: [], vps: [], sps: [], pps: [], referenced: true, vclBytes: 0, irap: false, leading: LEADING_UNKNOWN, next: -1 };
+  // Parameter sets come with keyframes only: their lists stay the shared empty one until one is found.
+  const out: VideoSampleParts = { nals: [], vps: NO_NALS, sps: NO_NALS, pps: NO_NALS, referenced: true, vclBytes: 0, irap: false, leading: LEADING_UNKNOWN, next: -1 };
   const h264 = codec === 'h264';
   let firstVcl = true;
   let lastEnd = 0;
@@ -124,8 +136,8 @@ export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): Vi
     lastEnd = end;
     if (h264) {
       const type = h264NalType(au, start);
-      if (type === H264Nal.SPS) out.sps.push(au.subarray(start, end));
-      else if (type === H264Nal.PPS) out.pps.push(au.subarray(start, end));
+      if (type === H264Nal.SPS) out.sps = added(out.sps, au.subarray(start, end));
+      else if (type === H264Nal.PPS) out.pps = added(out.pps, au.subarray(start, end));
       if (H264_OUT_OF_BAND[type] === 1) continue;
       if (isH264Vcl(type)) {
         out.vclBytes += end - start;
@@ -138,9 +150,9 @@ export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): Vi
       }
     } else {
       const type = h265NalType(au, start);
-      if (type === H265Nal.VPS) out.vps.push(au.subarray(start, end));
-      else if (type === H265Nal.SPS) out.sps.push(au.subarray(start, end));
-      else if (type === H265Nal.PPS) out.pps.push(au.subarray(start, end));
+      if (type === H265Nal.VPS) out.vps = added(out.vps, au.subarray(start, end));
+      else if (type === H265Nal.SPS) out.sps = added(out.sps, au.subarray(start, end));
+      else if (type === H265Nal.PPS) out.pps = added(out.pps, au.subarray(start, end));
       if (H265_OUT_OF_BAND[type] === 1) continue;
       if (isH265Vcl(type)) {
         out.vclBytes += end - start;

@@ -256,10 +256,16 @@ function ensureRoom(c: Collecting, n: number): void {
   c.buffer = grown;
 }
 
+/**
+ * Bytes [from, to) of `b` as a plain Uint8Array, only to be copied from: made for every run of
+ * packets, and cheaper than Buffer#subarray (a JavaScript function and a FastBuffer each time).
+ */
+const source = (b: Uint8Array, from: number, to: number): Uint8Array => new Uint8Array(b.buffer, b.byteOffset + from, to - from);
+
 function append(c: Collecting, b: Uint8Array, from: number, to: number): void {
   const n = to - from;
   ensureRoom(c, n);
-  c.buffer.set(b.subarray(from, to), c.length);
+  c.buffer.set(source(b, from, to), c.length);
   c.length += n;
 }
 
@@ -273,7 +279,7 @@ function appendPackets(c: Collecting, b: Uint8Array, from: number, to: number): 
   ensureRoom(c, n);
   const buf = c.buffer;
   const at = c.length;
-  buf.set(b.subarray(from, to), at);
+  buf.set(source(b, from, to), at);
   let w = at;
   for (let r = at; r < at + n; r += TS_PACKET_SIZE) {
     const start = payloadOffset(buf, r);
