@@ -19,6 +19,12 @@ test('box writer: size + type + payload; a full box adds version and flags', () 
       '01' + '020001' + // version 1, flags
       'beef', // payload
   );
+  // The same boxes opened and closed by hand: each close patches the innermost open box's size.
+  const o = new BoxWriter(4);
+  o.open('abcd').openFull('efgh', 1, 0x020001).u16(0xbeef).close().close();
+  assert.equal(hex(o.bytes()), hex(w.bytes()));
+  assert.throws(() => new BoxWriter().close(), RangeError); // nothing open
+  assert.throws(() => new BoxWriter().open('abcd').bytes(), RangeError); // a box left open has no size yet
   assert.throws(() => new BoxWriter().fourcc('abc'), RangeError);
   assert.equal(hex(new BoxWriter().u64(2 ** 33 + 5).bytes()), '0000000200000005'); // 64-bit split by division, not shifts
 });

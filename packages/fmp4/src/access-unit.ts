@@ -9,7 +9,7 @@ import { LEADING_DECODABLE, LEADING_NOT, LEADING_NOT_DECODABLE, LEADING_UNKNOWN 
 
 // Bound once: each use of a name re-exported by @hlsrelay/mpegts's index is a getter call, and
 // these run for every NAL unit and audio frame (the TS core binds its packet readers alike).
-const { findNalUnits, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Irap, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex } = mpegts;
+const { indexOfStartCode, trimTrailingZero, h264NalType, H264Nal, h265NalType, H265Nal, isH264Vcl, isH265Irap, isH265Vcl, parseAdtsHeader, adtsSampleRateIndex } = mpegts;
 
 /** What the remuxer takes, per track: one access unit (video) or one PES of ADTS frames (audio). */
 export interface TimedAccessUnit {
@@ -28,8 +28,15 @@ export interface TimedAccessUnit {
   parts?: VideoSampleParts;
 }
 
-/** H.264 NAL unit types that never go into an avc1 sample (Table 7-1). */
-const H264_OUT_OF_BAND = new Set<number>([
+/** A lookup by NAL unit type: 1 for the types listed (a table, looked up for every NAL unit). */
+function typeTable(size: number, types: number[]): Uint8Array {
+  const t = new Uint8Array(size);
+  for (const type of types) t[type] = 1;
+  return t;
+}
+
+/** H.264 NAL unit types (5 bits) that never go into an avc1 sample (Table 7-1). */
+const H264_OUT_OF_BAND = typeTable(32, [
   H264Nal.SPS,
   H264Nal.PPS,
   H264Nal.AUD,
@@ -38,8 +45,8 @@ const H264_OUT_OF_BAND = new Set<number>([
   12, // filler data
   13, // SPS extension
 ]);
-/** H.265 NAL unit types that never go into an hvc1 sample (Table 7-1). */
-const H265_OUT_OF_BAND = new Set<number>([
+/** H.265 NAL unit types (6 bits) that never go into an hvc1 sample (Table 7-1). */
+const H265_OUT_OF_BAND = typeTable(64, [
   H265Nal.VPS,
   H265Nal.SPS,
   H265Nal.PPS,
@@ -52,6 +59,7 @@ const H265_OUT_OF_BAND = new Set<number>([
 export interface VideoSampleParts {
   /** NAL units that stay in the sample (slices, SEI), views into the access unit. */
   nals: Uint8Array[];
+  /** Parameter sets the unit carries, views into it; to be read only (a unit without any shares one empty list). */
   vps: Uint8Array[];
   sps: Uint8Array[];
   pps: Uint8Array[];
@@ -94,39 +102,60 @@ function startsAccessUnit(codec: 'h264' | 'h265', b: Uint8Array, o: number): boo
   return (type >= H265Nal.VPS && type <= H265Nal.AUD) || type === 39 || (type >= 41 && type <= 44) || (type >= 48 && type <= 55);
 }
 
-/** Splits an Annex B access unit of `codec` (views, no copies); see `next` for a PES of several. */
+/** The list of no NAL units, shared (frozen: nothing may add to it). */
+const NO_NALS = Object.freeze([]) as unknown as Uint8Array[];
+
+/** `list` with `nal` at its end: a new list when `list` is NO_NALS. */
+function added(list: Uint8Array[], nal: Uint8Array): Uint8Array[] {
+  if (list === NO_NALS) return [nal];
+  list.push(nal);
+  return list;
+}
+
+/**
+ * Splits an Annex B access unit of `codec` (views, no copies); see `next` for a PES of several.
+ * One pass over its bytes: each start code is found once (natively), and only the NAL units
+ * that stay in the sample or describe its configuration get a view.
+ */
 export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): VideoSampleParts {
-  const out: VideoSampleParts = { nals: [], vps: [], sps: [], pps: [], referenced: true, vclBytes: 0, irap: false, leading: LEADING_UNKNOWN, next: -1 };
+  // Parameter sets come with keyframes only: their lists stay the shared empty one until one is found.
+  const out: VideoSampleParts = { nals: [], vps: NO_NALS, sps: NO_NALS, pps: NO_NALS, referenced: true, vclBytes: 0, irap: false, leading: LEADING_UNKNOWN, next: -1 };
+  const h264 = codec === 'h264';
   let firstVcl = true;
   let lastEnd = 0;
-  for (const u of findNalUnits(au)) {
-    if (u.end <= u.start) continue;
-    if (!firstVcl && startsAccessUnit(codec, au, u.start)) {
+  let code = indexOfStartCode(au, 0);
+  while (code >= 0) {
+    const start = code + 3;
+    code = indexOfStartCode(au, start);
+    const end = code < 0 ? au.length : trimTrailingZero(au, start, code);
+    if (end <= start) continue;
+    if (!firstVcl && startsAccessUnit(codec, au, start)) {
       out.next = lastEnd;
       break;
     }
-    lastEnd = u.end;
-    const nal = au.subarray(u.start, u.end);
-    if (codec === 'h264') {
-      const type = h264NalType(au, u.start);
-      if (type === H264Nal.SPS) out.sps.push(nal);
-      else if (type === H264Nal.PPS) out.pps.push(nal);
-      if (H264_OUT_OF_BAND.has(type)) continue;
+    lastEnd = end;
+    if (h264) {
+      const type = h264NalType(au, start);
+      if (type === H264Nal.SPS) out.sps = added(out.sps, au.subarray(start, end));
+      else if (type === H264Nal.PPS) out.pps = added(out.pps, au.subarray(start, end));
+      if (H264_OUT_OF_BAND[type] === 1) continue;
       if (isH264Vcl(type)) {
-        out.vclBytes += nal.length;
-        // nal_ref_idc: 2 bits of the header byte; 0 = no other picture predicts from this one.
-        if (firstVcl) out.referenced = ((au[u.start] >> 5) & 0x03) !== 0;
-        if (firstVcl) out.irap = type === H264Nal.IDR;
+        out.vclBytes += end - start;
+        if (firstVcl) {
+          // nal_ref_idc: 2 bits of the header byte; 0 = no other picture predicts from this one.
+          out.referenced = ((au[start] >> 5) & 0x03) !== 0;
+          out.irap = type === H264Nal.IDR;
+        }
         firstVcl = false;
       }
     } else {
-      const type = h265NalType(au, u.start);
-      if (type === H265Nal.VPS) out.vps.push(nal);
-      else if (type === H265Nal.SPS) out.sps.push(nal);
-      else if (type === H265Nal.PPS) out.pps.push(nal);
-      if (H265_OUT_OF_BAND.has(type)) continue;
+      const type = h265NalType(au, start);
+      if (type === H265Nal.VPS) out.vps = added(out.vps, au.subarray(start, end));
+      else if (type === H265Nal.SPS) out.sps = added(out.sps, au.subarray(start, end));
+      else if (type === H265Nal.PPS) out.pps = added(out.pps, au.subarray(start, end));
+      if (H265_OUT_OF_BAND[type] === 1) continue;
       if (isH265Vcl(type)) {
-        out.vclBytes += nal.length;
+        out.vclBytes += end - start;
         if (firstVcl) {
           out.irap = isH265Irap(type);
           out.leading = H265_RASL.has(type) ? LEADING_NOT_DECODABLE : H265_RADL.has(type) ? LEADING_DECODABLE : LEADING_NOT;
@@ -134,7 +163,7 @@ export function splitVideoAccessUnit(codec: 'h264' | 'h265', au: Uint8Array): Vi
         firstVcl = false;
       }
     }
-    out.nals.push(nal);
+    out.nals.push(au.subarray(start, end));
   }
   return out;
 }

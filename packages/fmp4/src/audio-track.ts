@@ -8,7 +8,7 @@ import { splitAdtsFrames, type AdtsFrame, type TimedAccessUnit } from './access-
 import { rescale, TrackTimeline, TS_TIMESCALE, type DecodeClock } from './decode-clock';
 import type { FragmentTrack } from './media-segment';
 import { AUDIO_SAMPLE_FLAGS } from './sample-flags';
-import { configFingerprint, type AacConfig } from './track-config';
+import type { AacConfig } from './track-config';
 
 
 /** PCM samples per AAC frame (ISO/IEC 14496-3 §4.5.1.1). */
@@ -24,6 +24,10 @@ export const aacConfigOf = (f: AdtsFrame): AacConfig => ({
   channels: f.header.channels,
 });
 
+/** `c` is what frame `f` would configure: the fields configFingerprint (track-config.ts) compares. */
+const describes = (c: AacConfig, f: AdtsFrame): boolean =>
+  c.objectType === f.header.objectType && c.sampleRateIndex === f.sampleRateIndex && c.channels === f.header.channels;
+
 export class AudioTrack {
   readonly id: number;
   config: AacConfig | null = null;
@@ -35,6 +39,8 @@ export class AudioTrack {
   #next = -1;
   #firstTime = -1;
   #frames: Uint8Array[] = [];
+  /** Bytes of #frames, kept as they come and go (asked before every video unit). */
+  #pendingBytes = 0;
 
   constructor(id: number, clock: DecodeClock, timeline = new TrackTimeline()) {
     this.id = id;
@@ -47,17 +53,16 @@ export class AudioTrack {
   }
 
   get pendingBytes(): number {
-    let n = 0;
-    for (const f of this.#frames) n += f.length;
-    return n;
+    return this.#pendingBytes;
   }
 
   /** The ADTS frames of a PES, with the configuration of the first when it differs from the current one. */
   split(au: TimedAccessUnit): { frames: AdtsFrame[]; skipped: number; newConfig: AacConfig | null } {
-    const { frames, skipped } = splitAdtsFrames(au.data);
-    const first = frames[0] && aacConfigOf(frames[0]);
-    const changed = first && (!this.config || configFingerprint(first) !== configFingerprint(this.config));
-    return { frames, skipped, newConfig: changed ? first : null };
+    const split = splitAdtsFrames(au.data);
+    const first = split.frames[0];
+    // Every PES repeats the configuration: compared field by field, a new one built only when it changed.
+    const changed = first !== undefined && (!this.config || !describes(this.config, first));
+    return { frames: split.frames, skipped: split.skipped, newConfig: changed ? aacConfigOf(first) : null };
   }
 
   /** Queues the frames of one PES (all in the current configuration). */
@@ -73,6 +78,7 @@ export class AudioTrack {
       if (this.#next >= 0) {
         if (this.#frames.length === 0) this.#firstTime = this.#next;
         this.#frames.push(f.raw);
+        this.#pendingBytes += f.raw.length;
       }
       this.#next += AAC_FRAME_SAMPLES;
     }
@@ -87,6 +93,7 @@ export class AudioTrack {
     const start = rescale(time90k, this.config.sampleRate);
     let drop = Math.max(0, this.#frames.length - keep);
     while (drop < this.#frames.length && this.#firstTime + drop * AAC_FRAME_SAMPLES < start) drop++;
+    for (let i = 0; i < drop && i < this.#frames.length; i++) this.#pendingBytes -= this.#frames[i].length;
     this.#frames = this.#frames.slice(drop);
     this.#firstTime += drop * AAC_FRAME_SAMPLES;
   }
@@ -113,6 +120,7 @@ export class AudioTrack {
       duration: count * AAC_FRAME_SAMPLES,
     };
     this.#frames = [];
+    this.#pendingBytes = 0;
     return track;
   }
 }

@@ -1,13 +1,17 @@
 /**
  * ISO/IEC 14496-12 §4.2 boxes: a 32-bit size (header included), a four-character type, the
- * payload; a full box (§4.2.2) adds an 8-bit version and 24-bit flags. Boxes nest by writing the
- * children inside the parent's callback; each size is patched in when its box closes, so nothing
- * is built twice or copied into its parent.
+ * payload; a full box (§4.2.2) adds an 8-bit version and 24-bit flags. A box is opened, its
+ * payload and children written, and closed: the writer keeps where each open box's size field
+ * is and patches it in on close, so nothing is built twice or copied into its parent. `box` and
+ * `fullBox` do the same around a callback, for structures written once (the init segment); the
+ * media fragments, written for every segment, use open/close and make no closure per box.
  */
 export class BoxWriter {
   #buffer: Uint8Array;
   #view: DataView;
   #length = 0;
+  /** Offsets of the size fields of the boxes opened and not closed yet, innermost last. */
+  readonly #open: number[] = [];
 
   constructor(capacity = 1024) {
     // Not zero-filled (every byte is written before bytes() hands it out; reserve() zeroes its own),
@@ -20,28 +24,46 @@ export class BoxWriter {
     return this.#length;
   }
 
-  /** The bytes written so far (a view; the writer is not used after this). */
+  /** The bytes written so far (a view; the writer is not used after this). Every box must be closed. */
   bytes(): Uint8Array {
+    if (this.#open.length > 0) throw new RangeError(`${this.#open.length} box(es) still open`);
     return this.#buffer.subarray(0, this.#length);
   }
 
-  /** size(32) + type(32) + what `body` writes. */
-  box(type: string, body: (w: BoxWriter) => void): this {
-    const at = this.#length;
-    this.u32(0); // size: patched below
-    this.fourcc(type); // type
-    body(this);
+  /** Starts a box: size(32), patched by `close`, + type(32). */
+  open(type: string): this {
+    this.#open.push(this.#length);
+    this.u32(0); // size: patched on close
+    return this.fourcc(type); // type
+  }
+
+  /** Starts a full box: the box header, then version(8) + flags(24). */
+  openFull(type: string, version: number, flags: number): this {
+    this.open(type);
+    this.u8(version); // version
+    return this.u24(flags); // flags
+  }
+
+  /** Ends the innermost open box: its size is what was written since it opened. */
+  close(): this {
+    const at = this.#open.pop();
+    if (at === undefined) throw new RangeError('close() without an open box');
     this.#view.setUint32(at, this.#length - at);
     return this;
   }
 
+  /** size(32) + type(32) + what `body` writes. */
+  box(type: string, body: (w: BoxWriter) => void): this {
+    this.open(type);
+    body(this);
+    return this.close();
+  }
+
   /** A full box: version(8) + flags(24) before the payload. */
-  fullBox(type: string, version: number, flags: number, body: (w: BoxWriter) => void = () => {}): this {
-    return this.box(type, (w) => {
-      w.u8(version); // version
-      w.u24(flags); // flags
-      body(w);
-    });
+  fullBox(type: string, version: number, flags: number, body?: (w: BoxWriter) => void): this {
+    this.openFull(type, version, flags);
+    body?.(this);
+    return this.close();
   }
 
   /** Reserves `n` bytes and returns their offset, for a field known only later (trun data_offset). */

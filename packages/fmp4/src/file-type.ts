@@ -23,10 +23,11 @@ export function writeFtyp(w: BoxWriter, trackCount: number): void {
 
 export function writeStyp(w: BoxWriter, trackCount: number): void {
   // msdh: a media segment (ISO/IEC 23009-1 §6.3.4.2), the brand DASH and CMAF segments carry.
-  const brands = ['msdh', ...(conformsToCmaf(trackCount) ? ['cmfs'] : [])];
-  w.box('styp', () => {
-    w.fourcc('msdh'); // major_brand
-    w.u32(0); // minor_version
-    for (const b of brands) w.fourcc(b); // compatible_brands[]
-  });
+  // Written at the head of every segment: no brand list to build, no closure.
+  w.open('styp');
+  w.fourcc('msdh'); // major_brand
+  w.u32(0); // minor_version
+  w.fourcc('msdh'); // compatible_brands[0]
+  if (conformsToCmaf(trackCount)) w.fourcc('cmfs'); // compatible_brands[1]
+  w.close();
 }

@@ -43,17 +43,22 @@ const SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT = 0x000800;
 const TRUN_FLAGS =
   DATA_OFFSET_PRESENT | SAMPLE_DURATION_PRESENT | SAMPLE_SIZE_PRESENT | SAMPLE_FLAGS_PRESENT | SAMPLE_COMPOSITION_TIME_OFFSETS_PRESENT;
 
-/** Each sample's size in the mdat: its parts, and a 4-byte length before each NAL unit. */
-function sampleSizes(t: FragmentTrack): Uint32Array {
-  const sizes = new Uint32Array(t.count);
+/**
+ * Each sample's size in the mdat into `sizes` (its parts, and a 4-byte length before each NAL
+ * unit); returns their sum.
+ */
+function sampleSizes(t: FragmentTrack, sizes: Uint32Array): number {
   const prefix = t.lengthPrefixed ? 4 : 0;
+  const { parts, partCounts } = t;
+  let total = 0;
   let k = 0;
   for (let j = 0; j < t.count; j++) {
     let n = 0;
-    for (const end = k + t.partCounts[j]; k < end; k++) n += t.parts[k].length + prefix;
+    for (const end = k + partCounts[j]; k < end; k++) n += parts[k].length + prefix;
     sizes[j] = n;
+    total += n;
   }
-  return sizes;
+  return total;
 }
 
 /**
@@ -62,49 +67,68 @@ function sampleSizes(t: FragmentTrack): Uint32Array {
  * NAL units and audio frames as the views they arrived in — the sample data is never copied
  * here (the caller writes the list with one writev). `sequence`: mfhd sequence_number, 1 for the
  * first fragment, +1 for each after (§8.8.5.3).
+ *
+ * Written once per fragment of every segment, mostly before the JIT has optimised it: plain
+ * loops, no closure per box or per track.
  */
 export function buildFragment(sequence: number, tracks: FragmentTrack[], opensSegment: boolean): Uint8Array[] {
-  const sizes = tracks.map(sampleSizes);
-  const trackBytes = sizes.map((ts) => ts.reduce((a, n) => a + n, 0));
-  const mdatPayload = trackBytes.reduce((a, n) => a + n, 0);
-  const sampleCount = tracks.reduce((a, t) => a + t.count, 0);
-  const prefixes = tracks.reduce((a, t) => a + (t.lengthPrefixed ? t.parts.length : 0), 0);
-  const w = new BoxWriter(256 + 100 * tracks.length + 16 * sampleCount + 4 * prefixes);
-  if (opensSegment) writeStyp(w, tracks.length);
+  const n = tracks.length;
+  const sizes: Uint32Array[] = new Array(n);
+  const trackBytes: number[] = new Array(n);
+  let mdatPayload = 0;
+  let sampleCount = 0;
+  let prefixes = 0;
+  for (let i = 0; i < n; i++) {
+    const t = tracks[i];
+    sizes[i] = new Uint32Array(t.count);
+    trackBytes[i] = sampleSizes(t, sizes[i]);
+    mdatPayload += trackBytes[i];
+    sampleCount += t.count;
+    if (t.lengthPrefixed) prefixes += t.parts.length;
+  }
+  const w = new BoxWriter(256 + 100 * n + 16 * sampleCount + 4 * prefixes);
+  if (opensSegment) writeStyp(w, n);
   const moofStart = w.length;
-  const dataOffsetFields: number[] = [];
-  w.box('moof', () => {
-    w.fullBox('mfhd', 0, 0, () => w.u32(sequence)); // sequence_number
-    tracks.forEach((t, i) => {
-      w.box('traf', () => {
-        w.fullBox('tfhd', 0, DEFAULT_BASE_IS_MOOF, () => w.u32(t.id)); // track_ID
-        w.fullBox('tfdt', 1, 0, () => w.u64(t.baseDecodeTime)); // baseMediaDecodeTime (64-bit)
-        w.fullBox('trun', 1, TRUN_FLAGS, () => {
-          w.u32(t.count); // sample_count
-          dataOffsetFields.push(w.reserve(4)); // data_offset: from the moof's first byte, patched below
-          // Per sample: sample_duration, sample_size, sample_flags, sample_composition_time_offset (signed in version 1).
-          w.u32Rows([t.durations, sizes[i], t.flags, t.compositionOffsets], t.count);
-        });
-      });
-    });
-  });
+  const dataOffsetFields: number[] = new Array(n);
+  w.open('moof');
+  w.openFull('mfhd', 0, 0).u32(sequence).close(); // sequence_number
+  for (let i = 0; i < n; i++) {
+    const t = tracks[i];
+    w.open('traf');
+    w.openFull('tfhd', 0, DEFAULT_BASE_IS_MOOF).u32(t.id).close(); // track_ID
+    w.openFull('tfdt', 1, 0).u64(t.baseDecodeTime).close(); // baseMediaDecodeTime (64-bit)
+    w.openFull('trun', 1, TRUN_FLAGS);
+    w.u32(t.count); // sample_count
+    dataOffsetFields[i] = w.reserve(4); // data_offset: from the moof's first byte, patched below
+    // Per sample: sample_duration, sample_size, sample_flags, sample_composition_time_offset (signed in version 1).
+    w.u32Rows([t.durations, sizes[i], t.flags, t.compositionOffsets], t.count);
+    w.close(); // trun
+    w.close(); // traf
+  }
+  w.close(); // moof
   const headEnd = w.length + 8;
   w.u32(8 + mdatPayload); // mdat size
   w.fourcc('mdat');
   // The NAL lengths go after the boxes in the same buffer; the list interleaves them with the data.
   let offset = headEnd - moofStart;
-  tracks.forEach((t, i) => {
+  for (let i = 0; i < n; i++) {
+    const t = tracks[i];
     w.patchU32(dataOffsetFields[i], offset);
     offset += trackBytes[i];
-    if (t.lengthPrefixed) for (const p of t.parts) w.u32(p.length); // NALUnitLength (lengthSizeMinusOne = 3)
-  });
+    if (!t.lengthPrefixed) continue;
+    const parts = t.parts;
+    for (let k = 0; k < parts.length; k++) w.u32(parts[k].length); // NALUnitLength (lengthSizeMinusOne = 3)
+  }
   const bytes = w.bytes();
   const list: Uint8Array[] = [bytes.subarray(0, headEnd)];
   let at = headEnd;
-  for (const t of tracks) {
-    for (const p of t.parts) {
-      if (t.lengthPrefixed) list.push(bytes.subarray(at, (at += 4)));
-      list.push(p);
+  for (let i = 0; i < n; i++) {
+    const t = tracks[i];
+    const parts = t.parts;
+    if (t.lengthPrefixed) {
+      for (let k = 0; k < parts.length; k++) list.push(bytes.subarray(at, (at += 4)), parts[k]);
+    } else {
+      for (let k = 0; k < parts.length; k++) list.push(parts[k]);
     }
   }
   return list;

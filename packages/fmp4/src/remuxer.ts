@@ -109,6 +109,7 @@ export class Fmp4Remuxer {
   #initConfigs: Array<TrackConfig | null> = [];
   #sequence = 0;
   #open: OpenSegment | null = null;
+  #allVideoStarted = false;
 
   /** Throws UnsupportedCodecError when a track's codec cannot go into fMP4 (MP3: the caller keeps TS). */
   constructor(options: Fmp4RemuxerOptions) {
@@ -259,9 +260,11 @@ export class Fmp4Remuxer {
     }
     const open = this.#open;
     const fragments: FragmentTrack[] = [];
-    this.#tracks.forEach((t, i) => {
+    const tracks = this.#tracks;
+    for (let i = 0; i < tracks.length; i++) {
+      const t = tracks[i];
       const f = t instanceof VideoTrack ? t.fragment(nextDts.get(i)) : t.fragment();
-      if (!f) return;
+      if (!f) continue;
       fragments.push(f);
       const summary = open.tracks[i];
       if (summary) {
@@ -270,15 +273,18 @@ export class Fmp4Remuxer {
       } else {
         open.tracks[i] = { id: f.id, timescale: timescaleOf(t.config as TrackConfig), baseDecodeTime: f.baseDecodeTime, samples: f.count, duration: f.duration };
       }
-    });
+    }
     const parts = buildFragment(++this.#sequence, fragments, open.fragments === 0);
-    for (const p of parts) open.size += p.length;
+    for (let k = 0; k < parts.length; k++) open.size += parts[k].length;
     out.push({ type: 'fragment', parts, opensSegment: open.fragments === 0 });
     open.fragments++;
     return out;
   }
 
+  /** Every video track has queued its first sync sample (once true, for good: asked at every unit). */
   #videoStarted(): boolean {
-    return this.#tracks.every((t) => !(t instanceof VideoTrack) || t.started);
+    if (this.#allVideoStarted) return true;
+    for (const t of this.#tracks) if (t instanceof VideoTrack && !t.started) return false;
+    return (this.#allVideoStarted = true);
   }
 }

@@ -54,12 +54,13 @@ export class TsRemuxer {
    * each PES, the whole remuxer was compiled into it, again at each deoptimisation — about a
    * second of compiler time on a 260 MB input).
    */
-  readonly #found: Array<{ unit: PesUnit } | { streams: ElementaryStream[] }> = [];
+  readonly #found: Array<PesUnit | ElementaryStream[]> = [];
 
   /** Throws UnsupportedCodecError from push() when a program has a stream fMP4 cannot carry. */
   constructor(options: TsRemuxerOptions) {
     this.#options = options;
-    this.#demuxer = new PesDemuxer({ program: (streams) => this.#found.push({ streams }), unit: (unit) => this.#found.push({ unit }) });
+    // Units as they are, a program's streams as their array: no wrapper object per PES.
+    this.#demuxer = new PesDemuxer({ program: (streams) => this.#found.push(streams), unit: (unit) => this.#found.push(unit) });
   }
 
   push(chunk: Uint8Array): void {
@@ -84,8 +85,8 @@ export class TsRemuxer {
     const found = this.#found;
     for (let i = 0; i < found.length; i++) {
       const f = found[i];
-      if ('unit' in f) this.#onUnit(f.unit);
-      else this.#onProgram(f.streams);
+      if (Array.isArray(f)) this.#onProgram(f);
+      else this.#onUnit(f);
     }
     found.length = 0;
   }
@@ -136,7 +137,8 @@ export class TsRemuxer {
   /** Passes outputs on; after a fragment, the units before the current one are written: their buffers go back. */
   #emit(outputs: RemuxOutput[]): void {
     let wrote = false;
-    for (const o of outputs) {
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i];
       this.#options.output(o);
       wrote ||= o.type === 'fragment';
     }
@@ -144,7 +146,8 @@ export class TsRemuxer {
   }
 
   #releaseHeld(): void {
-    for (const d of this.#held) this.#demuxer.release(d);
+    const held = this.#held;
+    for (let i = 0; i < held.length; i++) this.#demuxer.release(held[i]);
     this.#held = [];
   }
 }

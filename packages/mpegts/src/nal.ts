@@ -22,8 +22,14 @@ export interface NalUnit {
 }
 
 /** start_code_prefix_one_3bytes (Annex B.1.1). */
-const START_CODE = Buffer.from([0x00, 0x00, 0x01]);
+export const START_CODE: Uint8Array = Buffer.from([0x00, 0x00, 0x01]);
 const indexOfBytes = Buffer.prototype.indexOf;
+
+/**
+ * Offset of the first start code at or past `from`, -1 when there is none. Buffer#indexOf takes
+ * any Uint8Array as `this`: no view to make on each call (a scan makes one call per NAL unit).
+ */
+export const indexOfStartCode = (b: Uint8Array, from: number): number => indexOfBytes.call(b, START_CODE, from);
 
 /**
  * Finds the NAL units in [from, to): each begins after a 00 00 01 start code. The search is
@@ -49,16 +55,19 @@ export function findNalUnits(b: Uint8Array, from = 0, to = b.length): NalUnit[] 
  * scan that stops early (a keyframe probe needs only the units up to the first slice).
  */
 export function nextNalUnit(b: Uint8Array, from: number): NalUnit | null {
-  // Buffer#indexOf takes any Uint8Array as `this`: no view to make on each call (a probe makes many).
-  const i = indexOfBytes.call(b, START_CODE, from);
+  const i = indexOfStartCode(b, from);
   if (i < 0) return null;
   const start = i + 3;
-  const next = indexOfBytes.call(b, START_CODE, start);
+  const next = indexOfStartCode(b, start);
   return { start, end: next < 0 ? b.length : trimTrailingZero(b, start, next) };
 }
 
-// A 4-byte start code (00 00 00 01) leaves its first zero at the end of the previous unit.
-function trimTrailingZero(b: Uint8Array, start: number, end: number): number {
+/**
+ * Where a NAL unit that runs from `start` up to the start code at `end` really ends: a 4-byte
+ * start code (00 00 00 01) leaves its first zero at the end of the unit before it, and
+ * trailing_zero_8bits (Annex B.1.2) may add more.
+ */
+export function trimTrailingZero(b: Uint8Array, start: number, end: number): number {
   while (end > start && b[end - 1] === 0) end--;
   return end;
 }
