@@ -172,6 +172,7 @@ test('shutdown does not wait out the hold: a held segment is stored and listed b
     await r.send(r.message(3));
     await until(() => r.service.uploader.streams().some((s) => s.queued === 1), 10_000, 'segment 3 held');
     assert.deepEqual(listed(r.playlist()), ['r-00001.ts']);
+    assert.equal(r.service.uploader.queuedMessages, 1, 'a held message counts as queued');
     await r.service.close();
     assert.deepEqual(listed(r.playlist()), ['r-00001.ts', 'r-00003.ts'], 'close() let the held message go before it returned');
   } finally {

@@ -64,6 +64,8 @@ export interface PublisherContext {
   encryption: EncryptionContext | undefined;
   /** Longest a one-shot message that skips numbers waits for them (StreamPublisher.enqueue); 0 never holds. */
   reorderHoldMs: number;
+  /** Messages held so, all streams together: they are queued too (Uploader.queuedMessages). */
+  held: { messages: number };
 }
 
 /** A message on its way to the stream's lane. */
@@ -183,6 +185,7 @@ export class StreamPublisher {
 
   #hold(q: Queued): void {
     this.#held.push(q);
+    this.#ctx.held.messages += 1;
     this.#held.sort((a, b) => a.message.lastSegment - b.message.lastSegment);
     if (this.#holdTimer) return;
     const ms = Math.min(this.#ctx.reorderHoldMs, (q.message.segmentDuration * 1000) / 2);
@@ -197,6 +200,7 @@ export class StreamPublisher {
       const highest = this.#highestQueued!;
       if (!all && next > highest + 1) break;
       for (let n = highest + 1; n < next && n - highest <= 32; n++) this.#skipped.add(n);
+      this.#ctx.held.messages -= 1;
       this.#toLane(this.#held.shift()!);
     }
     if (this.#held.length > 0) return;

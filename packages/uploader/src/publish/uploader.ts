@@ -112,6 +112,7 @@ export class Uploader extends EventEmitter {
       emit: (event, payload) => this.emit(event, payload),
       encryption: encryptionContext(options.encryption, options.stateDir, options.openSource ?? openSource, concurrency),
       reorderHoldMs: options.reorderHoldMs ?? DEFAULT_REORDER_HOLD_MS,
+      held: { messages: 0 },
     };
     const interval = options.retentionIntervalMs ?? 1000;
     if (deleteAfter && interval > 0) {
@@ -230,13 +231,13 @@ export class Uploader extends EventEmitter {
     return this.#queue.backlog();
   }
 
-  /** Messages (and master playlist jobs) accepted and not yet handled: the upload queue's size. */
+  /** Messages (and master playlist jobs) accepted and not yet handled: the upload queue's size, and one-shot messages held for the numbers they skipped. */
   get queuedMessages(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.#context.held.messages;
   }
 
   get stats(): UploaderStats {
-    return { ...this.#context.counters, retries: this.#queue.retries, queued: this.#queue.size, streams: this.#streams.size };
+    return { ...this.#context.counters, retries: this.#queue.retries, queued: this.queuedMessages, streams: this.#streams.size };
   }
 }
 
