@@ -177,10 +177,10 @@ export class StreamPublisher {
     return m.lastSegment > highest + 1;
   }
 
-  /** A number not above the highest queued, and not one the hold gave up on: the segmenter counts again. */
+  /** A number below the highest queued, and not one the hold gave up on: the segmenter counts again (the same number is a repeat). */
   #restarts(m: IndexMessage): boolean {
     const highest = this.#highestQueued;
-    return highest !== undefined && m.lastSegment <= highest && !this.#skipped.has(m.lastSegment);
+    return highest !== undefined && m.lastSegment < highest && !this.#skipped.has(m.lastSegment);
   }
 
   #hold(q: Queued): void {
