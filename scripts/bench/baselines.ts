@@ -32,13 +32,15 @@ const REGION = 'us-east-1';
 
 type PutOne = (key: string, body: Buffer | string, contentType: string, cacheControl: string) => Promise<void>;
 
-async function run(name: string, messages: number, concurrency: number, file: string, put: PutOne): Promise<BaselineResult> {
+/** `messages` messages, `concurrency` at a time; with `pace` (messages a second), message i starts at i / pace. */
+async function run(name: string, messages: number, concurrency: number, file: string, put: PutOne, pace?: number): Promise<BaselineResult> {
   let next = 0;
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < messages; i = next++) {
+        if (pace !== undefined) await new Promise((resolve) => setTimeout(resolve, started + (i * 1000) / pace - performance.now()));
         const body = await readFile(file);
         await put(`/bench/live/s${i}/s${i}-00001.ts`, body, 'video/MP2T', 'public, max-age=86400, immutable');
         await put(`/bench/live/s${i}/s${i}.m3u8`, PLAYLIST_TEXT, 'application/vnd.apple.mpegurl', 'max-age=1');
@@ -142,26 +144,9 @@ export async function runBaselines(o: { endpoint: string; file: string; messages
  */
 export async function runPacedFloor(o: { endpoint: string; file: string; messagesPerSecond: number; seconds: number; concurrency: number }): Promise<BaselineResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency });
-  const put = floorPut(o.endpoint, agent);
   const messages = Math.max(1, Math.round(o.messagesPerSecond * o.seconds));
-  const cpu0 = process.cpuUsage();
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: messages }, async (_, i) => {
-      await new Promise((resolve) => setTimeout(resolve, started + (i * 1000) / o.messagesPerSecond - performance.now()));
-      const body = await readFile(o.file);
-      await put(`/bench/live/p${i}/p${i}-00001.ts`, body, 'video/MP2T', 'public, max-age=86400, immutable');
-      await put(`/bench/live/p${i}/p${i}.m3u8`, PLAYLIST_TEXT, 'application/vnd.apple.mpegurl', 'max-age=1');
-    }),
-  );
-  const elapsed = performance.now() - started;
-  const cpu = process.cpuUsage(cpu0);
+  // One worker per message: each waits for its own start.
+  const result = await run(`floor paced at ${o.messagesPerSecond} messages/s`, messages, messages, o.file, floorPut(o.endpoint, agent), o.messagesPerSecond);
   agent.destroy();
-  return {
-    name: `floor paced at ${o.messagesPerSecond} messages/s`,
-    messages,
-    requests: 2 * messages,
-    cpuMsPerRequest: (cpu.user + cpu.system) / 1000 / (2 * messages),
-    messagesPerSecond: messages / (elapsed / 1000),
-  };
+  return result;
 }

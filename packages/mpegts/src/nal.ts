@@ -22,7 +22,7 @@ export interface NalUnit {
 }
 
 /** start_code_prefix_one_3bytes (Annex B.1.1). */
-export const START_CODE: Uint8Array = Buffer.from([0x00, 0x00, 0x01]);
+const START_CODE: Uint8Array = Buffer.from([0x00, 0x00, 0x01]);
 const indexOfBytes = Buffer.prototype.indexOf;
 
 /**

@@ -17,7 +17,7 @@ import { archiveName, EventArchive } from '../state/event-archive';
 import type { Journal } from '../state/journal';
 import { RetentionPlan, type RetentionSnapshot } from '../streams/retention';
 import { objectKey, streamId, type StreamKey } from '../streams/stream-key';
-import { StreamState, type ListedSegment, type StreamSnapshot } from '../streams/stream-state';
+import { LATE_GAP_MAX, LATE_HORIZON, StreamState, type ListedSegment, type StreamSnapshot } from '../streams/stream-state';
 import { GaveUpTransferError, PermanentTransferError, type SegmentUpload, type TransferTarget } from '../targets/transfer-target';
 import { describe, type UploadQueue } from '../targets/upload-queue';
 import type { MasterMembership, MasterPublisher } from './master-publisher';
@@ -199,7 +199,8 @@ export class StreamPublisher {
       const next = this.#held[0].message.lastSegment;
       const highest = this.#highestQueued!;
       if (!all && next > highest + 1) break;
-      for (let n = highest + 1; n < next && n - highest <= 32; n++) this.#skipped.add(n);
+      // Numbers given up on, as StreamState.gaps records them: a longer run is a jump, not a reorder.
+      if (next - highest - 1 <= LATE_GAP_MAX) for (let n = highest + 1; n < next; n++) this.#skipped.add(n);
       this.#ctx.held.messages -= 1;
       this.#toLane(this.#held.shift()!);
     }
@@ -214,7 +215,7 @@ export class StreamPublisher {
     const highest = this.#highestQueued;
     // Lower and not one the hold gave up on: the segmenter restarted, and counts from here.
     if (highest === undefined || n > highest || this.#restarts(q.message)) this.#highestQueued = n;
-    for (const s of this.#skipped) if (s < this.#highestQueued! - 64) this.#skipped.delete(s);
+    for (const s of this.#skipped) if (s < this.#highestQueued! - LATE_HORIZON) this.#skipped.delete(s);
     this.#ctx.queue.enqueue(this.id, async () => {
       // A message the journal could not record is not acknowledged; it is still uploaded (the
       // segmenter sends it again, and the repeat is recognised).
@@ -274,7 +275,7 @@ export class StreamPublisher {
 
   async #handle(m: IndexMessage, arrivedAt: number, peer: string, journalId?: number): Promise<void> {
     if (this.#unknown) await this.#recover(m);
-    const { logger, counters } = this.#ctx;
+    const { logger } = this.#ctx;
     const state = this.#state;
     const disposition = state.classify(m);
     const log = { stream: this.id, segment: m.lastSegment, peer };
@@ -292,13 +293,8 @@ export class StreamPublisher {
         // Encrypted: the key is on disk and stored before anything encrypted with it.
         const active = encrypts(this.#ctx.encryption?.settings, m) ? await this.#encryption!.next(state.sequenceOf(m), m.ext.format === 'fmp4', log) : undefined;
         // fMP4: the init section first — stored before any playlist can map it.
-        const initName = await this.#storeInit(m, log, active);
-        await this.#store('segment upload', upload, log, active);
-        this.#storedFiles.push(upload.file);
-        if (initName !== undefined) this.#initInUse(initFilePath(m)!);
-        counters.segmentsStored += 1;
+        const initName = await this.#storeSegment(m, upload, log, active);
         this.#ctx.masters.segmentStored(m);
-        this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
         const listed = this.#dated(this.#gapBeforeNext ? { ...m, ext: { ...m.ext, discontinuity: true } } : m, disposition.restart);
         this.#gapBeforeNext = false;
         for (const warning of state.append(listed, initName, active && { name: active.name, tag: active.tag })) logger.warn(warning, log);
@@ -306,15 +302,9 @@ export class StreamPublisher {
         if (this.#archive) this.#appended.push(state.newest!);
         logger.debug('segment stored', { ...log, key: upload.key });
       } catch (err) {
-        if (!(err instanceof PermanentTransferError)) throw err;
         // Listing it would send players to a missing object: leave it out and say so loudly.
-        counters.segmentsSkipped += 1;
+        this.#notStored(err, m, upload.key, log);
         this.#gapBeforeNext = true;
-        logger.error('segment cannot be uploaded; not listed', { ...log, key: upload.key, error: describe(err) });
-        if (err instanceof GaveUpTransferError) {
-          const event: SegmentGivenUp = { stream: this.id, segment: m.lastSegment, key: upload.key, target: this.#ctx.target.name, error: describe(err.lastError) };
-          this.#ctx.emit('segment-given-up', event);
-        }
         if (m.end) state.end();
       }
       this.#dirty = true;
@@ -349,20 +339,35 @@ export class StreamPublisher {
     const upload = { bucket: m.bucketName, key: objectKey(m.keyPrefix, state.objectName(m)), file };
     try {
       await checkAnnouncedSize(upload.file, m.ext.size);
-      const initName = await this.#storeInit(m, log);
-      await this.#store('segment upload', upload, log, undefined);
-      this.#storedFiles.push(upload.file);
-      state.lateStored(m, initName);
-      counters.segmentsStored += 1;
-      this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
+      state.lateStored(m, await this.#storeSegment(m, upload, log, undefined));
       logger.warn(`segment ${m.lastSegment} arrived after segment ${state.lastSegment} was listed: stored as ${upload.key}, not listed`, context);
     } catch (err) {
-      if (!(err instanceof PermanentTransferError)) throw err;
-      counters.segmentsSkipped += 1;
-      logger.error('segment cannot be uploaded; not listed', { ...context, key: upload.key, error: describe(err) });
+      this.#notStored(err, m, upload.key, context);
     }
     // Its local files, journal record and retention wait for a commit, as a listed segment's do.
     if (!this.#dirty) await this.#commit();
+  }
+
+  /** Stores the segment `m` announces, its init first (fMP4), and counts it; returns the init's object name. */
+  async #storeSegment(m: IndexMessage, upload: SegmentUpload, log: Record<string, unknown>, active: ActiveKey | undefined): Promise<string | undefined> {
+    const initName = await this.#storeInit(m, log, active);
+    await this.#store('segment upload', upload, log, active);
+    this.#storedFiles.push(upload.file);
+    if (initName !== undefined) this.#initInUse(initFilePath(m)!);
+    this.#ctx.counters.segmentsStored += 1;
+    this.#ctx.emit('segment-stored', { stream: this.id, segment: m.lastSegment, key: upload.key, storedAt: this.#ctx.clock() } satisfies SegmentStored);
+    return initName;
+  }
+
+  /** A segment that could not be stored for good: counted and said at error (anything else is thrown on, to be retried). */
+  #notStored(err: unknown, m: IndexMessage, key: string, log: Record<string, unknown>): void {
+    if (!(err instanceof PermanentTransferError)) throw err;
+    this.#ctx.counters.segmentsSkipped += 1;
+    this.#ctx.logger.error('segment cannot be uploaded; not listed', { ...log, key, error: describe(err) });
+    if (err instanceof GaveUpTransferError) {
+      const event: SegmentGivenUp = { stream: this.id, segment: m.lastSegment, key, target: this.#ctx.target.name, error: describe(err.lastError) };
+      this.#ctx.emit('segment-given-up', event);
+    }
   }
 
   /** A new run of an ended stream: the ended playlist is kept as its own object before the URL goes live again. */

@@ -80,10 +80,10 @@ export interface StreamSnapshot {
 }
 
 /** A skipped run longer than this is a jump of the segmenter's numbers, not messages overtaking each other. */
-const LATE_GAP_MAX = 32;
+export const LATE_GAP_MAX = 32;
 /** Skipped runs remembered, and how far behind the newest number one is still looked for. */
 const LATE_GAPS_KEPT = 8;
-const LATE_HORIZON = 64;
+export const LATE_HORIZON = 64;
 
 export type Disposition =
   /** A segment to upload, then list. */
@@ -231,11 +231,7 @@ export class StreamState {
       s.epoch = epoch;
       warnings.push(`segment numbers reused after a restart: this run is stored as ${name} and on, so no stored segment is overwritten`);
     }
-    const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration };
-    if (initName !== undefined) {
-      entry.initName = initName;
-      entry.initUri = m.httpPrefix + initName;
-    }
+    const entry = listedEntry(m, name, duration, initName);
     if (key !== undefined) {
       entry.key = key.tag;
       entry.keyName = key.name;
@@ -271,17 +267,10 @@ export class StreamState {
 
   /**
    * A late segment (classify: 'late') is stored: it is never listed, so it goes to retention
-   * now, as if it had left the window (takeLeft). Returns its entry.
+   * now, as if it had left the window (takeLeft).
    */
-  lateStored(m: IndexMessage, initName?: string): ListedSegment {
-    const name = this.objectName(m);
-    const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration: m.ext.duration ?? m.segmentDuration };
-    if (initName !== undefined) {
-      entry.initName = initName;
-      entry.initUri = m.httpPrefix + initName;
-    }
-    this.#left.push(entry);
-    return entry;
+  lateStored(m: IndexMessage, initName?: string): void {
+    this.#left.push(listedEntry(m, this.objectName(m), m.ext.duration ?? m.segmentDuration, initName));
   }
 
   /**
@@ -365,4 +354,14 @@ export class StreamState {
   snapshot(): StreamSnapshot {
     return structuredClone(this.#s);
   }
+}
+
+/** A segment's entry: its number, object name and URI, and the init it needs (fMP4). */
+function listedEntry(m: IndexMessage, name: string, duration: number, initName: string | undefined): ListedSegment {
+  const entry: ListedSegment = { number: m.lastSegment, name, uri: m.httpPrefix + name, duration };
+  if (initName !== undefined) {
+    entry.initName = initName;
+    entry.initUri = m.httpPrefix + initName;
+  }
+  return entry;
 }
