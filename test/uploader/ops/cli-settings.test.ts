@@ -1,7 +1,9 @@
 /** settingsFrom(): the parsed flags as the settings the daemon is built from, in ms and parsed URLs; no process needed. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { settingsFrom, uploaderParser } from '@hlsrelay/uploader';
+import { UPLOADER_BIN } from '../../support/paths';
 
 async function settings(args: string[], env: Record<string, string> = { HOME: '/home/live' }) {
   return settingsFrom(await uploaderParser(args, env).parse(), env);
@@ -50,4 +52,15 @@ test('settingsFrom: the journal is on by default — the service manager\'s dire
     assert.equal(s.stateDirFrom, from);
   }
   await assert.rejects(settings([], {}), /no default state directory: neither \$STATE_DIRECTORY, \$XDG_STATE_HOME nor \$HOME is set; give --state-dir DIR \(or --state-dir none/);
+});
+
+test('--reorder-hold: seconds become ms (default 1 s, 0 never waits); the command refuses a value out of range or not a number, saying what came', async () => {
+  assert.equal((await settings([])).reorderHoldMs, 1_000);
+  assert.equal((await settings(['--reorder-hold', '0.25'])).reorderHoldMs, 250);
+  assert.equal((await settings(['--reorder-hold', '0'])).reorderHoldMs, 0);
+  for (const [value, said] of [['-1', /--reorder-hold must be seconds from 0 to 60 \(0: never wait\), got -1/], ['61', /got 61/], ['abc', /--reorder-hold must be a number, got "abc"/]] as const) {
+    const r = spawnSync(process.execPath, [UPLOADER_BIN, '--reorder-hold', value], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(r.status, 0, `--reorder-hold ${value}: exit ${r.status}`);
+    assert.match(r.stderr, said);
+  }
 });
